@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what `make run` and `make test` need and a fresh machine lacks:
+# redis-server and curl from Debian, s3s-fs (a SigV4-checking S3 server) from crates.io.
+set -euo pipefail
+
+S3S_FS_VERSION=0.14.1
+CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
+export PATH="$CARGO_BIN:$PATH"
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "deps: installing ${missing[*]} (apt-get)"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! command -v s3s-fs >/dev/null 2>&1; then
+    echo "deps: installing s3s-fs $S3S_FS_VERSION (cargo install, about 3 minutes)"
+    cargo install s3s-fs --version "$S3S_FS_VERSION" --features binary --locked --quiet
+fi
+
+for component in rustfmt clippy; do
+    if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1; then
+        rustup component add "$component"
+    fi
+done

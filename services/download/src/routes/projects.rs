@@ -1,0 +1,82 @@
+//! Reading projects: the ones the caller can see, and one by id or path.
+
+use std::collections::BTreeSet;
+
+use arca_shared::auth::{Need, Principal};
+use arca_shared::http::{Path, Query};
+use arca_shared::pagination::{Page, PageParams, base_url};
+use arca_shared::{ApiError, ApiResult, AppState, Auth, views};
+use axum::Json;
+use axum::extract::{OriginalUri, State};
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use serde_json::Value;
+
+pub async fn show(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let project = match app.project(&who, &id, Need::Read).await {
+        Ok(p) => p,
+        // A guest may not read packages but may see that the project exists.
+        Err(ApiError::Forbidden) => app
+            .meta
+            .project_by_ref(&id)
+            .await?
+            .ok_or(ApiError::ProjectNotFound)?,
+        Err(e) => return Err(e),
+    };
+    Ok(Json(views::project(&project)))
+}
+
+/// The projects the caller can see, newest first: all for the administrator, else public
+/// ones plus the caller's own (a member's, a deploy or job token's project).
+pub async fn list(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Query(params): Query<PageParams>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    let page = Page::from_params(&params)?;
+    let admin = who.require_admin().is_ok()
+        || matches!(who, Principal::User { ref user, .. } if user.admin);
+    let mut ids: BTreeSet<u64> = if admin {
+        app.meta.all_project_ids().await?.into_iter().collect()
+    } else {
+        app.meta.public_project_ids().await?.into_iter().collect()
+    };
+    match &who {
+        Principal::User { user, .. } if !admin => {
+            ids.extend(app.meta.user_project_ids(user.id).await?)
+        }
+        Principal::Deploy(dt) => {
+            ids.insert(dt.project_id);
+        }
+        Principal::Job(job) => {
+            ids.insert(job.project_id);
+        }
+        _ => {}
+    }
+    let total = ids.len() as u64;
+    let window: Vec<u64> = ids
+        .iter()
+        .rev()
+        .skip(page.offset() as usize)
+        .take(page.per_page as usize)
+        .copied()
+        .collect();
+    let projects = app.meta.projects(&window).await?;
+    let body: Vec<Value> = projects.iter().map(views::project).collect();
+    let query: Vec<(String, String)> =
+        serde_urlencoded::from_str(uri.query().unwrap_or("")).unwrap_or_default();
+    let query: Vec<(String, String)> = query
+        .into_iter()
+        .filter(|(k, _)| k != "private_token" && k != "job_token")
+        .collect();
+    Ok((
+        page.headers(total, &base_url(&headers, uri.path()), &query),
+        Json(body),
+    ))
+}

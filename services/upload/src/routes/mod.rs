@@ -1,0 +1,42 @@
+//! The write routes, one file per group.
+
+mod ci;
+mod projects;
+mod users;
+
+use arca_shared::AppState;
+use axum::Router;
+use axum::routing::{delete, post, put};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v4/users", post(users::create))
+        .route(
+            "/api/v4/users/{user_id}/personal_access_tokens",
+            post(users::create_token),
+        )
+        .route(
+            "/api/v4/personal_access_tokens/{token_id}",
+            delete(users::revoke_token),
+        )
+        .route("/api/v4/projects", post(projects::create))
+        .route("/api/v4/projects/{id}/members", post(projects::add_member))
+        .route(
+            "/api/v4/projects/{id}/deploy_tokens",
+            post(projects::create_deploy_token),
+        )
+        .route(
+            "/api/v4/projects/{id}/deploy_tokens/{token_id}",
+            delete(projects::revoke_deploy_token),
+        )
+        .route("/api/v4/projects/{id}/pipelines", post(ci::create_pipeline))
+        .route(
+            "/api/v4/projects/{id}/pipelines/{pipeline_id}",
+            put(ci::update_pipeline),
+        )
+        .route(
+            "/api/v4/projects/{id}/pipelines/{pipeline_id}/jobs",
+            post(ci::create_job),
+        )
+        .route("/api/v4/projects/{id}/jobs/{job_id}", put(ci::update_job))
+}

@@ -1,0 +1,90 @@
+//! The state an API service runs on: configuration, the metadata store, the blob store and
+//! the authenticator, built once at start and shared by every request.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use crate::auth::{Authenticator, Need, Principal, extract_token};
+use crate::blobs::Blobs;
+use crate::config::Config;
+use crate::db::Redis;
+use crate::error::{ApiError, ApiResult};
+use crate::meta::Meta;
+use crate::model::Project;
+
+pub struct App {
+    pub config: Config,
+    pub meta: Meta,
+    pub blobs: Blobs,
+    pub auth: Authenticator,
+}
+
+pub type AppState = Arc<App>;
+
+impl App {
+    /// Connects to Redis (waiting for it) and S3 (creating the bucket when absent).
+    pub async fn connect(config: Config) -> anyhow::Result<AppState> {
+        let redis = Redis::connect(&config.redis).await?;
+        let blobs = Blobs::new(&config.s3).await;
+        let mut delay = std::time::Duration::from_millis(100);
+        loop {
+            match blobs.ensure_bucket().await {
+                Ok(()) => break,
+                Err(crate::blobs::BlobError::Unavailable(e)) => {
+                    tracing::warn!(error = %e, "s3 not reachable yet");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(std::time::Duration::from_secs(5));
+                }
+                Err(e) => anyhow::bail!(
+                    "ARCA_S3_BUCKET: cannot use bucket {:?}: {e}",
+                    config.s3.bucket
+                ),
+            }
+        }
+        let meta = Meta::new(redis);
+        let auth = Authenticator::new(&config.admin_token, &config.jwt_secret, meta.clone());
+        Ok(Arc::new(Self {
+            config,
+            meta,
+            blobs,
+            auth,
+        }))
+    }
+
+    /// Readiness: Redis and S3 both answer.
+    pub async fn ready(&self) -> Result<(), String> {
+        self.meta.ping().await.map_err(|e| format!("redis: {e}"))?;
+        self.blobs.ping().await.map_err(|e| format!("s3: {e}"))?;
+        Ok(())
+    }
+
+    /// The project named by `:id` (numeric or URL-encoded path), if `who` may do `need`
+    /// on it. A project that does not exist answers like one the caller cannot see.
+    pub async fn project(&self, who: &Principal, id: &str, need: Need) -> ApiResult<Project> {
+        let Some(project) = self.meta.project_by_ref(id).await? else {
+            return Err(match who {
+                Principal::Anonymous => ApiError::Unauthorized,
+                _ => ApiError::ProjectNotFound,
+            });
+        };
+        self.auth.authorize(who, &project, need).await?;
+        Ok(project)
+    }
+}
+
+/// The caller, authenticated from whichever token transport the request used.
+pub struct Auth(pub Principal);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = extract_token(&parts.headers, parts.uri.query())?;
+        state.auth.authenticate(token.as_deref()).await.map(Auth)
+    }
+}

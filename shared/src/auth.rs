@@ -1,0 +1,495 @@
+//! Authentication and authorization (SPEC section 5).
+//!
+//! A request carries at most one token, in any of GitLab's transports. The token is
+//! classified by shape and lookup: the bootstrap admin token, a job token (an HS256 JWT),
+//! or a personal access / deploy token found by its SHA-256 in Redis. Tokens are only ever
+//! stored hashed and compared in constant time; none is ever logged.
+
+use base64::Engine;
+use http::HeaderMap;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::{ApiError, ApiResult};
+use crate::meta::{Meta, TokenRef};
+use crate::model::{CiStatus, DeployToken, Job, Project, User, Visibility, access};
+use crate::time::now_ms;
+
+/// Personal-access-token scopes arca knows.
+pub const PAT_SCOPES: [&str; 2] = ["api", "read_api"];
+/// Deploy-token scopes (GitLab's names).
+pub const DEPLOY_SCOPES: [&str; 2] = ["read_package_registry", "write_package_registry"];
+
+pub fn check_scopes(scopes: &[String], allowed: &[&str]) -> ApiResult<()> {
+    if scopes.is_empty() || scopes.iter().any(|s| !allowed.contains(&s.as_str())) {
+        return Err(ApiError::invalid("scopes"));
+    }
+    Ok(())
+}
+
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn hashes_equal(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+/// A fresh secret: `prefix` + 32 random alphanumerics (about 190 bits).
+pub fn new_token(prefix: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    let body: String = (0..32)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
+    format!("{prefix}{body}")
+}
+
+/// The token of a request, from the first transport that has one: `PRIVATE-TOKEN`,
+/// `JOB-TOKEN`, `DEPLOY-TOKEN`, `Authorization: Bearer`, `Authorization: Basic` (any user,
+/// the token as password), then the `private_token` / `job_token` query parameters.
+pub fn extract_token(headers: &HeaderMap, query: Option<&str>) -> ApiResult<Option<String>> {
+    for name in ["private-token", "job-token", "deploy-token"] {
+        if let Some(v) = headers.get(name) {
+            let v = v.to_str().map_err(|_| ApiError::Unauthorized)?.trim();
+            if v.is_empty() {
+                return Err(ApiError::Unauthorized);
+            }
+            return Ok(Some(v.to_owned()));
+        }
+    }
+    if let Some(v) = headers.get(http::header::AUTHORIZATION) {
+        let v = v.to_str().map_err(|_| ApiError::Unauthorized)?.trim();
+        let (scheme, rest) = v.split_once(' ').ok_or(ApiError::Unauthorized)?;
+        let rest = rest.trim();
+        if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
+            return Ok(Some(rest.to_owned()));
+        }
+        if scheme.eq_ignore_ascii_case("basic") {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(rest)
+                .map_err(|_| ApiError::Unauthorized)?;
+            let decoded = String::from_utf8(decoded).map_err(|_| ApiError::Unauthorized)?;
+            let (_, password) = decoded.split_once(':').ok_or(ApiError::Unauthorized)?;
+            if password.is_empty() {
+                return Err(ApiError::Unauthorized);
+            }
+            return Ok(Some(password.to_owned()));
+        }
+        return Err(ApiError::Unauthorized);
+    }
+    if let Some(q) = query {
+        for (k, v) in form_urlencoded_pairs(q) {
+            if (k == "private_token" || k == "job_token") && !v.is_empty() {
+                return Ok(Some(v));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn form_urlencoded_pairs(q: &str) -> Vec<(String, String)> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default()
+}
+
+/// What a job token says. `sub` is `job:<id>`; the job record decides whether it still works.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct JobClaims {
+    pub iss: String,
+    pub sub: String,
+    pub project_id: u64,
+    pub pipeline_id: u64,
+    pub job_id: u64,
+    #[serde(rename = "ref")]
+    pub ref_name: String,
+    pub iat: u64,
+    pub exp: u64,
+}
+
+const ISSUER: &str = "arca";
+
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl JwtKeys {
+    pub fn new(secret: &str) -> Self {
+        // Only HS256 is accepted: `alg: none` and every other algorithm fail validation.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        validation.leeway = 5;
+        Self {
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            validation,
+        }
+    }
+
+    pub fn sign(&self, job: &Job, ttl_secs: u64) -> ApiResult<String> {
+        let now = now_ms() / 1000;
+        let claims = JobClaims {
+            iss: ISSUER.to_owned(),
+            sub: format!("job:{}", job.id),
+            project_id: job.project_id,
+            pipeline_id: job.pipeline_id,
+            job_id: job.id,
+            ref_name: job.ref_name.clone(),
+            iat: now,
+            exp: now + ttl_secs,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| ApiError::internal("sign job token", e))
+    }
+
+    pub fn verify(&self, token: &str) -> ApiResult<JobClaims> {
+        jsonwebtoken::decode::<JobClaims>(token, &self.decoding, &self.validation)
+            .map(|d| d.claims)
+            .map_err(|_| ApiError::Unauthorized)
+    }
+}
+
+/// Who is calling.
+#[derive(Clone, Debug)]
+pub enum Principal {
+    Anonymous,
+    /// The bootstrap administrator (`ARCA_ADMIN_TOKEN`).
+    Admin,
+    /// A user through a personal access token; `read_only` for a `read_api` token.
+    User {
+        user: User,
+        read_only: bool,
+    },
+    Deploy(DeployToken),
+    Job(Job),
+}
+
+/// What an operation on a project needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// Read packages and artifacts: reporter and up, or anyone on a public project.
+    Read,
+    /// Publish: developer and up.
+    Write,
+    /// Delete, settings, disable, restore, purge, members, deploy tokens: maintainer and up.
+    Manage,
+}
+
+impl Principal {
+    /// The name recorded as `pushed_by` and in audit trails.
+    pub fn username(&self) -> String {
+        match self {
+            Self::Anonymous => "anonymous".into(),
+            Self::Admin => "root".into(),
+            Self::User { user, .. } => user.username.clone(),
+            Self::Deploy(dt) => dt.username.clone(),
+            Self::Job(job) => job.user.clone(),
+        }
+    }
+
+    pub fn user_id(&self) -> Option<u64> {
+        match self {
+            Self::User { user, .. } => Some(user.id),
+            _ => None,
+        }
+    }
+
+    /// Instance administration (users, tokens of other users).
+    pub fn require_admin(&self) -> ApiResult<()> {
+        match self {
+            Self::Admin => Ok(()),
+            Self::User {
+                user,
+                read_only: false,
+            } if user.admin => Ok(()),
+            Self::Anonymous => Err(ApiError::Unauthorized),
+            _ => Err(ApiError::Forbidden),
+        }
+    }
+
+    /// A call that changes something and is not about one project (creating a project).
+    pub fn require_api_user(&self) -> ApiResult<()> {
+        match self {
+            Self::Admin
+            | Self::User {
+                read_only: false, ..
+            } => Ok(()),
+            Self::Anonymous => Err(ApiError::Unauthorized),
+            _ => Err(ApiError::Forbidden),
+        }
+    }
+
+    fn is_instance_admin(&self) -> Option<bool> {
+        match self {
+            Self::Admin => Some(false),
+            Self::User { user, read_only } if user.admin => Some(*read_only),
+            _ => None,
+        }
+    }
+}
+
+pub struct Authenticator {
+    admin_hash: String,
+    pub jwt: JwtKeys,
+    meta: Meta,
+}
+
+impl Authenticator {
+    pub fn new(admin_token: &str, jwt_secret: &str, meta: Meta) -> Self {
+        Self {
+            admin_hash: hash_token(admin_token),
+            jwt: JwtKeys::new(jwt_secret),
+            meta,
+        }
+    }
+
+    pub async fn authenticate(&self, token: Option<&str>) -> ApiResult<Principal> {
+        let Some(token) = token else {
+            return Ok(Principal::Anonymous);
+        };
+        let hash = hash_token(token);
+        if hashes_equal(&hash, &self.admin_hash) {
+            return Ok(Principal::Admin);
+        }
+        if token.split('.').count() == 3 {
+            return self.job_principal(token).await;
+        }
+        match self.meta.token_ref(&hash).await? {
+            Some(TokenRef::Pat(id)) => {
+                let pat = self.meta.pat(id).await?.ok_or(ApiError::Unauthorized)?;
+                if !hashes_equal(&pat.token_hash, &hash) || pat.revoked || expired(pat.expires_at) {
+                    return Err(ApiError::Unauthorized);
+                }
+                let user = self
+                    .meta
+                    .user(pat.user_id)
+                    .await?
+                    .ok_or(ApiError::Unauthorized)?;
+                let read_only = !pat.scopes.iter().any(|s| s == "api");
+                Ok(Principal::User { user, read_only })
+            }
+            Some(TokenRef::Deploy(id)) => {
+                let dt = self
+                    .meta
+                    .deploy_token(id)
+                    .await?
+                    .ok_or(ApiError::Unauthorized)?;
+                if !hashes_equal(&dt.token_hash, &hash) || dt.revoked || expired(dt.expires_at) {
+                    return Err(ApiError::Unauthorized);
+                }
+                Ok(Principal::Deploy(dt))
+            }
+            None => Err(ApiError::Unauthorized),
+        }
+    }
+
+    /// A job token works while its signature, expiry and issuer hold and its job runs.
+    async fn job_principal(&self, token: &str) -> ApiResult<Principal> {
+        let claims = self.jwt.verify(token)?;
+        let job = self
+            .meta
+            .job(claims.project_id, claims.job_id)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        if job.status != CiStatus::Running || job.pipeline_id != claims.pipeline_id {
+            return Err(ApiError::Unauthorized);
+        }
+        Ok(Principal::Job(job))
+    }
+
+    /// May `who` do `need` on `project`? Callers that cannot see a private project get
+    /// 404 (401 when anonymous), never 403, so project names do not leak.
+    pub async fn authorize(&self, who: &Principal, project: &Project, need: Need) -> ApiResult<()> {
+        let public = project.visibility == Visibility::Public;
+        if let Some(read_only) = who.is_instance_admin() {
+            return if read_only && need != Need::Read {
+                Err(ApiError::Forbidden)
+            } else {
+                Ok(())
+            };
+        }
+        match who {
+            Principal::Anonymous => {
+                if public && need == Need::Read {
+                    Ok(())
+                } else {
+                    Err(ApiError::Unauthorized)
+                }
+            }
+            Principal::User { user, read_only } => {
+                let level = self.meta.member_level(project.id, user.id).await?;
+                let Some(level) = level.or(public.then_some(0)) else {
+                    return Err(ApiError::ProjectNotFound);
+                };
+                let required = match need {
+                    Need::Read if public => 0,
+                    Need::Read => access::REPORTER,
+                    Need::Write => access::DEVELOPER,
+                    Need::Manage => access::MAINTAINER,
+                };
+                if level < required || (*read_only && need != Need::Read) {
+                    Err(ApiError::Forbidden)
+                } else {
+                    Ok(())
+                }
+            }
+            Principal::Deploy(dt) => {
+                if dt.project_id != project.id {
+                    return foreign_project(public, need);
+                }
+                let scope = match need {
+                    Need::Read => "read_package_registry",
+                    Need::Write => "write_package_registry",
+                    Need::Manage => return Err(ApiError::Forbidden),
+                };
+                if dt.scopes.iter().any(|s| s == scope) {
+                    Ok(())
+                } else {
+                    Err(ApiError::Forbidden)
+                }
+            }
+            Principal::Job(job) => {
+                if job.project_id != project.id {
+                    return foreign_project(public, need);
+                }
+                if need == Need::Manage {
+                    Err(ApiError::Forbidden)
+                } else {
+                    Ok(())
+                }
+            }
+            Principal::Admin => Ok(()),
+        }
+    }
+
+    /// Can `who` see `project` at all (for `GET /projects`)?
+    pub async fn can_see(&self, who: &Principal, project: &Project) -> ApiResult<bool> {
+        match self.authorize(who, project, Need::Read).await {
+            Ok(()) => Ok(true),
+            Err(ApiError::Forbidden) => Ok(true),
+            Err(ApiError::ProjectNotFound | ApiError::Unauthorized) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A project-bound token (deploy, job) used on another project: it acts as a signed-in
+/// stranger, who can read public projects and sees nothing else.
+fn foreign_project(public: bool, need: Need) -> ApiResult<()> {
+    match (public, need) {
+        (true, Need::Read) => Ok(()),
+        (true, _) => Err(ApiError::Forbidden),
+        (false, _) => Err(ApiError::ProjectNotFound),
+    }
+}
+
+fn expired(expires_at: Option<u64>) -> bool {
+    expires_at.is_some_and(|t| now_ms() >= t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).expect("header"));
+        }
+        h
+    }
+
+    #[test]
+    fn every_transport_yields_the_token() {
+        let basic = base64::engine::general_purpose::STANDARD.encode("anyone:tok");
+        let cases = [
+            (headers(&[("private-token", "tok")]), None),
+            (headers(&[("job-token", "tok")]), None),
+            (headers(&[("deploy-token", "tok")]), None),
+            (headers(&[("authorization", "Bearer tok")]), None),
+            (
+                headers(&[("authorization", &format!("Basic {basic}"))]),
+                None,
+            ),
+            (HeaderMap::new(), Some("private_token=tok")),
+            (HeaderMap::new(), Some("a=1&job_token=tok")),
+        ];
+        for (h, q) in cases {
+            assert_eq!(
+                extract_token(&h, q).expect("ok").as_deref(),
+                Some("tok"),
+                "{h:?} {q:?}"
+            );
+        }
+        assert_eq!(
+            extract_token(&HeaderMap::new(), Some("x=1")).expect("ok"),
+            None
+        );
+    }
+
+    #[test]
+    fn malformed_authorization_is_refused() {
+        for v in ["Basic !!!", "Basic dXNlcg==", "Digest abc", "Bearer"] {
+            let h = headers(&[("authorization", v)]);
+            assert!(
+                matches!(extract_token(&h, None), Err(ApiError::Unauthorized)),
+                "{v}"
+            );
+        }
+    }
+
+    fn job() -> Job {
+        Job {
+            id: 9,
+            project_id: 3,
+            pipeline_id: 4,
+            name: "build".into(),
+            stage: "test".into(),
+            ref_name: "main".into(),
+            status: CiStatus::Running,
+            created_at: 0,
+            user: "root".into(),
+        }
+    }
+
+    #[test]
+    fn job_tokens_verify_only_with_our_key_and_hs256() {
+        let keys = JwtKeys::new("a-secret-of-sixteen-chars");
+        let token = keys.sign(&job(), 60).expect("sign");
+        let claims = keys.verify(&token).expect("valid");
+        assert_eq!((claims.project_id, claims.job_id), (3, 9));
+
+        let other = JwtKeys::new("another-secret-sixteen");
+        assert!(other.verify(&token).is_err(), "another key");
+
+        let mut stale = claims.clone();
+        stale.exp = now_ms() / 1000 - 10;
+        let expired = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &stale, &keys.encoding)
+            .expect("sign");
+        assert!(keys.verify(&expired).is_err(), "expired beyond the leeway");
+
+        // alg: none, same claims, no signature.
+        let payload = token.split('.').nth(1).expect("payload");
+        let none_header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(r#"{"alg":"none","typ":"JWT"}"#);
+        assert!(
+            keys.verify(&format!("{none_header}.{payload}.")).is_err(),
+            "alg none"
+        );
+    }
+
+    #[test]
+    fn generated_tokens_are_distinct_and_prefixed() {
+        let a = new_token("arca-pat-");
+        let b = new_token("arca-pat-");
+        assert!(a.starts_with("arca-pat-") && a.len() == 41);
+        assert_ne!(a, b);
+        assert_eq!(hash_token(&a).len(), 64);
+    }
+}

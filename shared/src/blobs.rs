@@ -1,0 +1,476 @@
+//! The blob store: every byte arca keeps lives in one S3 bucket.
+//!
+//! Two SDK clients share one configuration: `client` talks to `ARCA_S3_ENDPOINT`, and
+//! `presigner` only signs URLs for `ARCA_S3_PUBLIC_ENDPOINT` (the name clients use), which
+//! is local work with no round trip. Uploads stream through [`BlobWriter`]: a single
+//! PutObject for small bodies, a multipart upload with a bounded number of parts in memory
+//! for large ones.
+
+use std::time::Duration;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::{
+    Region, RequestChecksumCalculation, ResponseChecksumValidation, retry::RetryConfig,
+    timeout::TimeoutConfig,
+};
+use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use bytes::{Bytes, BytesMut};
+use tokio::task::JoinSet;
+
+use crate::config::S3Config;
+
+/// S3 needs parts of at least 5 MiB; 8 MiB keeps at most ~24 MiB per upload in memory
+/// (one part filling, two in flight) and allows files up to 80 GiB within 10,000 parts.
+pub const PART_SIZE: usize = 8 << 20;
+const PARTS_IN_FLIGHT: usize = 2;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("s3 unreachable: {0}")]
+    Unavailable(String),
+    #[error("no such object")]
+    NotFound,
+    #[error("s3: {0}")]
+    Other(String),
+}
+
+fn classify<E, R>(op: &str, err: SdkError<E, R>) -> BlobError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match &err {
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => BlobError::Unavailable(
+            format!("{op}: {}", aws_sdk_s3::error::DisplayErrorContext(&err)),
+        ),
+        SdkError::ServiceError(se) => {
+            let status = format!("{:?}", se.raw());
+            if status.contains("status: StatusCode(404)") || status.contains("NoSuchKey") {
+                BlobError::NotFound
+            } else if status.contains("StatusCode(503)") || status.contains("StatusCode(502)") {
+                BlobError::Unavailable(format!(
+                    "{op}: {}",
+                    aws_sdk_s3::error::DisplayErrorContext(&err)
+                ))
+            } else {
+                BlobError::Other(format!(
+                    "{op}: {}",
+                    aws_sdk_s3::error::DisplayErrorContext(&err)
+                ))
+            }
+        }
+        _ => BlobError::Other(format!(
+            "{op}: {}",
+            aws_sdk_s3::error::DisplayErrorContext(&err)
+        )),
+    }
+}
+
+/// The S3 key layout, in one place.
+pub struct BlobKeys;
+
+impl BlobKeys {
+    /// A package file's bytes. Keys are never reused: each upload gets its own, so a
+    /// duplicate publish never overwrites what another version still serves.
+    pub fn package_file(project_id: u64, upload_id: &str) -> String {
+        format!("packages/{project_id}/{upload_id}")
+    }
+
+    /// A job's artifacts archive.
+    pub fn job_artifacts(project_id: u64, job_id: u64, upload_id: &str) -> String {
+        format!("artifacts/{project_id}/{job_id}/{upload_id}.zip")
+    }
+}
+
+#[derive(Clone)]
+pub struct Blobs {
+    client: Client,
+    presigner: Client,
+    bucket: String,
+}
+
+/// Headers S3 must answer a presigned GET with.
+pub struct PresignOptions<'a> {
+    pub file_name: &'a str,
+    pub content_type: &'a str,
+    pub ttl: Duration,
+}
+
+impl Blobs {
+    pub async fn new(cfg: &S3Config) -> Self {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(Region::new(cfg.region.clone()));
+        if let Some((key, secret)) = &cfg.credentials {
+            loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
+                key,
+                secret,
+                None,
+                None,
+                "arca-config",
+            ));
+        }
+        let shared = loader.load().await;
+        let build = |endpoint: Option<&String>| {
+            let mut b = aws_sdk_s3::config::Builder::from(&shared)
+                // Self-hosted S3 servers rarely have wildcard DNS for virtual-host buckets.
+                .force_path_style(true)
+                // Trailing CRC checksums (the SDK's newer default) are not understood by
+                // every S3-compatible server; we verify our own digests anyway.
+                .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+                .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
+                .timeout_config(
+                    TimeoutConfig::builder()
+                        .connect_timeout(Duration::from_secs(2))
+                        .read_timeout(Duration::from_secs(30))
+                        .build(),
+                )
+                .retry_config(RetryConfig::standard().with_max_attempts(2));
+            if let Some(ep) = endpoint {
+                b = b.endpoint_url(ep);
+            }
+            Client::from_conf(b.build())
+        };
+        Self {
+            client: build(cfg.endpoint.as_ref()),
+            presigner: build(cfg.public_endpoint.as_ref()),
+            bucket: cfg.bucket.clone(),
+        }
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Creates the bucket when it does not exist yet (several replicas may race).
+    pub async fn ensure_bucket(&self) -> Result<(), BlobError> {
+        match self.client.head_bucket().bucket(&self.bucket).send().await {
+            Ok(_) => return Ok(()),
+            Err(e) => match classify("head bucket", e) {
+                BlobError::NotFound => {}
+                other => return Err(other),
+            },
+        }
+        match self
+            .client
+            .create_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let text = format!("{:?}", e);
+                if text.contains("BucketAlreadyOwnedByYou") || text.contains("BucketAlreadyExists")
+                {
+                    Ok(())
+                } else {
+                    Err(classify("create bucket", e))
+                }
+            }
+        }
+    }
+
+    /// Readiness: does the bucket answer?
+    pub async fn ping(&self) -> Result<(), BlobError> {
+        self.client
+            .head_bucket()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("head bucket", e))
+    }
+
+    pub fn writer(&self, key: String) -> BlobWriter {
+        BlobWriter {
+            client: self.client.clone(),
+            bucket: self.bucket.clone(),
+            key,
+            buf: BytesMut::new(),
+            upload_id: None,
+            next_part: 1,
+            in_flight: JoinSet::new(),
+            done: Vec::new(),
+        }
+    }
+
+    /// A presigned GET URL for clients. Never log it: it is a bearer credential.
+    pub async fn presign_get(
+        &self,
+        key: &str,
+        opts: PresignOptions<'_>,
+    ) -> Result<String, BlobError> {
+        let presigning =
+            PresigningConfig::expires_in(opts.ttl).map_err(|e| BlobError::Other(e.to_string()))?;
+        let req = self
+            .presigner
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_type(opts.content_type)
+            .response_content_disposition(content_disposition(opts.file_name))
+            .presigned(presigning)
+            .await
+            .map_err(|e| classify("presign", e))?;
+        Ok(req.uri().to_owned())
+    }
+
+    /// Streams an object (or a byte range of it, `bytes=a-b` form) from S3.
+    pub async fn get(&self, key: &str, range: Option<String>) -> Result<GetObject, BlobError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_range(range)
+            .send()
+            .await
+            .map_err(|e| classify("get object", e))?;
+        Ok(GetObject {
+            content_length: out.content_length().and_then(|l| u64::try_from(l).ok()),
+            content_range: out.content_range().map(str::to_owned),
+            body: out.body,
+        })
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("delete object", e))
+    }
+}
+
+pub struct GetObject {
+    pub content_length: Option<u64>,
+    pub content_range: Option<String>,
+    pub body: ByteStream,
+}
+
+/// `attachment; filename="<name>"` with the last path segment, quotes and controls
+/// stripped so the header cannot be split or spoofed.
+pub fn content_disposition(file_name: &str) -> String {
+    let base = file_name.rsplit('/').next().unwrap_or(file_name);
+    let safe: String = base
+        .chars()
+        .filter(|c| !c.is_control() && *c != '"' && *c != '\\')
+        .collect();
+    format!("attachment; filename=\"{safe}\"")
+}
+
+/// Writes one object from a stream of chunks with bounded memory.
+///
+/// Nothing is visible under `key` until [`BlobWriter::finish`] returns; dropping the
+/// writer or calling [`BlobWriter::abort`] leaves no object (a started multipart upload
+/// is aborted; one orphaned by a crash is aborted later by the cleanup worker).
+pub struct BlobWriter {
+    client: Client,
+    bucket: String,
+    key: String,
+    buf: BytesMut,
+    upload_id: Option<String>,
+    next_part: i32,
+    in_flight: JoinSet<Result<CompletedPart, BlobError>>,
+    done: Vec<CompletedPart>,
+}
+
+impl BlobWriter {
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    pub async fn write(&mut self, mut chunk: Bytes) -> Result<(), BlobError> {
+        while !chunk.is_empty() {
+            let room = PART_SIZE - self.buf.len();
+            let take = room.min(chunk.len());
+            self.buf.extend_from_slice(&chunk.split_to(take));
+            if self.buf.len() == PART_SIZE {
+                let part = self.buf.split().freeze();
+                self.send_part(part).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn send_part(&mut self, part: Bytes) -> Result<(), BlobError> {
+        let upload_id = match &self.upload_id {
+            Some(id) => id.clone(),
+            None => {
+                let out = self
+                    .client
+                    .create_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(&self.key)
+                    .send()
+                    .await
+                    .map_err(|e| classify("create multipart upload", e))?;
+                let id = out
+                    .upload_id()
+                    .ok_or_else(|| BlobError::Other("no upload id".into()))?
+                    .to_owned();
+                self.upload_id = Some(id.clone());
+                id
+            }
+        };
+        while self.in_flight.len() >= PARTS_IN_FLIGHT {
+            self.join_one().await?;
+        }
+        let number = self.next_part;
+        self.next_part += 1;
+        let req = self
+            .client
+            .upload_part()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(upload_id)
+            .part_number(number)
+            .body(ByteStream::from(part));
+        self.in_flight.spawn(async move {
+            let out = req.send().await.map_err(|e| classify("upload part", e))?;
+            Ok(CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(out.e_tag().map(str::to_owned))
+                .build())
+        });
+        Ok(())
+    }
+
+    async fn join_one(&mut self) -> Result<(), BlobError> {
+        if let Some(res) = self.in_flight.join_next().await {
+            let part = res.map_err(|e| BlobError::Other(format!("upload task: {e}")))??;
+            self.done.push(part);
+        }
+        Ok(())
+    }
+
+    /// Completes the object. Returns an error (and leaves nothing) if any part failed.
+    pub async fn finish(mut self) -> Result<(), BlobError> {
+        let result = self.try_finish().await;
+        if result.is_err() {
+            self.abort().await;
+        }
+        result
+    }
+
+    async fn try_finish(&mut self) -> Result<(), BlobError> {
+        if self.upload_id.is_none() {
+            let body = self.buf.split().freeze();
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(&self.key)
+                .body(ByteStream::from(body))
+                .send()
+                .await
+                .map_err(|e| classify("put object", e))?;
+            return Ok(());
+        }
+        if !self.buf.is_empty() {
+            let last = self.buf.split().freeze();
+            self.send_part(last).await?;
+        }
+        while !self.in_flight.is_empty() {
+            self.join_one().await?;
+        }
+        let mut parts = std::mem::take(&mut self.done);
+        parts.sort_by_key(|p| p.part_number());
+        let upload_id = self.upload_id.clone().unwrap_or_default();
+        self.client
+            .complete_multipart_upload()
+            .bucket(&self.bucket)
+            .key(&self.key)
+            .upload_id(upload_id)
+            .multipart_upload(
+                CompletedMultipartUpload::builder()
+                    .set_parts(Some(parts))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| classify("complete multipart upload", e))?;
+        self.upload_id = None;
+        Ok(())
+    }
+
+    /// Gives up: aborts a started multipart upload. Best effort; the cleanup worker
+    /// aborts whatever a failure here leaves behind.
+    pub async fn abort(mut self) {
+        self.abort_in_place().await;
+    }
+
+    async fn abort_in_place(&mut self) {
+        self.in_flight.abort_all();
+        while self.in_flight.join_next().await.is_some() {}
+        if let Some(upload_id) = self.upload_id.take() {
+            let res = self
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&self.key)
+                .upload_id(upload_id)
+                .send()
+                .await;
+            if let Err(e) = res {
+                tracing::warn!(key = %self.key, error = %aws_sdk_s3::error::DisplayErrorContext(&e), "abort multipart upload failed");
+            }
+        }
+    }
+}
+
+impl Drop for BlobWriter {
+    fn drop(&mut self) {
+        // A writer dropped mid-upload (the client went away and the handler future was
+        // dropped) must not leave a multipart upload behind: abort it in the background.
+        if let Some(upload_id) = self.upload_id.take() {
+            self.in_flight.abort_all();
+            let client = self.client.clone();
+            let bucket = self.bucket.clone();
+            let key = self.key.clone();
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                handle.spawn(async move {
+                    let _ = client
+                        .abort_multipart_upload()
+                        .bucket(bucket)
+                        .key(key)
+                        .upload_id(upload_id)
+                        .send()
+                        .await;
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disposition_keeps_the_base_name_and_strips_header_tricks() {
+        assert_eq!(
+            content_disposition("linux/amd64/tool.tar.gz"),
+            "attachment; filename=\"tool.tar.gz\""
+        );
+        assert_eq!(
+            content_disposition("a\"b\r\nX: y"),
+            "attachment; filename=\"abX: y\""
+        );
+    }
+
+    #[test]
+    fn keys_are_namespaced_by_project() {
+        assert_eq!(BlobKeys::package_file(7, "u1"), "packages/7/u1");
+        assert_eq!(BlobKeys::job_artifacts(7, 9, "u2"), "artifacts/7/9/u2.zip");
+    }
+}

@@ -1,0 +1,422 @@
+//! Typed configuration, read once at start from the environment (SPEC section 4).
+//!
+//! Every setting is looked up through a [`Source`], so tests build a configuration from a
+//! map instead of mutating the process environment. A missing or malformed value becomes a
+//! [`ConfigError`] whose message starts with the variable's name: `main` prints it as the
+//! one line an operator needs.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Where settings come from: the process environment, or a map in tests.
+pub struct Source {
+    lookup: Lookup,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {reason}")]
+pub struct ConfigError {
+    pub name: String,
+    pub reason: String,
+}
+
+impl ConfigError {
+    fn new(name: &str, reason: impl Into<String>) -> Self {
+        Self {
+            name: name.to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl Source {
+    pub fn env() -> Self {
+        Self {
+            lookup: Box::new(|name| std::env::var(name).ok()),
+        }
+    }
+
+    pub fn map(values: HashMap<String, String>) -> Self {
+        Self {
+            lookup: Box::new(move |name| values.get(name).cloned()),
+        }
+    }
+
+    /// The value of `name`, with empty strings treated as unset.
+    pub fn get(&self, name: &str) -> Option<String> {
+        (self.lookup)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// A secret: `NAME`, or the contents of the file named by `NAME_FILE` (a mounted
+    /// Kubernetes Secret). Trailing newlines of the file are dropped.
+    pub fn secret(&self, name: &str) -> Result<Option<String>, ConfigError> {
+        if let Some(v) = self.get(name) {
+            return Ok(Some(v));
+        }
+        let file_var = format!("{name}_FILE");
+        match self.get(&file_var) {
+            None => Ok(None),
+            Some(path) => std::fs::read_to_string(&path)
+                .map(|s| Some(s.trim_end_matches(['\r', '\n']).to_owned()))
+                .map_err(|e| ConfigError::new(&file_var, format!("cannot read {path}: {e}"))),
+        }
+    }
+
+    pub fn required_secret(&self, name: &str) -> Result<String, ConfigError> {
+        match self.secret(name)? {
+            Some(v) if v.len() >= 16 => Ok(v),
+            Some(_) => Err(ConfigError::new(name, "must be at least 16 characters")),
+            None => Err(ConfigError::new(
+                name,
+                format!("is required (or {name}_FILE)"),
+            )),
+        }
+    }
+
+    pub fn required(&self, name: &str) -> Result<String, ConfigError> {
+        self.get(name)
+            .ok_or_else(|| ConfigError::new(name, "is required"))
+    }
+
+    fn parsed<T>(
+        &self,
+        name: &str,
+        default: T,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(raw) => parse(raw.trim()).map_err(|e| ConfigError::new(name, e)),
+        }
+    }
+
+    pub fn duration(&self, name: &str, default: Duration) -> Result<Duration, ConfigError> {
+        self.parsed(name, default, parse_duration)
+    }
+
+    pub fn size(&self, name: &str, default: u64) -> Result<u64, ConfigError> {
+        self.parsed(name, default, parse_size)
+    }
+
+    pub fn bool(&self, name: &str, default: bool) -> Result<bool, ConfigError> {
+        self.parsed(name, default, |raw| {
+            match raw.to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => Ok(true),
+                "0" | "false" | "no" | "off" => Ok(false),
+                _ => Err(format!("expected true or false, got {raw:?}")),
+            }
+        })
+    }
+
+    pub fn addr(&self, name: &str, default: &str) -> Result<SocketAddr, ConfigError> {
+        let raw = self.get(name).unwrap_or_else(|| default.to_owned());
+        raw.parse()
+            .map_err(|_| ConfigError::new(name, format!("not a host:port address: {raw:?}")))
+    }
+
+    /// A comma-separated list of `http://` URLs.
+    pub fn urls(&self, name: &str, default: &str) -> Result<Vec<String>, ConfigError> {
+        let raw = self.get(name).unwrap_or_else(|| default.to_owned());
+        let urls: Vec<String> = raw
+            .split(',')
+            .map(|u| u.trim().trim_end_matches('/').to_owned())
+            .filter(|u| !u.is_empty())
+            .collect();
+        if urls.is_empty() {
+            return Err(ConfigError::new(name, "needs at least one URL"));
+        }
+        for u in &urls {
+            let ok = u
+                .strip_prefix("http://")
+                .is_some_and(|rest| !rest.is_empty());
+            if !ok {
+                return Err(ConfigError::new(name, format!("not an http:// URL: {u:?}")));
+            }
+        }
+        Ok(urls)
+    }
+}
+
+/// `300s`, `1m`, `30 days`, `2 hrs 20 min`: humantime's grammar, which also accepts
+/// the spaced forms GitLab users write.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    humantime::parse_duration(raw).map_err(|e| format!("not a duration ({e}): {raw:?}"))
+}
+
+/// `5GiB`, `100MB`, `1048576`.
+pub fn parse_size(raw: &str) -> Result<u64, String> {
+    raw.parse::<bytesize::ByteSize>()
+        .map(|b| b.as_u64())
+        .map_err(|e| format!("not a size ({e}): {raw:?}"))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    pub fn from_source(src: &Source) -> Result<Self, ConfigError> {
+        src.parsed("ARCA_LOG_FORMAT", LogFormat::Text, |raw| match raw {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(format!("expected text or json, got {raw:?}")),
+        })
+    }
+}
+
+/// How to reach S3. Credentials come from the standard AWS chain (aws-config).
+#[derive(Clone, Debug)]
+pub struct S3Config {
+    /// Endpoint the services use; `None` means AWS itself.
+    pub endpoint: Option<String>,
+    /// Endpoint written into presigned URLs handed to clients.
+    pub public_endpoint: Option<String>,
+    pub bucket: String,
+    pub region: String,
+    /// Static keys from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`; `None` leaves the
+    /// rest of the AWS credential chain (web identity, instance profile, ...) to aws-config.
+    pub credentials: Option<(String, String)>,
+}
+
+impl S3Config {
+    pub fn from_source(src: &Source) -> Result<Self, ConfigError> {
+        let endpoint = src.get("ARCA_S3_ENDPOINT");
+        let public_endpoint = src
+            .get("ARCA_S3_PUBLIC_ENDPOINT")
+            .or_else(|| endpoint.clone());
+        for (name, value) in [
+            ("ARCA_S3_ENDPOINT", &endpoint),
+            ("ARCA_S3_PUBLIC_ENDPOINT", &public_endpoint),
+        ] {
+            if let Some(v) = value
+                && !(v.starts_with("http://") || v.starts_with("https://"))
+            {
+                return Err(ConfigError::new(name, format!("not an http(s) URL: {v:?}")));
+            }
+        }
+        let bucket = src
+            .get("ARCA_S3_BUCKET")
+            .unwrap_or_else(|| "arca".to_owned());
+        let valid_bucket = (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        if !valid_bucket {
+            return Err(ConfigError::new(
+                "ARCA_S3_BUCKET",
+                format!("not a valid bucket name: {bucket:?}"),
+            ));
+        }
+        let credentials = match (
+            src.get("AWS_ACCESS_KEY_ID"),
+            src.secret("AWS_SECRET_ACCESS_KEY")?,
+        ) {
+            (Some(key), Some(secret)) => Some((key, secret)),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError::new(
+                    "AWS_SECRET_ACCESS_KEY",
+                    "is required with AWS_ACCESS_KEY_ID",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::new(
+                    "AWS_ACCESS_KEY_ID",
+                    "is required with AWS_SECRET_ACCESS_KEY",
+                ));
+            }
+        };
+        Ok(Self {
+            credentials,
+            endpoint,
+            public_endpoint,
+            bucket,
+            region: src
+                .get("ARCA_S3_REGION")
+                .unwrap_or_else(|| "us-east-1".to_owned()),
+        })
+    }
+}
+
+/// How to reach Redis.
+#[derive(Clone, Debug)]
+pub struct RedisConfig {
+    pub url: String,
+    /// Cluster mode: `ARCA_REDIS_CLUSTER=true`, or a `redis+cluster://` URL.
+    pub cluster: bool,
+}
+
+impl RedisConfig {
+    pub fn from_source(src: &Source) -> Result<Self, ConfigError> {
+        let raw = src.required("ARCA_REDIS_URL")?;
+        let mut cluster = src.bool("ARCA_REDIS_CLUSTER", false)?;
+        let url = if let Some(rest) = raw.strip_prefix("redis+cluster://") {
+            cluster = true;
+            format!("redis://{rest}")
+        } else {
+            raw
+        };
+        if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+            return Err(ConfigError::new(
+                "ARCA_REDIS_URL",
+                "must start with redis:// or rediss://",
+            ));
+        }
+        Ok(Self { url, cluster })
+    }
+}
+
+/// Everything a service that touches Redis and S3 needs.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub redis: RedisConfig,
+    pub s3: S3Config,
+    pub admin_token: String,
+    pub jwt_secret: String,
+    pub presign_ttl: Duration,
+    pub proxy_download: bool,
+    pub max_file_size: u64,
+    pub max_artifacts_size: u64,
+    pub artifacts_expire_in: Duration,
+    pub recycle_retention: Duration,
+    pub cleanup_interval: Duration,
+}
+
+const DAY: u64 = 24 * 60 * 60;
+
+impl Config {
+    pub fn from_source(src: &Source) -> Result<Self, ConfigError> {
+        let presign_ttl = src.duration("ARCA_PRESIGN_TTL", Duration::from_secs(300))?;
+        // SigV4 presigned URLs live at most seven days.
+        if presign_ttl.is_zero() || presign_ttl > Duration::from_secs(7 * DAY) {
+            return Err(ConfigError::new(
+                "ARCA_PRESIGN_TTL",
+                "must be between 1s and 7 days",
+            ));
+        }
+        Ok(Self {
+            redis: RedisConfig::from_source(src)?,
+            s3: S3Config::from_source(src)?,
+            admin_token: src.required_secret("ARCA_ADMIN_TOKEN")?,
+            jwt_secret: src.required_secret("ARCA_JWT_SECRET")?,
+            presign_ttl,
+            proxy_download: src.bool("ARCA_PROXY_DOWNLOAD", false)?,
+            max_file_size: src.size("ARCA_MAX_FILE_SIZE", 5 << 30)?,
+            max_artifacts_size: src.size("ARCA_MAX_ARTIFACTS_SIZE", 1 << 30)?,
+            artifacts_expire_in: src
+                .duration("ARCA_ARTIFACTS_EXPIRE_IN", Duration::from_secs(30 * DAY))?,
+            recycle_retention: src
+                .duration("ARCA_RECYCLE_RETENTION", Duration::from_secs(30 * DAY))?,
+            cleanup_interval: src.duration("ARCA_CLEANUP_INTERVAL", Duration::from_secs(60))?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn src(pairs: &[(&str, &str)]) -> Source {
+        Source::map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    const BASE: [(&str, &str); 3] = [
+        ("ARCA_REDIS_URL", "redis://127.0.0.1:6390"),
+        ("ARCA_ADMIN_TOKEN", "admin-token-0123456789"),
+        ("ARCA_JWT_SECRET", "jwt-secret-0123456789"),
+    ];
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let c = Config::from_source(&src(&BASE)).expect("valid config");
+        assert_eq!(c.presign_ttl, Duration::from_secs(300));
+        assert_eq!(c.max_file_size, 5 * 1024 * 1024 * 1024);
+        assert_eq!(c.max_artifacts_size, 1024 * 1024 * 1024);
+        assert_eq!(c.artifacts_expire_in, Duration::from_secs(30 * DAY));
+        assert_eq!(c.s3.bucket, "arca");
+        assert_eq!(c.s3.region, "us-east-1");
+        assert!(!c.proxy_download);
+        assert!(!c.redis.cluster);
+    }
+
+    #[test]
+    fn a_missing_variable_is_named() {
+        let err = Config::from_source(&src(&BASE[..1])).expect_err("admin token missing");
+        assert_eq!(err.name, "ARCA_ADMIN_TOKEN");
+        assert!(err.to_string().starts_with("ARCA_ADMIN_TOKEN: "));
+    }
+
+    #[test]
+    fn a_malformed_variable_is_named() {
+        let cases = [
+            ("ARCA_PRESIGN_TTL", "soon"),
+            ("ARCA_MAX_FILE_SIZE", "big"),
+            ("ARCA_PROXY_DOWNLOAD", "maybe"),
+            ("ARCA_S3_ENDPOINT", "localhost:9000"),
+            ("ARCA_S3_BUCKET", "Not_A_Bucket"),
+            ("ARCA_RECYCLE_RETENTION", "-1"),
+        ];
+        for (name, value) in cases {
+            let mut pairs = BASE.to_vec();
+            pairs.push((name, value));
+            let err = Config::from_source(&src(&pairs)).expect_err(name);
+            assert_eq!(err.name, name, "{value}");
+        }
+    }
+
+    #[test]
+    fn durations_and_sizes_in_human_form() {
+        assert_eq!(parse_duration("30 days"), Ok(Duration::from_secs(30 * DAY)));
+        assert_eq!(parse_duration("300s"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_size("5GiB"), Ok(5 << 30));
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert!(parse_size("lots").is_err());
+    }
+
+    #[test]
+    fn secrets_load_from_files() {
+        let dir = std::env::temp_dir().join(format!("arca-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("tmp dir");
+        let file = dir.join("token");
+        std::fs::write(&file, "from-a-mounted-secret-file\n").expect("write");
+        let mut pairs: Vec<(String, String)> = BASE
+            .iter()
+            .filter(|(k, _)| *k != "ARCA_ADMIN_TOKEN")
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        pairs.push(("ARCA_ADMIN_TOKEN_FILE".into(), file.display().to_string()));
+        let c = Config::from_source(&Source::map(pairs.into_iter().collect())).expect("valid");
+        assert_eq!(c.admin_token, "from-a-mounted-secret-file");
+    }
+
+    #[test]
+    fn cluster_url_switches_cluster_mode() {
+        let mut pairs = BASE.to_vec();
+        pairs[0] = ("ARCA_REDIS_URL", "redis+cluster://127.0.0.1:7000");
+        let c = Config::from_source(&src(&pairs)).expect("valid");
+        assert!(c.redis.cluster);
+        assert_eq!(c.redis.url, "redis://127.0.0.1:7000");
+    }
+
+    #[test]
+    fn upstream_lists_are_checked() {
+        let s = src(&[("ARCA_UPLOAD_URLS", "http://a:1, http://b:2/")]);
+        assert_eq!(
+            s.urls("ARCA_UPLOAD_URLS", "http://x:1").expect("ok"),
+            vec!["http://a:1", "http://b:2"]
+        );
+        let s = src(&[("ARCA_UPLOAD_URLS", "ftp://a")]);
+        assert!(s.urls("ARCA_UPLOAD_URLS", "http://x:1").is_err());
+    }
+}

@@ -1,0 +1,135 @@
+//! The one error type of the HTTP layer and its mapping to SPEC section 10's JSON bodies.
+//!
+//! Handlers return `Result<_, ApiError>`. What a client sees is decided here and only
+//! here; internal causes (a Redis error, an S3 error) are logged with context and never
+//! sent to the client.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("401 Unauthorized")]
+    Unauthorized,
+    #[error("403 Forbidden")]
+    Forbidden,
+    /// 403 with GitLab's longer message, e.g. `403 Forbidden - package version is disabled`.
+    #[error("403 Forbidden - {0}")]
+    ForbiddenBecause(&'static str),
+    #[error("404 Project Not Found")]
+    ProjectNotFound,
+    /// 404 for something other than a project: `404 Package Not Found`, `404 User Not Found`.
+    #[error("404 {0} Not Found")]
+    NotFound(&'static str),
+    /// A rejected parameter: `{"error": "<field> is invalid"}`.
+    #[error("{0} is invalid")]
+    InvalidParam(String),
+    /// A malformed request, with a message for the client.
+    #[error("400 Bad request - {0}")]
+    BadRequest(String),
+    #[error("409 Conflict - {0}")]
+    Conflict(String),
+    #[error("413 Payload Too Large")]
+    PayloadTooLarge,
+    #[error("429 Too Many Requests")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// Redis or S3 cannot be reached: fail fast, the client may retry.
+    #[error("503 Service Unavailable")]
+    Unavailable(String),
+    /// Anything else; the detail is logged, the client sees a generic 500.
+    #[error("500 Internal Server Error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn bad_request(msg: impl Into<String>) -> Self {
+        Self::BadRequest(msg.into())
+    }
+
+    pub fn invalid(field: impl Into<String>) -> Self {
+        Self::InvalidParam(field.into())
+    }
+
+    pub fn internal(context: &str, err: impl std::fmt::Display) -> Self {
+        Self::Internal(format!("{context}: {err}"))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden | Self::ForbiddenBecause(_) => StatusCode::FORBIDDEN,
+            Self::ProjectNotFound | Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::InvalidParam(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = match &self {
+            Self::InvalidParam(_) => json!({ "error": self.to_string() }),
+            Self::Unavailable(cause) => {
+                tracing::error!(error = %cause, "dependency unavailable");
+                json!({ "message": "503 Service Unavailable - storage backend unreachable, retry later" })
+            }
+            Self::Internal(cause) => {
+                tracing::error!(error = %cause, "internal error");
+                json!({ "message": self.to_string() })
+            }
+            _ => json!({ "message": self.to_string() }),
+        };
+        let mut resp = (status, Json(body)).into_response();
+        match self {
+            Self::Unauthorized => {
+                resp.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"arca\""),
+                );
+            }
+            Self::TooManyRequests { retry_after_secs } => {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            }
+            Self::Unavailable(_) => {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        resp
+    }
+}
+
+impl From<redis::RedisError> for ApiError {
+    fn from(err: redis::RedisError) -> Self {
+        if err.is_io_error()
+            || err.is_timeout()
+            || err.is_connection_dropped()
+            || err.is_connection_refusal()
+        {
+            Self::Unavailable(format!("redis: {err}"))
+        } else {
+            Self::Internal(format!("redis: {err}"))
+        }
+    }
+}
+
+impl From<crate::blobs::BlobError> for ApiError {
+    fn from(err: crate::blobs::BlobError) -> Self {
+        match err {
+            crate::blobs::BlobError::Unavailable(e) => Self::Unavailable(format!("s3: {e}")),
+            crate::blobs::BlobError::NotFound => Self::NotFound("File"),
+            crate::blobs::BlobError::Other(e) => Self::Internal(format!("s3: {e}")),
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,318 @@
+//! HTTP plumbing every axum service shares: request ids, the per-request span and access
+//! log, metrics by route template, JSON 404/405, JSON extractors whose rejections follow
+//! SPEC section 10, the ops routes, and graceful serving.
+
+use std::future::Future;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::get;
+use serde::Deserialize;
+use tokio::net::TcpListener;
+use tracing::Instrument;
+
+use crate::error::ApiError;
+use crate::metrics;
+
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the request being served, for handlers that log or forward it.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// Accepts a client's request id when it is short and printable, else makes one.
+pub fn request_id_from(value: Option<&HeaderValue>) -> String {
+    value
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// Wraps a service's routes with the shared layers and JSON fallbacks.
+pub fn finish(router: Router, service: &'static str) -> Router {
+    router
+        .route_layer(middleware::from_fn(remember_route))
+        .fallback(|| async { ApiError::NotFound("Route") })
+        .method_not_allowed_fallback(|| async {
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                axum::Json(serde_json::json!({"message": "405 Method Not Allowed"})),
+            )
+        })
+        .layer(middleware::from_fn_with_state(service, track))
+}
+
+/// Runs inside the matched route, where the template is known, and hands it outward.
+async fn remember_route(req: Request, next: Next) -> Response {
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let mut resp = next.run(req).await;
+    if let Some(m) = matched {
+        resp.extensions_mut().insert(m);
+    }
+    resp
+}
+
+async fn track(State(service): State<&'static str>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = request_id_from(req.headers().get(&X_REQUEST_ID));
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let method = req.method().clone();
+    // The path only: query strings may carry tokens.
+    let path = req.uri().path().to_owned();
+    let span = tracing::info_span!("request", service, request_id = %request_id, method = %method, path = %path);
+    let in_flight = metrics::HTTP_IN_FLIGHT.with_label_values(&[service]);
+    in_flight.inc();
+    let mut resp = next.run(req).instrument(span.clone()).await;
+    in_flight.dec();
+    let route = resp
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let status = resp.status();
+    let elapsed = started.elapsed();
+    metrics::HTTP_REQUESTS
+        .with_label_values(&[service, &route, method.as_str(), status.as_str()])
+        .inc();
+    metrics::HTTP_DURATION
+        .with_label_values(&[service, &route, method.as_str()])
+        .observe(elapsed.as_secs_f64());
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        resp.headers_mut().insert(X_REQUEST_ID.clone(), v);
+    }
+    span.in_scope(|| {
+        tracing::info!(status = status.as_u16(), route = %route, duration_ms = elapsed.as_millis() as u64, "served");
+    });
+    resp
+}
+
+/// `/healthz`, `/readyz` (the given check), `/metrics`.
+pub fn ops_routes<F, Fut>(ready: F) -> Router
+where
+    F: Fn() -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send,
+{
+    Router::new()
+        .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
+        .route(
+            "/readyz",
+            get(move || {
+                let ready = ready.clone();
+                async move {
+                    match tokio::time::timeout(std::time::Duration::from_secs(3), ready()).await {
+                        Ok(Ok(())) => (StatusCode::OK, axum::Json(serde_json::json!({"status": "ready"}))),
+                        Ok(Err(why)) => {
+                            tracing::warn!(reason = %why, "not ready");
+                            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "not ready", "reason": why})))
+                        }
+                        Err(_) => (
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            axum::Json(serde_json::json!({"status": "not ready", "reason": "readiness check timed out"})),
+                        ),
+                    }
+                }
+            }),
+        )
+        .route(
+            "/metrics",
+            get(|| async {
+                ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], metrics::render())
+            }),
+        )
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests
+/// finish (an upload in progress completes).
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received, draining in-flight requests");
+}
+
+/// `axum::Json` whose rejections are SPEC-shaped JSON 400s.
+pub struct Json<T>(pub T);
+
+impl<S, T> FromRequest<S> for Json<T>
+where
+    axum::Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Self(v)),
+            Err(rej) => Err(ApiError::bad_request(rej.body_text())),
+        }
+    }
+}
+
+/// `axum::extract::Query` with JSON rejections.
+pub struct Query<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Query<T>
+where
+    axum::extract::Query<T>: FromRequestParts<S, Rejection = QueryRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Self(v)),
+            Err(rej) => Err(ApiError::bad_request(rej.body_text())),
+        }
+    }
+}
+
+/// Is this a read (routed to the download service) or a write?
+pub fn is_read(method: &Method) -> bool {
+    method == Method::GET || method == Method::HEAD
+}
+
+/// Request parameters as GitLab accepts them: a JSON body, a form body, or the query
+/// string (`curl -X POST ".../projects?name=x"`). Rejections are JSON 400s.
+pub struct Params<T>(pub T);
+
+impl<S, T> FromRequest<S> for Params<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let query = req.uri().query().unwrap_or("").to_owned();
+        let content_type = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let body = bytes::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let parsed = if content_type.starts_with("application/json") || body.first() == Some(&b'{')
+        {
+            serde_json::from_slice(&body).map_err(|e| e.to_string())
+        } else if !body.is_empty() {
+            serde_urlencoded::from_bytes(&body).map_err(|e| e.to_string())
+        } else {
+            serde_urlencoded::from_str(&query).map_err(|e| e.to_string())
+        };
+        parsed.map(Self).map_err(ApiError::BadRequest)
+    }
+}
+
+/// Deserializes `["a","b"]` or `"a,b"` (the form and query-string spelling) into a list.
+pub fn list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        Many(Vec<String>),
+        One(String),
+    }
+    Ok(match <OneOrMany as serde::Deserialize>::deserialize(d)? {
+        OneOrMany::Many(v) => v,
+        OneOrMany::One(s) => s
+            .split(',')
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty())
+            .collect(),
+    })
+}
+
+/// Deserializes a number given as a JSON number or as a string (form and query values).
+pub fn number<'de, D: serde::Deserializer<'de>, N: std::str::FromStr + serde::Deserialize<'de>>(
+    d: D,
+) -> Result<N, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum NumOrStr<N> {
+        Num(N),
+        Str(String),
+    }
+    match NumOrStr::<N>::deserialize(d)? {
+        NumOrStr::Num(n) => Ok(n),
+        NumOrStr::Str(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("not a number: {s:?}"))),
+    }
+}
+
+/// Deserializes a boolean given as JSON or as `true`/`false` text.
+pub fn boolean<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum BoolOrStr {
+        Bool(bool),
+        Str(String),
+    }
+    match <BoolOrStr as serde::Deserialize>::deserialize(d)? {
+        BoolOrStr::Bool(b) => Ok(b),
+        BoolOrStr::Str(s) => match s.as_str() {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            _ => Err(serde::de::Error::custom(format!("not a boolean: {s:?}"))),
+        },
+    }
+}
+
+/// `axum::extract::Path` with JSON rejections (a non-numeric id is a 404, as in GitLab).
+pub struct Path<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Path<T>
+where
+    axum::extract::Path<T>:
+        FromRequestParts<S, Rejection = axum::extract::rejection::PathRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(Self(v)),
+            Err(_) => Err(ApiError::NotFound("Route")),
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! The Redis key schema, in one place (documented in docs/ARCHITECTURE.md).
+//!
+//! Keys carry a hash tag (`{users}`, `{tokens}`, `{projects}`, `{p<id>}`) so that every
+//! multi-key operation (MULTI or a Lua script) stays inside one Redis Cluster slot: the
+//! global registries are small, and everything of one project lives in that project's slot.
+
+pub const USER_SEQ: &str = "arca:{users}:seq";
+pub const TOKEN_SEQ_PAT: &str = "arca:{tokens}:seq:pat";
+pub const TOKEN_SEQ_DEPLOY: &str = "arca:{tokens}:seq:deploy";
+pub const PROJECT_SEQ: &str = "arca:{projects}:seq";
+pub const PROJECTS_ALL: &str = "arca:{projects}:all";
+pub const PROJECTS_PUBLIC: &str = "arca:{projects}:public";
+pub const PIPELINE_SEQ: &str = "arca:{ci}:seq:pipeline";
+pub const JOB_SEQ: &str = "arca:{ci}:seq:job";
+
+pub fn user(id: u64) -> String {
+    format!("arca:{{users}}:u:{id}")
+}
+
+pub fn user_by_name(username: &str) -> String {
+    format!("arca:{{users}}:by-name:{}", username.to_lowercase())
+}
+
+/// The projects a user is a member of (ZSET of project ids).
+pub fn user_projects(id: u64) -> String {
+    format!("arca:{{users}}:u:{id}:projects")
+}
+
+/// Index from a token's SHA-256 to `pat:<id>` or `deploy:<id>`.
+pub fn token_by_hash(hash_hex: &str) -> String {
+    format!("arca:{{tokens}}:h:{hash_hex}")
+}
+
+pub fn pat(id: u64) -> String {
+    format!("arca:{{tokens}}:pat:{id}")
+}
+
+pub fn deploy_token(id: u64) -> String {
+    format!("arca:{{tokens}}:dt:{id}")
+}
+
+pub fn project(id: u64) -> String {
+    format!("arca:{{projects}}:p:{id}")
+}
+
+pub fn project_by_path(full_path: &str) -> String {
+    format!("arca:{{projects}}:by-path:{}", full_path.to_lowercase())
+}
+
+/// HASH user id -> access level.
+pub fn members(project_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:members")
+}
+
+pub fn pipeline(project_id: u64, id: u64) -> String {
+    format!("arca:{{p{project_id}}}:pipeline:{id}")
+}
+
+pub fn job(project_id: u64, id: u64) -> String {
+    format!("arca:{{p{project_id}}}:job:{id}")
+}
+
+/// Job id -> project id, for routes that name only the job (`POST /jobs/:id/artifacts`).
+pub fn job_project(id: u64) -> String {
+    format!("arca:{{ci}}:job-project:{id}")
+}

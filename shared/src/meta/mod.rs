@@ -1,0 +1,51 @@
+//! The metadata store on Redis: typed reads and atomic writes over the key schema of
+//! [`crate::keys`]. Records are JSON strings; writes that must not half-happen run in a
+//! MULTI or a Lua script whose keys share one cluster slot.
+
+mod ci;
+mod projects;
+mod tokens;
+mod users;
+
+use redis::AsyncCommands;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::db::Redis;
+use crate::error::{ApiError, ApiResult};
+
+pub use tokens::TokenRef;
+
+#[derive(Clone)]
+pub struct Meta {
+    redis: Redis,
+}
+
+impl Meta {
+    pub fn new(redis: Redis) -> Self {
+        Self { redis }
+    }
+
+    /// A connection handle; cheap to clone, multiplexed underneath.
+    pub fn conn(&self) -> Redis {
+        self.redis.clone()
+    }
+
+    pub async fn ping(&self) -> redis::RedisResult<()> {
+        self.conn().ping().await
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, key: &str) -> ApiResult<Option<T>> {
+        let raw: Option<String> = self.conn().get(key).await?;
+        raw.map(|s| serde_json::from_str(&s).map_err(|e| ApiError::internal(key, e)))
+            .transpose()
+    }
+
+    async fn next_id(&self, seq_key: &str) -> ApiResult<u64> {
+        Ok(self.conn().incr(seq_key, 1u64).await?)
+    }
+}
+
+fn to_json<T: Serialize>(value: &T) -> ApiResult<String> {
+    serde_json::to_string(value).map_err(|e| ApiError::internal("serialize record", e))
+}

@@ -1,0 +1,146 @@
+use redis::{AsyncCommands, Script};
+
+use super::{Meta, to_json};
+use crate::error::{ApiError, ApiResult};
+use crate::keys;
+use crate::model::{Project, Visibility};
+
+/// Claims the path and registers the project in one step.
+const CREATE_PROJECT: &str = r"
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX') then
+  return 0
+end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[1], ARGV[1])
+if ARGV[3] == 'public' then
+  redis.call('ZADD', KEYS[4], ARGV[1], ARGV[1])
+end
+return 1
+";
+
+impl Meta {
+    pub async fn next_project_id(&self) -> ApiResult<u64> {
+        self.next_id(keys::PROJECT_SEQ).await
+    }
+
+    /// Registers a new project; its owner (when a user created it) is made a member first,
+    /// so the project is never visible without one.
+    pub async fn create_project(
+        &self,
+        project: &Project,
+        owner: Option<(u64, u8)>,
+    ) -> ApiResult<()> {
+        if let Some((user_id, level)) = owner {
+            self.set_member(project.id, user_id, level).await?;
+        }
+        let visibility = match project.visibility {
+            Visibility::Public => "public",
+            Visibility::Private => "private",
+        };
+        let created: i64 = Script::new(CREATE_PROJECT)
+            .key(keys::project_by_path(&project.path_with_namespace()))
+            .key(keys::project(project.id))
+            .key(keys::PROJECTS_ALL)
+            .key(keys::PROJECTS_PUBLIC)
+            .arg(project.id)
+            .arg(to_json(project)?)
+            .arg(visibility)
+            .invoke_async(&mut self.conn())
+            .await?;
+        if created == 1 {
+            Ok(())
+        } else {
+            if let Some((user_id, _)) = owner {
+                self.remove_member(project.id, user_id).await?;
+            }
+            Err(ApiError::Conflict("path has already been taken".into()))
+        }
+    }
+
+    pub async fn project(&self, id: u64) -> ApiResult<Option<Project>> {
+        self.get_json(&keys::project(id)).await
+    }
+
+    /// A project by numeric id or by its full path (`group/project`, any case).
+    pub async fn project_by_ref(&self, id_or_path: &str) -> ApiResult<Option<Project>> {
+        if let Ok(id) = id_or_path.parse::<u64>() {
+            return self.project(id).await;
+        }
+        let id: Option<u64> = self.conn().get(keys::project_by_path(id_or_path)).await?;
+        match id {
+            Some(id) => self.project(id).await,
+            None => Ok(None),
+        }
+    }
+
+    pub async fn member_level(&self, project_id: u64, user_id: u64) -> ApiResult<Option<u8>> {
+        Ok(self.conn().hget(keys::members(project_id), user_id).await?)
+    }
+
+    /// Adds a member; false when the user already is one.
+    pub async fn add_member(&self, project_id: u64, user_id: u64, level: u8) -> ApiResult<bool> {
+        let added: bool = self
+            .conn()
+            .hset_nx(keys::members(project_id), user_id, level)
+            .await?;
+        if added {
+            let _: () = self
+                .conn()
+                .zadd(keys::user_projects(user_id), project_id, project_id)
+                .await?;
+        }
+        Ok(added)
+    }
+
+    async fn set_member(&self, project_id: u64, user_id: u64, level: u8) -> ApiResult<()> {
+        let _: () = self
+            .conn()
+            .hset(keys::members(project_id), user_id, level)
+            .await?;
+        let _: () = self
+            .conn()
+            .zadd(keys::user_projects(user_id), project_id, project_id)
+            .await?;
+        Ok(())
+    }
+
+    async fn remove_member(&self, project_id: u64, user_id: u64) -> ApiResult<()> {
+        let _: () = self.conn().hdel(keys::members(project_id), user_id).await?;
+        let _: () = self
+            .conn()
+            .zrem(keys::user_projects(user_id), project_id)
+            .await?;
+        Ok(())
+    }
+
+    /// Ids of every project (for the administrator), of public ones, and of one user's.
+    pub async fn all_project_ids(&self) -> ApiResult<Vec<u64>> {
+        Ok(self.conn().zrange(keys::PROJECTS_ALL, 0, -1).await?)
+    }
+
+    pub async fn public_project_ids(&self) -> ApiResult<Vec<u64>> {
+        Ok(self.conn().zrange(keys::PROJECTS_PUBLIC, 0, -1).await?)
+    }
+
+    pub async fn user_project_ids(&self, user_id: u64) -> ApiResult<Vec<u64>> {
+        Ok(self
+            .conn()
+            .zrange(keys::user_projects(user_id), 0, -1)
+            .await?)
+    }
+
+    pub async fn projects(&self, ids: &[u64]) -> ApiResult<Vec<Project>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = ids.iter().map(|id| keys::project(*id)).collect();
+        let raw: Vec<Option<String>> = redis::cmd("MGET")
+            .arg(&keys)
+            .query_async(&mut self.conn())
+            .await?;
+        raw.into_iter()
+            .flatten()
+            .map(|s| serde_json::from_str(&s).map_err(|e| ApiError::internal("project record", e)))
+            .collect()
+    }
+}

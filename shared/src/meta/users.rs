@@ -1,0 +1,51 @@
+use redis::Script;
+
+use super::{Meta, to_json};
+use crate::error::{ApiError, ApiResult};
+use crate::keys;
+use crate::model::User;
+use crate::time::now_ms;
+
+/// Claims the user name and writes the record in one step, so a crash cannot leave a
+/// name taken by nobody.
+const CREATE_USER: &str = r"
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
+  redis.call('SET', KEYS[2], ARGV[2])
+  return 1
+end
+return 0
+";
+
+impl Meta {
+    pub async fn create_user(
+        &self,
+        username: &str,
+        email: Option<String>,
+        admin: bool,
+    ) -> ApiResult<User> {
+        let id = self.next_id(keys::USER_SEQ).await?;
+        let user = User {
+            id,
+            username: username.to_owned(),
+            email,
+            admin,
+            created_at: now_ms(),
+        };
+        let created: i64 = Script::new(CREATE_USER)
+            .key(keys::user_by_name(username))
+            .key(keys::user(id))
+            .arg(id)
+            .arg(to_json(&user)?)
+            .invoke_async(&mut self.conn())
+            .await?;
+        if created == 1 {
+            Ok(user)
+        } else {
+            Err(ApiError::Conflict("Username has already been taken".into()))
+        }
+    }
+
+    pub async fn user(&self, id: u64) -> ApiResult<Option<User>> {
+        self.get_json(&keys::user(id)).await
+    }
+}

@@ -1,0 +1,82 @@
+//! Prometheus metrics, declared once, namespaced `arca_`, labelled by route template.
+
+use std::sync::LazyLock;
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, TextEncoder,
+    register_histogram_vec, register_int_counter_vec, register_int_gauge,
+};
+
+pub static HTTP_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        Opts::new(
+            "arca_http_requests_total",
+            "HTTP requests answered, by route template and status."
+        ),
+        &["service", "route", "method", "status"]
+    )
+    .expect("metric registers once")
+});
+
+pub static HTTP_DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
+    register_histogram_vec!(
+        HistogramOpts::new(
+            "arca_http_request_duration_seconds",
+            "Time to answer an HTTP request (until headers)."
+        )
+        .buckets(vec![
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            120.0
+        ]),
+        &["service", "route", "method"]
+    )
+    .expect("metric registers once")
+});
+
+pub static HTTP_IN_FLIGHT: LazyLock<prometheus::IntGaugeVec> = LazyLock::new(|| {
+    prometheus::register_int_gauge_vec!(
+        Opts::new(
+            "arca_http_requests_in_flight",
+            "Requests being answered now."
+        ),
+        &["service"]
+    )
+    .expect("metric registers once")
+});
+
+pub static UPSTREAM_ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        Opts::new(
+            "arca_gateway_upstream_errors_total",
+            "Requests the gateway could not hand to an upstream."
+        ),
+        &["upstream", "kind"]
+    )
+    .expect("metric registers once")
+});
+
+pub static CLEANUP_LAST_RUN: LazyLock<IntGauge> = LazyLock::new(|| {
+    register_int_gauge!(
+        "arca_cleanup_last_success_timestamp_seconds",
+        "Unix time of the cleanup worker's last successful run."
+    )
+    .expect("metric registers once")
+});
+
+/// Forces registration, so every series exists (at zero) from the first scrape.
+pub fn init() {
+    LazyLock::force(&HTTP_REQUESTS);
+    LazyLock::force(&HTTP_DURATION);
+    LazyLock::force(&HTTP_IN_FLIGHT);
+    LazyLock::force(&UPSTREAM_ERRORS);
+    LazyLock::force(&CLEANUP_LAST_RUN);
+}
+
+/// The default registry in Prometheus text format.
+pub fn render() -> String {
+    let mut buf = Vec::new();
+    if let Err(e) = TextEncoder::new().encode(&prometheus::gather(), &mut buf) {
+        tracing::error!(error = %e, "encoding metrics");
+    }
+    String::from_utf8(buf).unwrap_or_default()
+}

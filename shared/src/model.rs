@@ -1,0 +1,109 @@
+//! The records arca keeps in Redis, serialized as JSON.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct User {
+    pub id: u64,
+    pub username: String,
+    pub email: Option<String>,
+    pub admin: bool,
+    pub created_at: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    Private,
+    Public,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Project {
+    pub id: u64,
+    pub name: String,
+    pub path: String,
+    pub namespace: String,
+    pub visibility: Visibility,
+    pub created_at: u64,
+    /// Creator's user id; 0 for the bootstrap administrator.
+    pub creator_id: u64,
+}
+
+impl Project {
+    pub fn path_with_namespace(&self) -> String {
+        format!("{}/{}", self.namespace, self.path)
+    }
+}
+
+/// GitLab access levels.
+pub mod access {
+    pub const GUEST: u8 = 10;
+    pub const REPORTER: u8 = 20;
+    pub const DEVELOPER: u8 = 30;
+    pub const MAINTAINER: u8 = 40;
+    pub const OWNER: u8 = 50;
+    pub const ALL: [u8; 5] = [GUEST, REPORTER, DEVELOPER, MAINTAINER, OWNER];
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PersonalAccessToken {
+    pub id: u64,
+    pub user_id: u64,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub created_at: u64,
+    /// Unix ms from which the token no longer works.
+    pub expires_at: Option<u64>,
+    pub revoked: bool,
+    pub token_hash: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeployToken {
+    pub id: u64,
+    pub project_id: u64,
+    pub name: String,
+    pub username: String,
+    pub scopes: Vec<String>,
+    pub created_at: u64,
+    pub expires_at: Option<u64>,
+    pub revoked: bool,
+    pub token_hash: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CiStatus {
+    Running,
+    Success,
+    Failed,
+    Canceled,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Pipeline {
+    pub id: u64,
+    pub project_id: u64,
+    #[serde(rename = "ref")]
+    pub ref_name: String,
+    pub sha: Option<String>,
+    pub parent_pipeline_id: Option<u64>,
+    pub status: CiStatus,
+    pub created_at: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Job {
+    pub id: u64,
+    pub project_id: u64,
+    pub pipeline_id: u64,
+    pub name: String,
+    pub stage: String,
+    #[serde(rename = "ref")]
+    pub ref_name: String,
+    pub status: CiStatus,
+    pub created_at: u64,
+    /// Who created the job (its token acts for this user name in audit fields).
+    pub user: String,
+}

@@ -1,0 +1,147 @@
+//! Validation of names that come from URLs and bodies (SPEC sections 5 and 6).
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::error::{ApiError, ApiResult};
+
+fn package_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+')
+}
+
+/// `A-Z a-z 0-9 . - _ +`, at most 255 characters.
+pub fn package_name(name: &str) -> ApiResult<()> {
+    if name.is_empty()
+        || name.len() > 255
+        || !name.chars().all(package_char)
+        || name == "."
+        || name == ".."
+    {
+        return Err(ApiError::invalid("package_name"));
+    }
+    Ok(())
+}
+
+/// GitLab's `\A(\.?[\w\+-]+\.?)+\z`, no `..`, at most 255 characters.
+pub fn package_version(version: &str) -> ApiResult<()> {
+    static RE: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"\A(\.?[A-Za-z0-9_+-]+\.?)+\z").expect("static regex"));
+    if version.is_empty() || version.len() > 255 || version.contains("..") || !RE.is_match(version)
+    {
+        return Err(ApiError::invalid("package_version"));
+    }
+    Ok(())
+}
+
+/// One or more `/`-separated segments of package characters; no `.` or `..` segment; at
+/// most 1,024 characters. Callers pass the already percent-decoded value, so `%2e%2e`
+/// arrives here as `..` and a double-encoded `%252e` keeps a `%`, which is refused.
+pub fn file_name(name: &str) -> ApiResult<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 1024
+        && name.split('/').all(|seg| {
+            !seg.is_empty() && seg != "." && seg != ".." && seg.chars().all(package_char)
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid("file_name"))
+    }
+}
+
+/// User names and project paths: letters, digits, `_ . -`, not starting with `-` or `.`,
+/// at most 255 characters.
+pub fn slug(field: &str, value: &str) -> ApiResult<()> {
+    let ok = !value.is_empty()
+        && value.len() <= 255
+        && !value.starts_with(['-', '.'])
+        && !value.ends_with(".git")
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(field))
+    }
+}
+
+/// A project path made from its name, as GitLab does: lower-case, runs of other
+/// characters turned into `-`.
+pub fn path_from_name(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.trim().chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '_' | '.') {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches(['-', '.']).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_names() {
+        for ok in ["tool", "my-pkg_1.0+x", "A.b"] {
+            assert!(package_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "a/b",
+            "a b",
+            "..",
+            "a%2e",
+            &"x".repeat(256),
+            "naïve",
+            "a\u{0}",
+        ] {
+            assert!(package_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn versions_follow_gitlab() {
+        for ok in ["1.0.0", "v1", "1.0.0-rc.1+build", ".hidden", "1_2"] {
+            assert!(package_version(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "1..2", "1/2", "1 2", "..", "1.0%2F", &"1".repeat(256)] {
+            assert!(package_version(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn file_names_may_be_paths_but_not_escape() {
+        for ok in ["tool", "linux/amd64/tool.tar.gz", "a+b.zip", ".env"] {
+            assert!(file_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "../x",
+            "a/../b",
+            "a/./b",
+            "/abs",
+            "a//b",
+            "a/",
+            "a\\b",
+            "%2e%2e",
+            "a\nb",
+            &"x".repeat(1025),
+        ] {
+            assert!(file_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn slugs_and_paths() {
+        assert!(slug("username", "alice.b-1").is_ok());
+        for bad in ["", "-x", ".x", "a b", "a/b", "x.git"] {
+            assert!(slug("username", bad).is_err(), "{bad}");
+        }
+        assert_eq!(path_from_name("My Cool Project!"), "my-cool-project");
+    }
+}

@@ -1,0 +1,105 @@
+//! The JSON shapes of API answers (GitLab's field names), rendered in one place so the
+//! upload and download services answer alike.
+
+use serde_json::{Value, json};
+
+use crate::model::{DeployToken, Job, PersonalAccessToken, Pipeline, Project, User, Visibility};
+use crate::time::rfc3339;
+
+fn date(ms: Option<u64>) -> Value {
+    ms.map(|t| Value::String(rfc3339(t)[..10].to_owned()))
+        .unwrap_or(Value::Null)
+}
+
+pub fn user(u: &User) -> Value {
+    json!({
+        "id": u.id,
+        "username": u.username,
+        "name": u.username,
+        "email": u.email,
+        "state": "active",
+        "is_admin": u.admin,
+        "created_at": rfc3339(u.created_at),
+    })
+}
+
+pub fn project(p: &Project) -> Value {
+    json!({
+        "id": p.id,
+        "name": p.name,
+        "path": p.path,
+        "path_with_namespace": p.path_with_namespace(),
+        "name_with_namespace": format!("{} / {}", p.namespace, p.name),
+        "namespace": { "path": p.namespace, "full_path": p.namespace, "name": p.namespace },
+        "visibility": match p.visibility { Visibility::Public => "public", Visibility::Private => "private" },
+        "created_at": rfc3339(p.created_at),
+    })
+}
+
+/// A personal access token; `secret` only in the answer that creates it.
+pub fn pat(t: &PersonalAccessToken, secret: Option<&str>) -> Value {
+    let mut v = json!({
+        "id": t.id,
+        "name": t.name,
+        "user_id": t.user_id,
+        "scopes": t.scopes,
+        "revoked": t.revoked,
+        "active": !t.revoked && t.expires_at.is_none_or(|e| e > crate::time::now_ms()),
+        "created_at": rfc3339(t.created_at),
+        "expires_at": date(t.expires_at),
+    });
+    if let Some(s) = secret {
+        v["token"] = Value::String(s.to_owned());
+    }
+    v
+}
+
+pub fn deploy_token(t: &DeployToken, secret: Option<&str>) -> Value {
+    let mut v = json!({
+        "id": t.id,
+        "name": t.name,
+        "username": t.username,
+        "scopes": t.scopes,
+        "revoked": t.revoked,
+        "expired": t.expires_at.is_some_and(|e| e <= crate::time::now_ms()),
+        "expires_at": t.expires_at.map(rfc3339),
+    });
+    if let Some(s) = secret {
+        v["token"] = Value::String(s.to_owned());
+    }
+    v
+}
+
+fn status(s: crate::model::CiStatus) -> Value {
+    serde_json::to_value(s).unwrap_or(Value::Null)
+}
+
+pub fn pipeline(p: &Pipeline) -> Value {
+    json!({
+        "id": p.id,
+        "project_id": p.project_id,
+        "ref": p.ref_name,
+        "sha": p.sha,
+        "parent_pipeline_id": p.parent_pipeline_id,
+        "status": status(p.status),
+        "created_at": rfc3339(p.created_at),
+    })
+}
+
+/// A job; `token` only in the answer that creates it.
+pub fn job(j: &Job, token: Option<&str>) -> Value {
+    let mut v = json!({
+        "id": j.id,
+        "name": j.name,
+        "stage": j.stage,
+        "ref": j.ref_name,
+        "pipeline_id": j.pipeline_id,
+        "pipeline": { "id": j.pipeline_id, "project_id": j.project_id, "ref": j.ref_name },
+        "status": status(j.status),
+        "created_at": rfc3339(j.created_at),
+    });
+    if let Some(t) = token {
+        v["token"] = Value::String(t.to_owned());
+    }
+    v
+}

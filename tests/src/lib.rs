@@ -1,0 +1,326 @@
+//! The test harness: a real Redis server and a real S3 server (s3s-fs, which checks
+//! SigV4 signatures, presigned URLs included) started on free loopback ports, and arca's
+//! four services started in-process on port 0 with their `serve` functions.
+//!
+//! Every test starts its own [`Stack`], so tests are isolated and run in parallel; the
+//! servers are killed when the stack is dropped.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use arca_shared::config::{Config, Source};
+use arca_shared::{App, AppState};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub const S3_ACCESS_KEY: &str = "arca-test-access";
+pub const S3_SECRET_KEY: &str = "arca-test-secret-key-0123456789";
+pub const ADMIN_TOKEN: &str = "arca-admin-test-token-0123456789";
+pub const JWT_SECRET: &str = "arca-jwt-test-secret-0123456789";
+
+/// A child process killed (and reaped) when dropped.
+pub struct Process {
+    child: Child,
+}
+
+impl Process {
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start listening on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Finds a tool on PATH or in cargo's bin folder (where `make` installs s3s-fs).
+pub fn tool(name: &str) -> PathBuf {
+    let env_name = format!("ARCA_TEST_{}", name.to_uppercase().replace('-', "_"));
+    if let Ok(p) = std::env::var(&env_name) {
+        return PathBuf::from(p);
+    }
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(PathBuf::from(home).join(".cargo/bin"));
+    }
+    dirs.into_iter()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("{name} not found: run `make test` (it installs it) or set {env_name}")
+        })
+}
+
+/// Redis and S3, real servers on loopback.
+pub struct Backends {
+    pub redis_port: u16,
+    pub s3_port: u16,
+    pub redis: Process,
+    pub s3: Process,
+    pub dir: tempfile::TempDir,
+}
+
+impl Backends {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let redis_port = free_port();
+        let redis = Self::spawn_redis(&dir, redis_port);
+        let s3_port = free_port();
+        let s3 = Self::spawn_s3(&dir, s3_port);
+        Self {
+            redis_port,
+            s3_port,
+            redis,
+            s3,
+            dir,
+        }
+    }
+
+    fn spawn_redis(dir: &tempfile::TempDir, port: u16) -> Process {
+        let redis_dir = dir.path().join("redis");
+        std::fs::create_dir_all(&redis_dir).expect("redis dir");
+        let child = Command::new(tool("redis-server"))
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+            ])
+            .arg("--dir")
+            .arg(&redis_dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        wait_for_port(port, "redis-server");
+        Process { child }
+    }
+
+    fn spawn_s3(dir: &tempfile::TempDir, port: u16) -> Process {
+        let data = dir.path().join("s3");
+        std::fs::create_dir_all(&data).expect("s3 dir");
+        let child = Command::new(tool("s3s-fs"))
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", S3_ACCESS_KEY, "--secret-key", S3_SECRET_KEY])
+            .arg(&data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start s3s-fs");
+        wait_for_port(port, "s3s-fs");
+        Process { child }
+    }
+
+    /// Stops Redis (for outage tests); [`Backends::restart_redis`] brings it back with its
+    /// data (AOF) on the same port.
+    pub fn stop_redis(&mut self) {
+        self.redis.kill();
+    }
+
+    pub fn restart_redis(&mut self) {
+        self.redis = Self::spawn_redis(&self.dir, self.redis_port);
+    }
+
+    pub fn redis_url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.redis_port)
+    }
+
+    pub fn s3_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.s3_port)
+    }
+
+    /// The settings a service would read from its environment.
+    pub fn settings(&self) -> HashMap<String, String> {
+        [
+            ("ARCA_REDIS_URL", self.redis_url()),
+            ("ARCA_S3_ENDPOINT", self.s3_endpoint()),
+            ("ARCA_S3_BUCKET", "arca-test".to_owned()),
+            ("AWS_ACCESS_KEY_ID", S3_ACCESS_KEY.to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", S3_SECRET_KEY.to_owned()),
+            ("ARCA_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
+            ("ARCA_JWT_SECRET", JWT_SECRET.to_owned()),
+            ("ARCA_CLEANUP_INTERVAL", "1s".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+}
+
+/// The whole of arca, in-process, in front of its own Redis and S3.
+pub struct Stack {
+    pub backends: Backends,
+    pub app: AppState,
+    /// The gateway's base URL, `http://127.0.0.1:<port>`.
+    pub url: String,
+    pub upload_url: String,
+    pub download_url: String,
+    pub cleanup_url: String,
+    /// A client that does not follow redirects (tests look at the 302 itself).
+    pub http: reqwest::Client,
+    stop: watch::Sender<bool>,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+async fn bind() -> (TcpListener, String) {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", l.local_addr().expect("addr"));
+    (l, url)
+}
+
+impl Stack {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a stack after `tweak` has adjusted the settings.
+    pub async fn start_with(tweak: impl FnOnce(&mut HashMap<String, String>)) -> Self {
+        let backends = Backends::start();
+        let mut settings = backends.settings();
+        tweak(&mut settings);
+        let config = Config::from_source(&Source::map(settings)).expect("test config");
+        let app = App::connect(config).await.expect("connect to redis and s3");
+        let (stop, _) = watch::channel(false);
+        let shutdown = |stop: &watch::Sender<bool>| {
+            let mut rx = stop.subscribe();
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }
+        };
+        let (l, upload_url) = bind().await;
+        tokio::spawn(arca_upload::serve(l, app.clone(), shutdown(&stop)));
+        let (l, download_url) = bind().await;
+        tokio::spawn(arca_download::serve(l, app.clone(), shutdown(&stop)));
+        let (l, cleanup_url) = bind().await;
+        tokio::spawn(arca_cleanup::serve(l, app.clone(), shutdown(&stop)));
+        let gw_config = arca_gateway::GatewayConfig {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            upload: vec![upload_url.clone()],
+            download: vec![download_url.clone()],
+        };
+        let (l, url) = bind().await;
+        tokio::spawn(arca_gateway::serve(
+            l,
+            arca_gateway::Gateway::new(&gw_config),
+            shutdown(&stop),
+        ));
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self {
+            backends,
+            app,
+            url,
+            upload_url,
+            download_url,
+            cleanup_url,
+            http,
+            stop,
+        }
+    }
+
+    pub fn api(&self, path: &str) -> String {
+        format!("{}/api/v4{path}", self.url)
+    }
+
+    /// POST as the administrator; asserts the status and returns the body.
+    pub async fn admin_post(&self, path: &str, body: Value) -> Value {
+        self.post_as(ADMIN_TOKEN, path, body, 201).await
+    }
+
+    pub async fn post_as(&self, token: &str, path: &str, body: Value, expect: u16) -> Value {
+        let resp = self
+            .http
+            .post(self.api(path))
+            .header("PRIVATE-TOKEN", token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, expect, "POST {path}: {body}");
+        body
+    }
+
+    /// A user with a personal access token of the given scopes: `(user id, token)`.
+    pub async fn user(&self, username: &str, scopes: &[&str]) -> (u64, String) {
+        let user = self
+            .admin_post(
+                "/users",
+                json!({ "username": username, "email": format!("{username}@example.com") }),
+            )
+            .await;
+        let id = user["id"].as_u64().expect("user id");
+        let pat = self
+            .admin_post(
+                &format!("/users/{id}/personal_access_tokens"),
+                json!({ "name": "t", "scopes": scopes }),
+            )
+            .await;
+        (id, pat["token"].as_str().expect("token").to_owned())
+    }
+
+    /// A project created by the administrator: `(id, path_with_namespace)`.
+    pub async fn project(&self, name: &str, visibility: &str) -> (u64, String) {
+        let p = self
+            .admin_post(
+                "/projects",
+                json!({ "name": name, "visibility": visibility }),
+            )
+            .await;
+        (
+            p["id"].as_u64().expect("project id"),
+            p["path_with_namespace"].as_str().expect("path").to_owned(),
+        )
+    }
+
+    pub async fn add_member(&self, project_id: u64, user_id: u64, level: u8) {
+        self.admin_post(
+            &format!("/projects/{project_id}/members"),
+            json!({ "user_id": user_id, "access_level": level }),
+        )
+        .await;
+    }
+}
+
+/// Percent-encodes a project path for use as `:id` (`group/project` -> `group%2Fproject`).
+pub fn encode_path(path: &str) -> String {
+    path.replace('/', "%2F")
+}
