@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use aws_sdk_s3::Client;
+use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::{
     Region, RequestChecksumCalculation, ResponseChecksumValidation, retry::RetryConfig,
     timeout::TimeoutConfig,
@@ -33,39 +34,32 @@ pub enum BlobError {
     Unavailable(String),
     #[error("no such object")]
     NotFound,
+    #[error("range not satisfiable")]
+    InvalidRange,
     #[error("s3: {0}")]
     Other(String),
 }
 
-fn classify<E, R>(op: &str, err: SdkError<E, R>) -> BlobError
+fn classify<E>(op: &str, err: SdkError<E, HttpResponse>) -> BlobError
 where
     E: std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
+    let detail = || format!("{op}: {}", aws_sdk_s3::error::DisplayErrorContext(&err));
     match &err {
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => BlobError::Unavailable(
-            format!("{op}: {}", aws_sdk_s3::error::DisplayErrorContext(&err)),
-        ),
-        SdkError::ServiceError(se) => {
-            let status = format!("{:?}", se.raw());
-            if status.contains("status: StatusCode(404)") || status.contains("NoSuchKey") {
-                BlobError::NotFound
-            } else if status.contains("StatusCode(503)") || status.contains("StatusCode(502)") {
-                BlobError::Unavailable(format!(
-                    "{op}: {}",
-                    aws_sdk_s3::error::DisplayErrorContext(&err)
-                ))
-            } else {
-                BlobError::Other(format!(
-                    "{op}: {}",
-                    aws_sdk_s3::error::DisplayErrorContext(&err)
-                ))
-            }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
+            BlobError::Unavailable(detail())
         }
-        _ => BlobError::Other(format!(
-            "{op}: {}",
-            aws_sdk_s3::error::DisplayErrorContext(&err)
-        )),
+        SdkError::ServiceError(se) => match se.raw().status().as_u16() {
+            404 => BlobError::NotFound,
+            416 => BlobError::InvalidRange,
+            500..=599 => BlobError::Unavailable(detail()),
+            _ => BlobError::Other(detail()),
+        },
+        // A response that could not be parsed: look at its status all the same.
+        SdkError::ResponseError(re) if re.raw().status().is_server_error() => {
+            BlobError::Unavailable(detail())
+        }
+        _ => BlobError::Other(detail()),
     }
 }
 
@@ -238,6 +232,45 @@ impl Blobs {
             content_range: out.content_range().map(str::to_owned),
             body: out.body,
         })
+    }
+
+    /// Deletes up to 1,000 objects in one request; keys already gone count as deleted.
+    pub async fn delete_many(&self, keys: &[String]) -> Result<(), BlobError> {
+        use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let objects = keys
+            .iter()
+            .map(|k| {
+                ObjectIdentifier::builder()
+                    .key(k)
+                    .build()
+                    .map_err(|e| BlobError::Other(e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let delete = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|e| BlobError::Other(e.to_string()))?;
+        let out = self
+            .client
+            .delete_objects()
+            .bucket(&self.bucket)
+            .delete(delete)
+            .send()
+            .await
+            .map_err(|e| classify("delete objects", e))?;
+        match out.errors().first() {
+            Some(err) => Err(BlobError::Other(format!(
+                "delete objects: {} failed, first {:?}: {:?}",
+                out.errors().len(),
+                err.key(),
+                err.message()
+            ))),
+            None => Ok(()),
+        }
     }
 
     pub async fn delete(&self, key: &str) -> Result<(), BlobError> {

@@ -33,6 +33,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("413 Payload Too Large")]
     PayloadTooLarge,
+    #[error("416 Range Not Satisfiable")]
+    RangeNotSatisfiable,
     #[error("429 Too Many Requests")]
     TooManyRequests { retry_after_secs: u64 },
     /// Redis or S3 cannot be reached: fail fast, the client may retry.
@@ -64,6 +66,7 @@ impl ApiError {
             Self::InvalidParam(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -127,6 +130,7 @@ impl From<crate::blobs::BlobError> for ApiError {
         match err {
             crate::blobs::BlobError::Unavailable(e) => Self::Unavailable(format!("s3: {e}")),
             crate::blobs::BlobError::NotFound => Self::NotFound("File"),
+            crate::blobs::BlobError::InvalidRange => Self::RangeNotSatisfiable,
             crate::blobs::BlobError::Other(e) => Self::Internal(format!("s3: {e}")),
         }
     }

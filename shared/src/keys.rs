@@ -64,3 +64,48 @@ pub fn job(project_id: u64, id: u64) -> String {
 pub fn job_project(id: u64) -> String {
     format!("arca:{{ci}}:job-project:{id}")
 }
+
+pub const PACKAGE_SEQ: &str = "arca:{pkgs}:seq:package";
+pub const PACKAGE_FILE_SEQ: &str = "arca:{pkgs}:seq:file";
+
+/// HASH of one package version: its fields, counters, and `f:<file name>` -> the newest
+/// file of that name (JSON), so a download is one HMGET.
+pub fn package_version(project_id: u64, name: &str, version: &str) -> String {
+    format!("arca:{{p{project_id}}}:pv:{name}/{version}")
+}
+
+/// ZSET of the version's file ids, score = id (upload order).
+pub fn package_version_files(project_id: u64, name: &str, version: &str) -> String {
+    format!("arca:{{p{project_id}}}:pv:{name}/{version}:files")
+}
+
+/// Package id -> `<name>/<version>`.
+pub fn package_ref(project_id: u64, package_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:pkg:{package_id}")
+}
+
+pub fn package_file(project_id: u64, file_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:file:{file_id}")
+}
+
+/// Listed (default status) versions: ZSET id by creation time.
+pub fn packages_by_created(project_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:pkgs:created")
+}
+
+/// Listed versions in lexical order: ZSET of `name\0version\0id`, all scores 0.
+pub fn packages_by_name(project_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:pkgs:name")
+}
+
+/// Listed versions in lexical order of version: ZSET of `version\0name\0id`.
+pub fn packages_by_version(project_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:pkgs:version")
+}
+
+pub fn package_settings(project_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:package-settings")
+}
+
+/// LIST of S3 keys whose metadata is gone, for the cleanup worker to delete.
+pub const BLOB_DELETE_QUEUE: &str = "arca:{cleanup}:blob-deletes";

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod auth;
 pub mod blobs;
+pub mod checksum;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -63,6 +63,44 @@ pub static CLEANUP_LAST_RUN: LazyLock<IntGauge> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
+pub static UPLOADED_BYTES: LazyLock<prometheus::IntCounter> = LazyLock::new(|| {
+    prometheus::register_int_counter!(
+        "arca_uploaded_bytes_total",
+        "Bytes of package files and artifacts stored."
+    )
+    .expect("metric registers once")
+});
+
+pub static DOWNLOADS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        Opts::new(
+            "arca_downloads_total",
+            "File downloads served, by how (redirect or proxy)."
+        ),
+        &["mode"]
+    )
+    .expect("metric registers once")
+});
+
+pub static PROXIED_BYTES: LazyLock<prometheus::IntCounter> = LazyLock::new(|| {
+    prometheus::register_int_counter!(
+        "arca_proxied_bytes_total",
+        "Bytes streamed to clients by the download service."
+    )
+    .expect("metric registers once")
+});
+
+pub static BLOBS_DELETED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        Opts::new(
+            "arca_cleanup_blobs_deleted_total",
+            "Objects the cleanup worker deleted, by reason."
+        ),
+        &["reason"]
+    )
+    .expect("metric registers once")
+});
+
 /// Forces registration, so every series exists (at zero) from the first scrape.
 pub fn init() {
     LazyLock::force(&HTTP_REQUESTS);
@@ -70,6 +108,10 @@ pub fn init() {
     LazyLock::force(&HTTP_IN_FLIGHT);
     LazyLock::force(&UPSTREAM_ERRORS);
     LazyLock::force(&CLEANUP_LAST_RUN);
+    LazyLock::force(&UPLOADED_BYTES);
+    LazyLock::force(&DOWNLOADS);
+    LazyLock::force(&PROXIED_BYTES);
+    LazyLock::force(&BLOBS_DELETED);
 }
 
 /// The default registry in Prometheus text format.

@@ -107,3 +107,72 @@ pub struct Job {
     /// Who created the job (its token acts for this user name in audit fields).
     pub user: String,
 }
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PackageStatus {
+    Default,
+    Hidden,
+}
+
+impl PackageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Default => "default",
+            Self::Hidden => "hidden",
+        }
+    }
+}
+
+/// One package version (a name + version in a project), as stored in its Redis hash.
+#[derive(Clone, Debug)]
+pub struct Package {
+    pub id: u64,
+    pub project_id: u64,
+    pub name: String,
+    pub version: String,
+    pub status: PackageStatus,
+    pub created_at: u64,
+    pub updated_at: u64,
+    pub pushed_by: String,
+    pub description: String,
+    pub disabled: bool,
+    /// Sum of the sizes of its files.
+    pub size: u64,
+    pub download_count: u64,
+    pub last_downloaded_at: Option<u64>,
+    /// The newest file, for the details view.
+    pub latest: Option<PackageFile>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PackageFile {
+    pub id: u64,
+    pub package_id: u64,
+    pub project_id: u64,
+    pub file_name: String,
+    pub size: u64,
+    pub md5: String,
+    pub sha1: String,
+    pub sha256: String,
+    /// Where the bytes are in the bucket.
+    pub blob_key: String,
+    pub created_at: u64,
+    pub pushed_by: String,
+}
+
+/// GitLab's generic-package settings of a project.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PackageSettings {
+    pub generic_duplicates_allowed: bool,
+    pub generic_duplicate_exception_regex: String,
+}
+
+impl Default for PackageSettings {
+    fn default() -> Self {
+        Self {
+            generic_duplicates_allowed: true,
+            generic_duplicate_exception_regex: String::new(),
+        }
+    }
+}

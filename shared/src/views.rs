@@ -103,3 +103,62 @@ pub fn job(j: &Job, token: Option<&str>) -> Value {
     }
     v
 }
+
+/// The API path a package file is downloaded from.
+pub fn package_file_path(project_id: u64, name: &str, version: &str, file_name: &str) -> String {
+    format!("/api/v4/projects/{project_id}/packages/generic/{name}/{version}/{file_name}")
+}
+
+/// A package version (GitLab's package JSON plus arca's version-management fields).
+pub fn package(p: &crate::model::Package) -> Value {
+    json!({
+        "id": p.id,
+        "name": p.name,
+        "version": p.version,
+        "package_type": "generic",
+        "status": p.status.as_str(),
+        "created_at": rfc3339(p.created_at),
+        "updated_at": rfc3339(p.updated_at),
+        "pushed_by": p.pushed_by,
+        "description": p.description,
+        "size": p.size,
+        "file_name": p.latest.as_ref().map(|f| f.file_name.clone()),
+        "md5": p.latest.as_ref().map(|f| f.md5.clone()),
+        "sha256": p.latest.as_ref().map(|f| f.sha256.clone()),
+        "download_count": p.download_count,
+        "last_downloaded_at": p.last_downloaded_at.map(rfc3339),
+        "disabled": p.disabled,
+        "_links": {
+            "web_path": format!("/api/v4/projects/{}/packages/{}", p.project_id, p.id),
+        },
+    })
+}
+
+/// A package file, with GitLab's `select=package_file` fields (verification fields are
+/// GitLab Geo's; arca verifies checksums on upload, so a stored file is `succeeded`).
+pub fn package_file(f: &crate::model::PackageFile, package: (&str, &str)) -> Value {
+    let created = rfc3339(f.created_at);
+    json!({
+        "id": f.id,
+        "package_id": f.package_id,
+        "created_at": created,
+        "updated_at": created,
+        "size": f.size,
+        "file_store": 2,
+        "file_md5": f.md5,
+        "file_sha1": f.sha1,
+        "file_sha256": f.sha256,
+        "file_name": f.file_name,
+        "file": { "url": package_file_path(f.project_id, package.0, package.1, &f.file_name) },
+        "file_final_path": null,
+        "status": "default",
+        "verification_state": 2,
+        "verification_checksum": f.sha256,
+        "verification_failure": null,
+        "verification_retry_at": null,
+        "verification_retry_count": 0,
+        "verification_started_at": created,
+        "verified_at": created,
+        "pushed_by": f.pushed_by,
+    })
+}

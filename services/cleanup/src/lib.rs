@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use arca_shared::AppState;
+use arca_shared::{AppState, keys};
 use axum::Router;
 use tokio::net::TcpListener;
 
@@ -21,11 +21,42 @@ pub fn router(state: AppState) -> Router {
     )
 }
 
-/// One pass over every kind of work. Each kind is added by the issue that introduces the
-/// data it cleans up; a pass with nothing to do still counts as a successful run.
-pub async fn run_once(_app: &AppState) -> anyhow::Result<()> {
+/// One pass over every kind of work; a pass with nothing to do still counts as a
+/// successful run.
+pub async fn run_once(app: &AppState) -> anyhow::Result<()> {
+    delete_queued_blobs(app).await?;
     arca_shared::metrics::CLEANUP_LAST_RUN.set(arca_shared::time::now_ms() as i64 / 1000);
     Ok(())
+}
+
+/// S3 allows 1,000 keys per DeleteObjects.
+const DELETE_BATCH: usize = 1000;
+
+/// Deletes the blobs whose metadata is already gone (queued by the API services). A batch
+/// is popped atomically, so two replicas never take the same keys; a batch that fails is
+/// pushed back for the next pass.
+async fn delete_queued_blobs(app: &AppState) -> anyhow::Result<u64> {
+    let mut deleted = 0u64;
+    loop {
+        let batch: Vec<String> = redis::cmd("LPOP")
+            .arg(keys::BLOB_DELETE_QUEUE)
+            .arg(DELETE_BATCH)
+            .query_async::<Option<Vec<String>>>(&mut app.meta.conn())
+            .await?
+            .unwrap_or_default();
+        if batch.is_empty() {
+            return Ok(deleted);
+        }
+        if let Err(e) = app.blobs.delete_many(&batch).await {
+            app.meta.queue_blob_deletes(&batch).await?;
+            anyhow::bail!("deleting {} queued blobs: {e}", batch.len());
+        }
+        deleted += batch.len() as u64;
+        arca_shared::metrics::BLOBS_DELETED
+            .with_label_values(&["deleted_metadata"])
+            .inc_by(batch.len() as u64);
+        tracing::info!(count = batch.len(), "deleted blobs of removed files");
+    }
 }
 
 /// Runs passes every `interval` until `shutdown` resolves; a failed pass is logged and

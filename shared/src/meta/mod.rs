@@ -3,6 +3,7 @@
 //! MULTI or a Lua script whose keys share one cluster slot.
 
 mod ci;
+pub mod packages;
 mod projects;
 mod tokens;
 mod users;

@@ -1,5 +1,6 @@
 //! The read routes, one file per group.
 
+mod packages;
 mod projects;
 
 use arca_shared::AppState;
@@ -10,4 +11,21 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v4/projects", get(projects::list))
         .route("/api/v4/projects/{id}", get(projects::show))
+        .route(
+            "/api/v4/projects/{id}/packages/generic/{package_name}/{package_version}/{*file_name}",
+            get(packages::download),
+        )
+        .route("/api/v4/projects/{id}/packages", get(packages::list))
+        .route(
+            "/api/v4/projects/{id}/packages/settings",
+            get(packages::settings),
+        )
+        .route(
+            "/api/v4/projects/{id}/packages/{package_id}",
+            get(packages::show),
+        )
+        .route(
+            "/api/v4/projects/{id}/packages/{package_id}/package_files",
+            get(packages::files),
+        )
 }

@@ -1,6 +1,7 @@
 //! The write routes, one file per group.
 
 mod ci;
+mod packages;
 mod projects;
 mod users;
 
@@ -39,4 +40,16 @@ pub fn router() -> Router<AppState> {
             post(ci::create_job),
         )
         .route("/api/v4/projects/{id}/jobs/{job_id}", put(ci::update_job))
+        .route(
+            "/api/v4/projects/{id}/packages/generic/{package_name}/{package_version}/{*file_name}",
+            put(packages::upload),
+        )
+        .route(
+            "/api/v4/projects/{id}/packages/{package_id}/package_files/{file_id}",
+            delete(packages::delete_file),
+        )
+        .route(
+            "/api/v4/projects/{id}/packages/settings",
+            put(packages::update_settings),
+        )
 }

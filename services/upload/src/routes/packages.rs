@@ -1,0 +1,292 @@
+//! Publishing generic packages (SPEC section 6), deleting package files and the project's
+//! package settings (section 7).
+//!
+//! A publish streams the body to S3 as it arrives, hashing it on the way; the file becomes
+//! visible only when every byte is in S3, the client's checksums match and the metadata is
+//! committed in one Redis script. Whatever fails before that leaves nothing visible, and
+//! the blob written so far is removed.
+
+use arca_shared::auth::Need;
+use arca_shared::blobs::{BlobKeys, BlobWriter};
+use arca_shared::checksum::{Expected, Hasher};
+use arca_shared::http::{Params, Path, Query};
+use arca_shared::meta::packages::{Added, NewFile};
+use arca_shared::model::{PackageFile, PackageSettings, PackageStatus, Project};
+use arca_shared::time::now_ms;
+use arca_shared::{ApiError, ApiResult, AppState, Auth, validate, views};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Deserialize)]
+pub struct UploadParams {
+    status: Option<String>,
+    select: Option<String>,
+    description: Option<String>,
+}
+
+/// Longest description arca keeps.
+pub const MAX_DESCRIPTION: usize = 4096;
+
+pub fn description(raw: Option<&str>) -> ApiResult<String> {
+    let d = raw.unwrap_or("");
+    if d.len() > MAX_DESCRIPTION || d.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(ApiError::invalid("description"));
+    }
+    Ok(d.to_owned())
+}
+
+/// Does the duplicate setting refuse a second file of the same name in this version?
+fn rejects_duplicates(settings: &PackageSettings, name: &str, version: &str) -> bool {
+    if settings.generic_duplicates_allowed {
+        return false;
+    }
+    let exception = settings.generic_duplicate_exception_regex.as_str();
+    if exception.is_empty() {
+        return true;
+    }
+    // The regex was checked when it was saved; one that no longer compiles excepts nothing.
+    match regex::Regex::new(exception) {
+        Ok(re) => !(re.is_match(name) || re.is_match(version)),
+        Err(_) => true,
+    }
+}
+
+pub async fn upload(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path((id, name, version, file_name)): Path<(String, String, String, String)>,
+    Query(params): Query<UploadParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let project = app.project(&who, &id, Need::Write).await?;
+    validate::package_name(&name)?;
+    validate::package_version(&version)?;
+    validate::file_name(&file_name)?;
+    let status = match params.status.as_deref() {
+        None | Some("default") => PackageStatus::Default,
+        Some("hidden") => PackageStatus::Hidden,
+        Some(_) => return Err(ApiError::invalid("status")),
+    };
+    let select_file = match params.select.as_deref() {
+        None => false,
+        Some("package_file") => true,
+        Some(_) => return Err(ApiError::invalid("select")),
+    };
+    let description = description(params.description.as_deref())?;
+    let max = app.config.max_file_size;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let expected = Expected::from_headers(&headers)?;
+    let settings = app.meta.package_settings(project.id).await?;
+    let reject_duplicate = rejects_duplicates(&settings, &name, &version);
+    if reject_duplicate
+        && app
+            .meta
+            .download_target(project.id, &name, &version, &file_name)
+            .await?
+            .is_some_and(|t| t.file.is_some())
+    {
+        return Err(ApiError::ForbiddenBecause(
+            "Duplicate package is not allowed",
+        ));
+    }
+
+    let upload_id = uuid::Uuid::new_v4().to_string();
+    let writer = app
+        .blobs
+        .writer(BlobKeys::package_file(project.id, &upload_id));
+    let (blob_key, digests) = stream_to_blob(writer, body, &expected, max).await?;
+
+    let file = PackageFile {
+        id: app
+            .meta
+            .next_file_id()
+            .await
+            .inspect_err(|_| discard(&app, &blob_key))?,
+        package_id: 0,
+        project_id: project.id,
+        file_name: file_name.clone(),
+        size: digests.size,
+        md5: digests.md5,
+        sha1: digests.sha1,
+        sha256: digests.sha256,
+        blob_key: blob_key.clone(),
+        created_at: now_ms(),
+        pushed_by: who.username(),
+    };
+    let new = NewFile {
+        project_id: project.id,
+        name: &name,
+        version: &version,
+        status,
+        description: &description,
+        file,
+        reject_duplicate,
+    };
+    let added = app
+        .meta
+        .add_package_file(new)
+        .await
+        .inspect_err(|_| discard(&app, &blob_key))?;
+    let file = match added {
+        Added::File {
+            package_id,
+            created,
+            file,
+        } => {
+            tracing::info!(project_id = project.id, package = %name, version = %version, package_id, file_id = file.id, size = file.size, created, "package file published");
+            file
+        }
+        Added::Duplicate => {
+            discard(&app, &blob_key);
+            return Err(ApiError::ForbiddenBecause(
+                "Duplicate package is not allowed",
+            ));
+        }
+    };
+    arca_shared::metrics::UPLOADED_BYTES.inc_by(file.size);
+    if select_file {
+        Ok((
+            StatusCode::CREATED,
+            Json(views::package_file(&file, (&name, &version))),
+        )
+            .into_response())
+    } else {
+        Ok((StatusCode::CREATED, Json(json!({"message": "201 Created"}))).into_response())
+    }
+}
+
+/// Streams `body` into `writer`, hashing it; checks the size limit as bytes arrive and the
+/// client's checksums before the object is completed. Returns the key and the digests of
+/// a complete object; on any failure the partial upload is aborted.
+async fn stream_to_blob(
+    mut writer: BlobWriter,
+    body: Body,
+    expected: &Expected,
+    max: u64,
+) -> ApiResult<(String, arca_shared::checksum::Digests)> {
+    let mut hasher = Hasher::default();
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::info!(error = %e, "upload body ended early; discarding");
+                writer.abort().await;
+                return Err(ApiError::bad_request(
+                    "the request body ended before it was complete",
+                ));
+            }
+        };
+        hasher.update(&chunk);
+        if hasher.size() > max {
+            writer.abort().await;
+            return Err(ApiError::PayloadTooLarge);
+        }
+        if let Err(e) = writer.write(chunk).await {
+            writer.abort().await;
+            return Err(e.into());
+        }
+    }
+    let digests = hasher.finish();
+    if let Err(e) = expected.verify(&digests) {
+        writer.abort().await;
+        return Err(e);
+    }
+    let key = writer.key().to_owned();
+    writer.finish().await?;
+    Ok((key, digests))
+}
+
+/// A blob whose metadata was never committed: delete it now, in the background; if that
+/// fails too, the cleanup worker's orphan sweep removes it later.
+fn discard(app: &AppState, blob_key: &str) {
+    let app = app.clone();
+    let key = blob_key.to_owned();
+    tokio::spawn(async move {
+        if let Err(e) = app.blobs.delete(&key).await {
+            tracing::warn!(blob = %key, error = %e, "could not delete an uncommitted blob; the orphan sweep will");
+        }
+    });
+}
+
+pub async fn delete_file(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path((id, package_id, file_id)): Path<(String, u64, u64)>,
+) -> ApiResult<StatusCode> {
+    let project = app.project(&who, &id, Need::Manage).await?;
+    let package = app
+        .meta
+        .package(project.id, package_id)
+        .await?
+        .ok_or(ApiError::NotFound("Package"))?;
+    let file = app
+        .meta
+        .package_file(project.id, file_id)
+        .await?
+        .filter(|f| f.package_id == package.id);
+    let file = file.ok_or(ApiError::NotFound("Package File"))?;
+    if app.meta.delete_package_file(&package, &file).await? {
+        // Metadata first, bytes after: no visible record ever points at a missing blob.
+        app.meta
+            .queue_blob_deletes(std::slice::from_ref(&file.blob_key))
+            .await?;
+        tracing::info!(project_id = project.id, package_id, file_id, by = %who.username(), "package file deleted");
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct SettingsChange {
+    #[serde(default, deserialize_with = "opt_bool")]
+    generic_duplicates_allowed: Option<bool>,
+    generic_duplicate_exception_regex: Option<String>,
+}
+
+fn opt_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    arca_shared::http::boolean(d).map(Some)
+}
+
+pub async fn update_settings(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Params(change): Params<SettingsChange>,
+) -> ApiResult<Json<Value>> {
+    let project: Project = app.project(&who, &id, Need::Manage).await?;
+    let mut settings = app.meta.package_settings(project.id).await?;
+    if let Some(allowed) = change.generic_duplicates_allowed {
+        settings.generic_duplicates_allowed = allowed;
+    }
+    if let Some(re) = change.generic_duplicate_exception_regex {
+        // Rust's regex runs in linear time, like GitLab's RE2, so a user's pattern cannot
+        // stall a publish; the size limit bounds its compiled form.
+        let ok = re.len() <= 255
+            && regex::RegexBuilder::new(&re)
+                .size_limit(1 << 20)
+                .build()
+                .is_ok();
+        if !ok {
+            return Err(ApiError::invalid("generic_duplicate_exception_regex"));
+        }
+        settings.generic_duplicate_exception_regex = re;
+    }
+    app.meta
+        .save_package_settings(project.id, &settings)
+        .await?;
+    tracing::info!(project_id = project.id, by = %who.username(), allowed = settings.generic_duplicates_allowed, "package settings changed");
+    Ok(Json(json!(settings)))
+}

@@ -1,0 +1,536 @@
+//! Generic packages in Redis.
+//!
+//! A package version is one HASH (`keys::package_version`) with its fields, its counters
+//! and `f:<file name>` -> the newest file of that name, so the download path is a single
+//! HMGET. Every file is also its own record (`keys::package_file`) and a member of the
+//! version's file ZSET. Listed versions sit in three ZSETs (by creation time, by name, by
+//! version) so a page of a listing is a range read, never a scan.
+
+use redis::{AsyncCommands, Script};
+
+use super::{Meta, to_json};
+use crate::error::{ApiError, ApiResult};
+use crate::keys;
+use crate::model::{Package, PackageFile, PackageSettings, PackageStatus};
+
+/// Creates the version when absent and adds the file, in one step: two first publishes
+/// of a version at once agree on one package id, and a refused duplicate leaves nothing.
+/// KEYS: version hash, version files, package ref (candidate id), file record, and the
+/// three listing ZSETs. Returns `{package id, 1 created | 0 existed | -1 duplicate}`.
+const ADD_FILE: &str = r"
+local id = redis.call('HGET', KEYS[1], 'id')
+local created = 0
+if not id then
+  id = ARGV[1]
+  redis.call('HSET', KEYS[1], 'id', id, 'name', ARGV[2], 'version', ARGV[3], 'status', ARGV[4],
+    'created_at', ARGV[5], 'pushed_by', ARGV[6], 'description', ARGV[7], 'disabled', '0',
+    'size', '0', 'download_count', '0')
+  redis.call('SET', KEYS[3], ARGV[2] .. '/' .. ARGV[3])
+  if ARGV[4] == 'default' then
+    redis.call('ZADD', KEYS[5], ARGV[5], id)
+    redis.call('ZADD', KEYS[6], 0, ARGV[2] .. '\0' .. ARGV[3] .. '\0' .. id)
+    redis.call('ZADD', KEYS[7], 0, ARGV[3] .. '\0' .. ARGV[2] .. '\0' .. id)
+  end
+  created = 1
+elseif ARGV[11] == '1' and redis.call('HEXISTS', KEYS[1], 'f:' .. ARGV[10]) == 1 then
+  return {id, -1}
+end
+local file = cjson.decode(ARGV[9])
+file['package_id'] = tonumber(id)
+local encoded = cjson.encode(file)
+redis.call('SET', KEYS[4], encoded)
+-- Ids are taken before the bytes stream, so publishes may commit out of id order: a
+-- pointer only moves to a newer (higher) id, and newest means the same everywhere.
+for _, field in ipairs({'f:' .. ARGV[10], 'latest'}) do
+  local current = redis.call('HGET', KEYS[1], field)
+  if not current or tonumber(cjson.decode(current)['id']) < tonumber(ARGV[8]) then
+    redis.call('HSET', KEYS[1], field, encoded)
+  end
+end
+redis.call('HSET', KEYS[1], 'updated_at', ARGV[5])
+redis.call('HINCRBY', KEYS[1], 'size', ARGV[12])
+redis.call('ZADD', KEYS[2], ARGV[8], ARGV[8])
+return {id, created}
+";
+
+/// Removes one file. The version's pointers to it (`f:<name>`, `latest`) are moved to the
+/// given replacements only if they still point at it, so a publish that raced ahead keeps
+/// its newer file. KEYS: version hash, version files, file record.
+const DELETE_FILE: &str = r"
+if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then
+  return 0
+end
+redis.call('DEL', KEYS[3])
+redis.call('HINCRBY', KEYS[1], 'size', -tonumber(ARGV[3]))
+local function repoint(field, replacement)
+  local current = redis.call('HGET', KEYS[1], field)
+  if current and tostring(cjson.decode(current)['id']) == ARGV[1] then
+    if replacement == '' then
+      redis.call('HDEL', KEYS[1], field)
+    else
+      redis.call('HSET', KEYS[1], field, replacement)
+    end
+  end
+end
+repoint('f:' .. ARGV[2], ARGV[4])
+repoint('latest', ARGV[5])
+return 1
+";
+
+/// The fields of a version hash that make a [`Package`].
+const FIELDS: [&str; 13] = [
+    "id",
+    "name",
+    "version",
+    "status",
+    "created_at",
+    "updated_at",
+    "pushed_by",
+    "description",
+    "disabled",
+    "size",
+    "download_count",
+    "last_downloaded_at",
+    "latest",
+];
+
+pub struct NewFile<'a> {
+    pub project_id: u64,
+    pub name: &'a str,
+    pub version: &'a str,
+    pub status: PackageStatus,
+    pub description: &'a str,
+    pub file: PackageFile,
+    /// Refuse the file if the version already has one of that name.
+    pub reject_duplicate: bool,
+}
+
+pub enum Added {
+    /// The file is in; `created` when this publish created the version.
+    File {
+        package_id: u64,
+        created: bool,
+        file: PackageFile,
+    },
+    Duplicate,
+}
+
+/// What the download path needs, from one HMGET.
+pub struct DownloadTarget {
+    pub package_id: u64,
+    pub disabled: bool,
+    pub file: Option<PackageFile>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    CreatedAt,
+    Name,
+    Version,
+}
+
+pub struct ListQuery {
+    /// Substring of the name, any case (GitLab's `package_name`).
+    pub name: Option<String>,
+    /// Exact version.
+    pub version: Option<String>,
+    pub order: Order,
+    pub desc: bool,
+    pub offset: u64,
+    pub limit: u64,
+}
+
+fn parse_package(project_id: u64, values: Vec<Option<String>>) -> ApiResult<Option<Package>> {
+    let get = |i: usize| values.get(i).cloned().flatten();
+    let num = |i: usize| get(i).and_then(|v| v.parse::<u64>().ok());
+    let Some(id) = num(0) else { return Ok(None) };
+    let latest = get(12)
+        .map(|j| serde_json::from_str(&j))
+        .transpose()
+        .map_err(|e| ApiError::internal("package file record", e))?;
+    Ok(Some(Package {
+        id,
+        project_id,
+        name: get(1).unwrap_or_default(),
+        version: get(2).unwrap_or_default(),
+        status: if get(3).as_deref() == Some("hidden") {
+            PackageStatus::Hidden
+        } else {
+            PackageStatus::Default
+        },
+        created_at: num(4).unwrap_or(0),
+        updated_at: num(5).or(num(4)).unwrap_or(0),
+        pushed_by: get(6).unwrap_or_default(),
+        description: get(7).unwrap_or_default(),
+        disabled: get(8).as_deref() == Some("1"),
+        size: num(9).unwrap_or(0),
+        download_count: num(10).unwrap_or(0),
+        last_downloaded_at: num(11),
+        latest,
+    }))
+}
+
+/// `abc` -> `[aA][bB][cC]`: a case-insensitive glob for ZSCAN MATCH. Callers pass only
+/// package-name characters, none of which is a glob metacharacter.
+fn case_insensitive_glob(needle: &str) -> String {
+    needle
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphabetic() {
+                format!("[{}{}]", c.to_ascii_lowercase(), c.to_ascii_uppercase())
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+fn member_id(member: &str) -> Option<u64> {
+    member.rsplit('\0').next().and_then(|id| id.parse().ok())
+}
+
+impl Meta {
+    pub async fn package_settings(&self, project_id: u64) -> ApiResult<PackageSettings> {
+        Ok(self
+            .get_json(&keys::package_settings(project_id))
+            .await?
+            .unwrap_or_default())
+    }
+
+    pub async fn save_package_settings(
+        &self,
+        project_id: u64,
+        settings: &PackageSettings,
+    ) -> ApiResult<()> {
+        let _: () = self
+            .conn()
+            .set(keys::package_settings(project_id), to_json(settings)?)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn next_file_id(&self) -> ApiResult<u64> {
+        self.next_id(keys::PACKAGE_FILE_SEQ).await
+    }
+
+    pub async fn add_package_file(&self, new: NewFile<'_>) -> ApiResult<Added> {
+        let candidate = self.next_id(keys::PACKAGE_SEQ).await?;
+        let (pid, name, version) = (new.project_id, new.name, new.version);
+        let (id, outcome): (u64, i64) = Script::new(ADD_FILE)
+            .key(keys::package_version(pid, name, version))
+            .key(keys::package_version_files(pid, name, version))
+            .key(keys::package_ref(pid, candidate))
+            .key(keys::package_file(pid, new.file.id))
+            .key(keys::packages_by_created(pid))
+            .key(keys::packages_by_name(pid))
+            .key(keys::packages_by_version(pid))
+            .arg(candidate)
+            .arg(name)
+            .arg(version)
+            .arg(new.status.as_str())
+            .arg(new.file.created_at)
+            .arg(&new.file.pushed_by)
+            .arg(new.description)
+            .arg(new.file.id)
+            .arg(to_json(&new.file)?)
+            .arg(&new.file.file_name)
+            .arg(if new.reject_duplicate { "1" } else { "0" })
+            .arg(new.file.size)
+            .invoke_async(&mut self.conn())
+            .await?;
+        if outcome < 0 {
+            return Ok(Added::Duplicate);
+        }
+        let mut file = new.file;
+        file.package_id = id;
+        Ok(Added::File {
+            package_id: id,
+            created: outcome == 1,
+            file,
+        })
+    }
+
+    /// The version and its newest file named `file_name`, in one read.
+    pub async fn download_target(
+        &self,
+        project_id: u64,
+        name: &str,
+        version: &str,
+        file_name: &str,
+    ) -> ApiResult<Option<DownloadTarget>> {
+        let (id, disabled, file): (Option<u64>, Option<String>, Option<String>) =
+            redis::cmd("HMGET")
+                .arg(keys::package_version(project_id, name, version))
+                .arg("id")
+                .arg("disabled")
+                .arg(format!("f:{file_name}"))
+                .query_async(&mut self.conn())
+                .await?;
+        let Some(package_id) = id else {
+            return Ok(None);
+        };
+        let file = file
+            .map(|j| serde_json::from_str(&j))
+            .transpose()
+            .map_err(|e| ApiError::internal("package file record", e))?;
+        Ok(Some(DownloadTarget {
+            package_id,
+            disabled: disabled.as_deref() == Some("1"),
+            file,
+        }))
+    }
+
+    /// Counts a served download. Never fails the download: errors are logged.
+    pub async fn record_download(&self, project_id: u64, name: &str, version: &str, at_ms: u64) {
+        let key = keys::package_version(project_id, name, version);
+        let res = redis::pipe()
+            .atomic()
+            .hincr(&key, "download_count", 1)
+            .hset(&key, "last_downloaded_at", at_ms)
+            .query_async::<()>(&mut self.conn())
+            .await;
+        if let Err(e) = res {
+            tracing::warn!(project_id, package = name, version, error = %e, "download not counted");
+        }
+    }
+
+    pub async fn package_by_version(
+        &self,
+        project_id: u64,
+        name: &str,
+        version: &str,
+    ) -> ApiResult<Option<Package>> {
+        let values: Vec<Option<String>> = redis::cmd("HMGET")
+            .arg(keys::package_version(project_id, name, version))
+            .arg(&FIELDS[..])
+            .query_async(&mut self.conn())
+            .await?;
+        parse_package(project_id, values)
+    }
+
+    pub async fn package(&self, project_id: u64, package_id: u64) -> ApiResult<Option<Package>> {
+        Ok(self
+            .packages(project_id, &[package_id])
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// Packages by id, in the order given; unknown ids are skipped.
+    pub async fn packages(&self, project_id: u64, ids: &[u64]) -> ApiResult<Vec<Package>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let refs: Vec<String> = ids
+            .iter()
+            .map(|id| keys::package_ref(project_id, *id))
+            .collect();
+        let names: Vec<Option<String>> = redis::cmd("MGET")
+            .arg(&refs)
+            .query_async(&mut self.conn())
+            .await?;
+        let mut pipe = redis::pipe();
+        let mut any = false;
+        for name_version in names.iter().flatten() {
+            let (name, version) = name_version.split_once('/').unwrap_or((name_version, ""));
+            pipe.cmd("HMGET")
+                .arg(keys::package_version(project_id, name, version))
+                .arg(&FIELDS[..]);
+            any = true;
+        }
+        if !any {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<Vec<Option<String>>> = pipe.query_async(&mut self.conn()).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some(p) = parse_package(project_id, row)? {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The files of a version, oldest first: `(total, page)`.
+    pub async fn package_files(
+        &self,
+        package: &Package,
+        offset: u64,
+        limit: u64,
+    ) -> ApiResult<(u64, Vec<PackageFile>)> {
+        let key = keys::package_version_files(package.project_id, &package.name, &package.version);
+        let total: u64 = self.conn().zcard(&key).await?;
+        if limit == 0 || offset >= total {
+            return Ok((total, Vec::new()));
+        }
+        let ids: Vec<u64> = self
+            .conn()
+            .zrange(&key, offset as isize, (offset + limit - 1) as isize)
+            .await?;
+        Ok((total, self.files_by_id(package.project_id, &ids).await?))
+    }
+
+    async fn files_by_id(&self, project_id: u64, ids: &[u64]) -> ApiResult<Vec<PackageFile>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = ids
+            .iter()
+            .map(|id| keys::package_file(project_id, *id))
+            .collect();
+        let raw: Vec<Option<String>> = redis::cmd("MGET")
+            .arg(&keys)
+            .query_async(&mut self.conn())
+            .await?;
+        raw.into_iter()
+            .flatten()
+            .map(|s| {
+                serde_json::from_str(&s).map_err(|e| ApiError::internal("package file record", e))
+            })
+            .collect()
+    }
+
+    pub async fn package_file(
+        &self,
+        project_id: u64,
+        file_id: u64,
+    ) -> ApiResult<Option<PackageFile>> {
+        self.get_json(&keys::package_file(project_id, file_id))
+            .await
+    }
+
+    /// Removes a file's metadata (the caller then hands its blob to deletion). False when
+    /// it was already gone.
+    pub async fn delete_package_file(
+        &self,
+        package: &Package,
+        file: &PackageFile,
+    ) -> ApiResult<bool> {
+        let (pid, name, version) = (
+            package.project_id,
+            package.name.as_str(),
+            package.version.as_str(),
+        );
+        let files_key = keys::package_version_files(pid, name, version);
+        let ids: Vec<u64> = self.conn().zrange(&files_key, 0, -1).await?;
+        let others: Vec<u64> = ids.into_iter().filter(|id| *id != file.id).collect();
+        let remaining = self.files_by_id(pid, &others).await?;
+        let same_name = remaining
+            .iter()
+            .filter(|f| f.file_name == file.file_name)
+            .max_by_key(|f| f.id);
+        let newest = remaining.iter().max_by_key(|f| f.id);
+        let encode =
+            |f: Option<&PackageFile>| f.map(to_json).transpose().map(Option::unwrap_or_default);
+        let removed: i64 = Script::new(DELETE_FILE)
+            .key(keys::package_version(pid, name, version))
+            .key(files_key)
+            .key(keys::package_file(pid, file.id))
+            .arg(file.id)
+            .arg(&file.file_name)
+            .arg(file.size)
+            .arg(encode(same_name)?)
+            .arg(encode(newest)?)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(removed == 1)
+    }
+
+    /// Queues S3 keys whose metadata is gone, for the cleanup worker.
+    pub async fn queue_blob_deletes(&self, blob_keys: &[String]) -> ApiResult<()> {
+        if !blob_keys.is_empty() {
+            let _: () = self
+                .conn()
+                .rpush(keys::BLOB_DELETE_QUEUE, blob_keys)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// A page of the listed versions: `(total, page)`.
+    pub async fn list_packages(
+        &self,
+        project_id: u64,
+        q: &ListQuery,
+    ) -> ApiResult<(u64, Vec<Package>)> {
+        let lex_key = match q.order {
+            Order::Version => keys::packages_by_version(project_id),
+            _ => keys::packages_by_name(project_id),
+        };
+        if q.name.is_none() && q.version.is_none() {
+            let key = if q.order == Order::CreatedAt {
+                keys::packages_by_created(project_id)
+            } else {
+                lex_key
+            };
+            let total: u64 = self.conn().zcard(&key).await?;
+            if q.limit == 0 || q.offset >= total {
+                return Ok((total, Vec::new()));
+            }
+            let (start, stop) = (q.offset as isize, (q.offset + q.limit - 1) as isize);
+            let members: Vec<String> = if q.desc {
+                self.conn().zrevrange(&key, start, stop).await?
+            } else {
+                self.conn().zrange(&key, start, stop).await?
+            };
+            let ids: Vec<u64> = members.iter().filter_map(|m| member_id(m)).collect();
+            return Ok((total, self.packages(project_id, &ids).await?));
+        }
+        // Filtered: match server-side with ZSCAN over the name index (members are
+        // `name\0version\0id`; the pattern keeps the substring inside the name part).
+        let needle = q
+            .name
+            .as_deref()
+            .map(case_insensitive_glob)
+            .unwrap_or_default();
+        let version = q.version.as_deref().unwrap_or("*");
+        let pattern = format!("*{needle}*\0{version}\0*");
+        let mut matches: Vec<(String, String, u64)> = Vec::new();
+        {
+            let mut conn = self.conn();
+            let mut iter: redis::AsyncIter<(String, f64)> = conn
+                .zscan_match(keys::packages_by_name(project_id), &pattern)
+                .await?;
+            while let Some(item) = iter.next_item().await {
+                let (member, _) = item?;
+                let mut parts = member.splitn(3, '\0');
+                let (Some(n), Some(v), Some(id)) = (
+                    parts.next(),
+                    parts.next(),
+                    parts.next().and_then(|i| i.parse().ok()),
+                ) else {
+                    continue;
+                };
+                matches.push((n.to_owned(), v.to_owned(), id));
+            }
+        }
+        match q.order {
+            Order::CreatedAt => matches.sort_by_key(|m| m.2),
+            Order::Name => matches.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1))),
+            Order::Version => matches.sort_by(|a, b| (&a.1, &a.0).cmp(&(&b.1, &b.0))),
+        }
+        if q.desc {
+            matches.reverse();
+        }
+        let total = matches.len() as u64;
+        let ids: Vec<u64> = matches
+            .iter()
+            .skip(q.offset as usize)
+            .take(q.limit as usize)
+            .map(|m| m.2)
+            .collect();
+        Ok((total, self.packages(project_id, &ids).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_ignore_case_and_members_end_in_ids() {
+        assert_eq!(case_insensitive_glob("aB-1"), "[aA][bB]-1");
+        assert_eq!(member_id("tool\u{0}1.0\u{0}42"), Some(42));
+        assert_eq!(member_id("garbage"), None);
+    }
+}
