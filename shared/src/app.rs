@@ -37,20 +37,12 @@ impl App {
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(std::time::Duration::from_secs(5));
                 }
-                Err(e) => anyhow::bail!(
-                    "ARCA_S3_BUCKET: cannot use bucket {:?}: {e}",
-                    config.s3.bucket
-                ),
+                Err(e) => anyhow::bail!("ARCA_S3_BUCKET: cannot use bucket {:?}: {e}", config.s3.bucket),
             }
         }
         let meta = Meta::new(redis);
         let auth = Authenticator::new(&config.admin_token, &config.jwt_secret, meta.clone());
-        Ok(Arc::new(Self {
-            config,
-            meta,
-            blobs,
-            auth,
-        }))
+        Ok(Arc::new(Self { config, meta, blobs, auth }))
     }
 
     /// Readiness: Redis and S3 both answer.
@@ -80,10 +72,7 @@ pub struct Auth(pub Principal);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = extract_token(&parts.headers, parts.uri.query())?;
         state.auth.authenticate(token.as_deref()).await.map(Auth)
     }

@@ -42,9 +42,7 @@ fn hashes_equal(a: &str, b: &str) -> bool {
 pub fn new_token(prefix: &str) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rng();
-    let body: String = (0..32)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect();
+    let body: String = (0..32).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
     format!("{prefix}{body}")
 }
 
@@ -69,9 +67,7 @@ pub fn extract_token(headers: &HeaderMap, query: Option<&str>) -> ApiResult<Opti
             return Ok(Some(rest.to_owned()));
         }
         if scheme.eq_ignore_ascii_case("basic") {
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(rest)
-                .map_err(|_| ApiError::Unauthorized)?;
+            let decoded = base64::engine::general_purpose::STANDARD.decode(rest).map_err(|_| ApiError::Unauthorized)?;
             let decoded = String::from_utf8(decoded).map_err(|_| ApiError::Unauthorized)?;
             let (_, password) = decoded.split_once(':').ok_or(ApiError::Unauthorized)?;
             if password.is_empty() {
@@ -203,10 +199,7 @@ impl Principal {
     pub fn require_admin(&self) -> ApiResult<()> {
         match self {
             Self::Admin => Ok(()),
-            Self::User {
-                user,
-                read_only: false,
-            } if user.admin => Ok(()),
+            Self::User { user, read_only: false } if user.admin => Ok(()),
             Self::Anonymous => Err(ApiError::Unauthorized),
             _ => Err(ApiError::Forbidden),
         }
@@ -215,10 +208,7 @@ impl Principal {
     /// A call that changes something and is not about one project (creating a project).
     pub fn require_api_user(&self) -> ApiResult<()> {
         match self {
-            Self::Admin
-            | Self::User {
-                read_only: false, ..
-            } => Ok(()),
+            Self::Admin | Self::User { read_only: false, .. } => Ok(()),
             Self::Anonymous => Err(ApiError::Unauthorized),
             _ => Err(ApiError::Forbidden),
         }
@@ -241,11 +231,7 @@ pub struct Authenticator {
 
 impl Authenticator {
     pub fn new(admin_token: &str, jwt_secret: &str, meta: Meta) -> Self {
-        Self {
-            admin_hash: hash_token(admin_token),
-            jwt: JwtKeys::new(jwt_secret),
-            meta,
-        }
+        Self { admin_hash: hash_token(admin_token), jwt: JwtKeys::new(jwt_secret), meta }
     }
 
     pub async fn authenticate(&self, token: Option<&str>) -> ApiResult<Principal> {
@@ -265,20 +251,12 @@ impl Authenticator {
                 if !hashes_equal(&pat.token_hash, &hash) || pat.revoked || expired(pat.expires_at) {
                     return Err(ApiError::Unauthorized);
                 }
-                let user = self
-                    .meta
-                    .user(pat.user_id)
-                    .await?
-                    .ok_or(ApiError::Unauthorized)?;
+                let user = self.meta.user(pat.user_id).await?.ok_or(ApiError::Unauthorized)?;
                 let read_only = !pat.scopes.iter().any(|s| s == "api");
                 Ok(Principal::User { user, read_only })
             }
             Some(TokenRef::Deploy(id)) => {
-                let dt = self
-                    .meta
-                    .deploy_token(id)
-                    .await?
-                    .ok_or(ApiError::Unauthorized)?;
+                let dt = self.meta.deploy_token(id).await?.ok_or(ApiError::Unauthorized)?;
                 if !hashes_equal(&dt.token_hash, &hash) || dt.revoked || expired(dt.expires_at) {
                     return Err(ApiError::Unauthorized);
                 }
@@ -291,11 +269,7 @@ impl Authenticator {
     /// A job token works while its signature, expiry and issuer hold and its job runs.
     async fn job_principal(&self, token: &str) -> ApiResult<Principal> {
         let claims = self.jwt.verify(token)?;
-        let job = self
-            .meta
-            .job(claims.project_id, claims.job_id)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
+        let job = self.meta.job(claims.project_id, claims.job_id).await?.ok_or(ApiError::Unauthorized)?;
         if job.status != CiStatus::Running || job.pipeline_id != claims.pipeline_id {
             return Err(ApiError::Unauthorized);
         }
@@ -307,11 +281,7 @@ impl Authenticator {
     pub async fn authorize(&self, who: &Principal, project: &Project, need: Need) -> ApiResult<()> {
         let public = project.visibility == Visibility::Public;
         if let Some(read_only) = who.is_instance_admin() {
-            return if read_only && need != Need::Read {
-                Err(ApiError::Forbidden)
-            } else {
-                Ok(())
-            };
+            return if read_only && need != Need::Read { Err(ApiError::Forbidden) } else { Ok(()) };
         }
         match who {
             Principal::Anonymous => {
@@ -332,11 +302,7 @@ impl Authenticator {
                     Need::Write => access::DEVELOPER,
                     Need::Manage => access::MAINTAINER,
                 };
-                if level < required || (*read_only && need != Need::Read) {
-                    Err(ApiError::Forbidden)
-                } else {
-                    Ok(())
-                }
+                if level < required || (*read_only && need != Need::Read) { Err(ApiError::Forbidden) } else { Ok(()) }
             }
             Principal::Deploy(dt) => {
                 if dt.project_id != project.id {
@@ -347,21 +313,13 @@ impl Authenticator {
                     Need::Write => "write_package_registry",
                     Need::Manage => return Err(ApiError::Forbidden),
                 };
-                if dt.scopes.iter().any(|s| s == scope) {
-                    Ok(())
-                } else {
-                    Err(ApiError::Forbidden)
-                }
+                if dt.scopes.iter().any(|s| s == scope) { Ok(()) } else { Err(ApiError::Forbidden) }
             }
             Principal::Job(job) => {
                 if job.project_id != project.id {
                     return foreign_project(public, need);
                 }
-                if need == Need::Manage {
-                    Err(ApiError::Forbidden)
-                } else {
-                    Ok(())
-                }
+                if need == Need::Manage { Err(ApiError::Forbidden) } else { Ok(()) }
             }
             Principal::Admin => Ok(()),
         }
@@ -413,34 +371,21 @@ mod tests {
             (headers(&[("job-token", "tok")]), None),
             (headers(&[("deploy-token", "tok")]), None),
             (headers(&[("authorization", "Bearer tok")]), None),
-            (
-                headers(&[("authorization", &format!("Basic {basic}"))]),
-                None,
-            ),
+            (headers(&[("authorization", &format!("Basic {basic}"))]), None),
             (HeaderMap::new(), Some("private_token=tok")),
             (HeaderMap::new(), Some("a=1&job_token=tok")),
         ];
         for (h, q) in cases {
-            assert_eq!(
-                extract_token(&h, q).expect("ok").as_deref(),
-                Some("tok"),
-                "{h:?} {q:?}"
-            );
+            assert_eq!(extract_token(&h, q).expect("ok").as_deref(), Some("tok"), "{h:?} {q:?}");
         }
-        assert_eq!(
-            extract_token(&HeaderMap::new(), Some("x=1")).expect("ok"),
-            None
-        );
+        assert_eq!(extract_token(&HeaderMap::new(), Some("x=1")).expect("ok"), None);
     }
 
     #[test]
     fn malformed_authorization_is_refused() {
         for v in ["Basic !!!", "Basic dXNlcg==", "Digest abc", "Bearer"] {
             let h = headers(&[("authorization", v)]);
-            assert!(
-                matches!(extract_token(&h, None), Err(ApiError::Unauthorized)),
-                "{v}"
-            );
+            assert!(matches!(extract_token(&h, None), Err(ApiError::Unauthorized)), "{v}");
         }
     }
 
@@ -470,18 +415,13 @@ mod tests {
 
         let mut stale = claims.clone();
         stale.exp = now_ms() / 1000 - 10;
-        let expired = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &stale, &keys.encoding)
-            .expect("sign");
+        let expired = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &stale, &keys.encoding).expect("sign");
         assert!(keys.verify(&expired).is_err(), "expired beyond the leeway");
 
         // alg: none, same claims, no signature.
         let payload = token.split('.').nth(1).expect("payload");
-        let none_header = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(r#"{"alg":"none","typ":"JWT"}"#);
-        assert!(
-            keys.verify(&format!("{none_header}.{payload}.")).is_err(),
-            "alg none"
-        );
+        let none_header = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+        assert!(keys.verify(&format!("{none_header}.{payload}.")).is_err(), "alg none");
     }
 
     #[test]

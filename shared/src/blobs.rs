@@ -11,8 +11,7 @@ use std::time::Duration;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::{
-    Region, RequestChecksumCalculation, ResponseChecksumValidation, retry::RetryConfig,
-    timeout::TimeoutConfig,
+    Region, RequestChecksumCalculation, ResponseChecksumValidation, retry::RetryConfig, timeout::TimeoutConfig,
 };
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::presigning::PresigningConfig;
@@ -46,9 +45,7 @@ where
 {
     let detail = || format!("{op}: {}", aws_sdk_s3::error::DisplayErrorContext(&err));
     match &err {
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-            BlobError::Unavailable(detail())
-        }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => BlobError::Unavailable(detail()),
         SdkError::ServiceError(se) => match se.raw().status().as_u16() {
             404 => BlobError::NotFound,
             416 => BlobError::InvalidRange,
@@ -56,9 +53,7 @@ where
             _ => BlobError::Other(detail()),
         },
         // A response that could not be parsed: look at its status all the same.
-        SdkError::ResponseError(re) if re.raw().status().is_server_error() => {
-            BlobError::Unavailable(detail())
-        }
+        SdkError::ResponseError(re) if re.raw().status().is_server_error() => BlobError::Unavailable(detail()),
         _ => BlobError::Other(detail()),
     }
 }
@@ -95,8 +90,8 @@ pub struct PresignOptions<'a> {
 
 impl Blobs {
     pub async fn new(cfg: &S3Config) -> Self {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(Region::new(cfg.region.clone()));
+        let mut loader =
+            aws_config::defaults(aws_config::BehaviorVersion::latest()).region(Region::new(cfg.region.clone()));
         if let Some((key, secret)) = &cfg.credentials {
             loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
                 key,
@@ -151,18 +146,11 @@ impl Blobs {
                 other => return Err(other),
             },
         }
-        match self
-            .client
-            .create_bucket()
-            .bucket(&self.bucket)
-            .send()
-            .await
-        {
+        match self.client.create_bucket().bucket(&self.bucket).send().await {
             Ok(_) => Ok(()),
             Err(e) => {
                 let text = format!("{:?}", e);
-                if text.contains("BucketAlreadyOwnedByYou") || text.contains("BucketAlreadyExists")
-                {
+                if text.contains("BucketAlreadyOwnedByYou") || text.contains("BucketAlreadyExists") {
                     Ok(())
                 } else {
                     Err(classify("create bucket", e))
@@ -173,13 +161,7 @@ impl Blobs {
 
     /// Readiness: does the bucket answer?
     pub async fn ping(&self) -> Result<(), BlobError> {
-        self.client
-            .head_bucket()
-            .bucket(&self.bucket)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| classify("head bucket", e))
+        self.client.head_bucket().bucket(&self.bucket).send().await.map(|_| ()).map_err(|e| classify("head bucket", e))
     }
 
     pub fn writer(&self, key: String) -> BlobWriter {
@@ -196,13 +178,8 @@ impl Blobs {
     }
 
     /// A presigned GET URL for clients. Never log it: it is a bearer credential.
-    pub async fn presign_get(
-        &self,
-        key: &str,
-        opts: PresignOptions<'_>,
-    ) -> Result<String, BlobError> {
-        let presigning =
-            PresigningConfig::expires_in(opts.ttl).map_err(|e| BlobError::Other(e.to_string()))?;
+    pub async fn presign_get(&self, key: &str, opts: PresignOptions<'_>) -> Result<String, BlobError> {
+        let presigning = PresigningConfig::expires_in(opts.ttl).map_err(|e| BlobError::Other(e.to_string()))?;
         let req = self
             .presigner
             .get_object()
@@ -242,12 +219,7 @@ impl Blobs {
         }
         let objects = keys
             .iter()
-            .map(|k| {
-                ObjectIdentifier::builder()
-                    .key(k)
-                    .build()
-                    .map_err(|e| BlobError::Other(e.to_string()))
-            })
+            .map(|k| ObjectIdentifier::builder().key(k).build().map_err(|e| BlobError::Other(e.to_string())))
             .collect::<Result<Vec<_>, _>>()?;
         let delete = Delete::builder()
             .set_objects(Some(objects))
@@ -295,10 +267,7 @@ pub struct GetObject {
 /// stripped so the header cannot be split or spoofed.
 pub fn content_disposition(file_name: &str) -> String {
     let base = file_name.rsplit('/').next().unwrap_or(file_name);
-    let safe: String = base
-        .chars()
-        .filter(|c| !c.is_control() && *c != '"' && *c != '\\')
-        .collect();
+    let safe: String = base.chars().filter(|c| !c.is_control() && *c != '"' && *c != '\\').collect();
     format!("attachment; filename=\"{safe}\"")
 }
 
@@ -348,10 +317,7 @@ impl BlobWriter {
                     .send()
                     .await
                     .map_err(|e| classify("create multipart upload", e))?;
-                let id = out
-                    .upload_id()
-                    .ok_or_else(|| BlobError::Other("no upload id".into()))?
-                    .to_owned();
+                let id = out.upload_id().ok_or_else(|| BlobError::Other("no upload id".into()))?.to_owned();
                 self.upload_id = Some(id.clone());
                 id
             }
@@ -371,10 +337,7 @@ impl BlobWriter {
             .body(ByteStream::from(part));
         self.in_flight.spawn(async move {
             let out = req.send().await.map_err(|e| classify("upload part", e))?;
-            Ok(CompletedPart::builder()
-                .part_number(number)
-                .set_e_tag(out.e_tag().map(str::to_owned))
-                .build())
+            Ok(CompletedPart::builder().part_number(number).set_e_tag(out.e_tag().map(str::to_owned)).build())
         });
         Ok(())
     }
@@ -424,11 +387,7 @@ impl BlobWriter {
             .bucket(&self.bucket)
             .key(&self.key)
             .upload_id(upload_id)
-            .multipart_upload(
-                CompletedMultipartUpload::builder()
-                    .set_parts(Some(parts))
-                    .build(),
-            )
+            .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
             .send()
             .await
             .map_err(|e| classify("complete multipart upload", e))?;
@@ -472,13 +431,7 @@ impl Drop for BlobWriter {
             let key = self.key.clone();
             if let Ok(handle) = tokio::runtime::Handle::try_current() {
                 handle.spawn(async move {
-                    let _ = client
-                        .abort_multipart_upload()
-                        .bucket(bucket)
-                        .key(key)
-                        .upload_id(upload_id)
-                        .send()
-                        .await;
+                    let _ = client.abort_multipart_upload().bucket(bucket).key(key).upload_id(upload_id).send().await;
                 });
             }
         }
@@ -491,14 +444,8 @@ mod tests {
 
     #[test]
     fn disposition_keeps_the_base_name_and_strips_header_tricks() {
-        assert_eq!(
-            content_disposition("linux/amd64/tool.tar.gz"),
-            "attachment; filename=\"tool.tar.gz\""
-        );
-        assert_eq!(
-            content_disposition("a\"b\r\nX: y"),
-            "attachment; filename=\"abX: y\""
-        );
+        assert_eq!(content_disposition("linux/amd64/tool.tar.gz"), "attachment; filename=\"tool.tar.gz\"");
+        assert_eq!(content_disposition("a\"b\r\nX: y"), "attachment; filename=\"abX: y\"");
     }
 
     #[test]

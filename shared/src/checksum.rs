@@ -69,11 +69,7 @@ impl Expected {
         let text = |name: &'static str| -> ApiResult<Option<String>> {
             headers
                 .get(name)
-                .map(|v| {
-                    v.to_str()
-                        .map(|s| s.trim().to_owned())
-                        .map_err(|_| ApiError::invalid(display(name)))
-                })
+                .map(|v| v.to_str().map(|s| s.trim().to_owned()).map_err(|_| ApiError::invalid(display(name))))
                 .transpose()
         };
         let hex_of = |name: &'static str, len: usize| -> ApiResult<Option<String>> {
@@ -85,18 +81,14 @@ impl Expected {
                 None => Ok(None),
             }
         };
-        let mut expected = Self {
-            sha1: hex_of("x-checksum-sha1", 40)?,
-            sha256: hex_of("x-checksum-sha256", 64)?,
-            ..Self::default()
-        };
+        let mut expected =
+            Self { sha1: hex_of("x-checksum-sha1", 40)?, sha256: hex_of("x-checksum-sha256", 64)?, ..Self::default() };
         if let Some(v) = hex_of("x-checksum-md5", 32)? {
             expected.md5.push(("X-Checksum-Md5", v));
         }
         if let Some(v) = text("content-md5")? {
-            let raw = base64::engine::general_purpose::STANDARD
-                .decode(&v)
-                .map_err(|_| ApiError::invalid("Content-MD5"))?;
+            let raw =
+                base64::engine::general_purpose::STANDARD.decode(&v).map_err(|_| ApiError::invalid("Content-MD5"))?;
             if raw.len() != 16 {
                 return Err(ApiError::invalid("Content-MD5"));
             }
@@ -109,20 +101,14 @@ impl Expected {
     pub fn verify(&self, got: &Digests) -> ApiResult<()> {
         for (name, md5) in &self.md5 {
             if *md5 != got.md5 {
-                return Err(ApiError::bad_request(format!(
-                    "{name} does not match the uploaded file"
-                )));
+                return Err(ApiError::bad_request(format!("{name} does not match the uploaded file")));
             }
         }
         if self.sha1.as_ref().is_some_and(|v| *v != got.sha1) {
-            return Err(ApiError::bad_request(
-                "X-Checksum-Sha1 does not match the uploaded file",
-            ));
+            return Err(ApiError::bad_request("X-Checksum-Sha1 does not match the uploaded file"));
         }
         if self.sha256.as_ref().is_some_and(|v| *v != got.sha256) {
-            return Err(ApiError::bad_request(
-                "X-Checksum-Sha256 does not match the uploaded file",
-            ));
+            return Err(ApiError::bad_request("X-Checksum-Sha256 does not match the uploaded file"));
         }
         Ok(())
     }
@@ -146,10 +132,7 @@ mod tests {
         let d = digests(b"hello");
         assert_eq!(d.md5, "5d41402abc4b2a76b9719d911017c592");
         assert_eq!(d.sha1, "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d");
-        assert_eq!(
-            d.sha256,
-            "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
-        );
+        assert_eq!(d.sha256, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
         assert_eq!(d.size, 5);
         assert_eq!(digests(b"").md5, "d41d8cd98f00b204e9800998ecf8427e");
     }
@@ -158,26 +141,11 @@ mod tests {
     fn headers_verify_and_mismatches_are_named() {
         let d = digests(b"hello");
         let mut h = HeaderMap::new();
-        h.insert(
-            "content-md5",
-            HeaderValue::from_static("XUFAKrxLKna5cZ2REBfFkg=="),
-        );
-        h.insert(
-            "x-checksum-sha256",
-            HeaderValue::from_str(&d.sha256.to_uppercase()).expect("hv"),
-        );
-        Expected::from_headers(&h)
-            .expect("parse")
-            .verify(&d)
-            .expect("match");
-        h.insert(
-            "x-checksum-sha1",
-            HeaderValue::from_static("0000000000000000000000000000000000000000"),
-        );
-        let err = Expected::from_headers(&h)
-            .expect("parse")
-            .verify(&d)
-            .expect_err("mismatch");
+        h.insert("content-md5", HeaderValue::from_static("XUFAKrxLKna5cZ2REBfFkg=="));
+        h.insert("x-checksum-sha256", HeaderValue::from_str(&d.sha256.to_uppercase()).expect("hv"));
+        Expected::from_headers(&h).expect("parse").verify(&d).expect("match");
+        h.insert("x-checksum-sha1", HeaderValue::from_static("0000000000000000000000000000000000000000"));
+        let err = Expected::from_headers(&h).expect("parse").verify(&d).expect_err("mismatch");
         assert!(err.to_string().contains("X-Checksum-Sha1"));
         let mut bad = HeaderMap::new();
         bad.insert("x-checksum-md5", HeaderValue::from_static("xyz"));

@@ -25,24 +25,17 @@ pub struct ConfigError {
 
 impl ConfigError {
     fn new(name: &str, reason: impl Into<String>) -> Self {
-        Self {
-            name: name.to_owned(),
-            reason: reason.into(),
-        }
+        Self { name: name.to_owned(), reason: reason.into() }
     }
 }
 
 impl Source {
     pub fn env() -> Self {
-        Self {
-            lookup: Box::new(|name| std::env::var(name).ok()),
-        }
+        Self { lookup: Box::new(|name| std::env::var(name).ok()) }
     }
 
     pub fn map(values: HashMap<String, String>) -> Self {
-        Self {
-            lookup: Box::new(move |name| values.get(name).cloned()),
-        }
+        Self { lookup: Box::new(move |name| values.get(name).cloned()) }
     }
 
     /// The value of `name`, with empty strings treated as unset.
@@ -69,24 +62,15 @@ impl Source {
         match self.secret(name)? {
             Some(v) if v.len() >= 16 => Ok(v),
             Some(_) => Err(ConfigError::new(name, "must be at least 16 characters")),
-            None => Err(ConfigError::new(
-                name,
-                format!("is required (or {name}_FILE)"),
-            )),
+            None => Err(ConfigError::new(name, format!("is required (or {name}_FILE)"))),
         }
     }
 
     pub fn required(&self, name: &str) -> Result<String, ConfigError> {
-        self.get(name)
-            .ok_or_else(|| ConfigError::new(name, "is required"))
+        self.get(name).ok_or_else(|| ConfigError::new(name, "is required"))
     }
 
-    fn parsed<T>(
-        &self,
-        name: &str,
-        default: T,
-        parse: impl Fn(&str) -> Result<T, String>,
-    ) -> Result<T, ConfigError> {
+    fn parsed<T>(&self, name: &str, default: T, parse: impl Fn(&str) -> Result<T, String>) -> Result<T, ConfigError> {
         match self.get(name) {
             None => Ok(default),
             Some(raw) => parse(raw.trim()).map_err(|e| ConfigError::new(name, e)),
@@ -102,36 +86,28 @@ impl Source {
     }
 
     pub fn bool(&self, name: &str, default: bool) -> Result<bool, ConfigError> {
-        self.parsed(name, default, |raw| {
-            match raw.to_ascii_lowercase().as_str() {
-                "1" | "true" | "yes" | "on" => Ok(true),
-                "0" | "false" | "no" | "off" => Ok(false),
-                _ => Err(format!("expected true or false, got {raw:?}")),
-            }
+        self.parsed(name, default, |raw| match raw.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" => Ok(false),
+            _ => Err(format!("expected true or false, got {raw:?}")),
         })
     }
 
     pub fn addr(&self, name: &str, default: &str) -> Result<SocketAddr, ConfigError> {
         let raw = self.get(name).unwrap_or_else(|| default.to_owned());
-        raw.parse()
-            .map_err(|_| ConfigError::new(name, format!("not a host:port address: {raw:?}")))
+        raw.parse().map_err(|_| ConfigError::new(name, format!("not a host:port address: {raw:?}")))
     }
 
     /// A comma-separated list of `http://` URLs.
     pub fn urls(&self, name: &str, default: &str) -> Result<Vec<String>, ConfigError> {
         let raw = self.get(name).unwrap_or_else(|| default.to_owned());
-        let urls: Vec<String> = raw
-            .split(',')
-            .map(|u| u.trim().trim_end_matches('/').to_owned())
-            .filter(|u| !u.is_empty())
-            .collect();
+        let urls: Vec<String> =
+            raw.split(',').map(|u| u.trim().trim_end_matches('/').to_owned()).filter(|u| !u.is_empty()).collect();
         if urls.is_empty() {
             return Err(ConfigError::new(name, "needs at least one URL"));
         }
         for u in &urls {
-            let ok = u
-                .strip_prefix("http://")
-                .is_some_and(|rest| !rest.is_empty());
+            let ok = u.strip_prefix("http://").is_some_and(|rest| !rest.is_empty());
             if !ok {
                 return Err(ConfigError::new(name, format!("not an http:// URL: {u:?}")));
             }
@@ -148,9 +124,7 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
 
 /// `5GiB`, `100MB`, `1048576`.
 pub fn parse_size(raw: &str) -> Result<u64, String> {
-    raw.parse::<bytesize::ByteSize>()
-        .map(|b| b.as_u64())
-        .map_err(|e| format!("not a size ({e}): {raw:?}"))
+    raw.parse::<bytesize::ByteSize>().map(|b| b.as_u64()).map_err(|e| format!("not a size ({e}): {raw:?}"))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,49 +160,28 @@ pub struct S3Config {
 impl S3Config {
     pub fn from_source(src: &Source) -> Result<Self, ConfigError> {
         let endpoint = src.get("ARCA_S3_ENDPOINT");
-        let public_endpoint = src
-            .get("ARCA_S3_PUBLIC_ENDPOINT")
-            .or_else(|| endpoint.clone());
-        for (name, value) in [
-            ("ARCA_S3_ENDPOINT", &endpoint),
-            ("ARCA_S3_PUBLIC_ENDPOINT", &public_endpoint),
-        ] {
+        let public_endpoint = src.get("ARCA_S3_PUBLIC_ENDPOINT").or_else(|| endpoint.clone());
+        for (name, value) in [("ARCA_S3_ENDPOINT", &endpoint), ("ARCA_S3_PUBLIC_ENDPOINT", &public_endpoint)] {
             if let Some(v) = value
                 && !(v.starts_with("http://") || v.starts_with("https://"))
             {
                 return Err(ConfigError::new(name, format!("not an http(s) URL: {v:?}")));
             }
         }
-        let bucket = src
-            .get("ARCA_S3_BUCKET")
-            .unwrap_or_else(|| "arca".to_owned());
+        let bucket = src.get("ARCA_S3_BUCKET").unwrap_or_else(|| "arca".to_owned());
         let valid_bucket = (3..=63).contains(&bucket.len())
-            && bucket
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+            && bucket.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
         if !valid_bucket {
-            return Err(ConfigError::new(
-                "ARCA_S3_BUCKET",
-                format!("not a valid bucket name: {bucket:?}"),
-            ));
+            return Err(ConfigError::new("ARCA_S3_BUCKET", format!("not a valid bucket name: {bucket:?}")));
         }
-        let credentials = match (
-            src.get("AWS_ACCESS_KEY_ID"),
-            src.secret("AWS_SECRET_ACCESS_KEY")?,
-        ) {
+        let credentials = match (src.get("AWS_ACCESS_KEY_ID"), src.secret("AWS_SECRET_ACCESS_KEY")?) {
             (Some(key), Some(secret)) => Some((key, secret)),
             (None, None) => None,
             (Some(_), None) => {
-                return Err(ConfigError::new(
-                    "AWS_SECRET_ACCESS_KEY",
-                    "is required with AWS_ACCESS_KEY_ID",
-                ));
+                return Err(ConfigError::new("AWS_SECRET_ACCESS_KEY", "is required with AWS_ACCESS_KEY_ID"));
             }
             (None, Some(_)) => {
-                return Err(ConfigError::new(
-                    "AWS_ACCESS_KEY_ID",
-                    "is required with AWS_SECRET_ACCESS_KEY",
-                ));
+                return Err(ConfigError::new("AWS_ACCESS_KEY_ID", "is required with AWS_SECRET_ACCESS_KEY"));
             }
         };
         Ok(Self {
@@ -236,9 +189,7 @@ impl S3Config {
             endpoint,
             public_endpoint,
             bucket,
-            region: src
-                .get("ARCA_S3_REGION")
-                .unwrap_or_else(|| "us-east-1".to_owned()),
+            region: src.get("ARCA_S3_REGION").unwrap_or_else(|| "us-east-1".to_owned()),
         })
     }
 }
@@ -262,10 +213,7 @@ impl RedisConfig {
             raw
         };
         if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-            return Err(ConfigError::new(
-                "ARCA_REDIS_URL",
-                "must start with redis:// or rediss://",
-            ));
+            return Err(ConfigError::new("ARCA_REDIS_URL", "must start with redis:// or rediss://"));
         }
         Ok(Self { url, cluster })
     }
@@ -294,10 +242,7 @@ impl Config {
         let presign_ttl = src.duration("ARCA_PRESIGN_TTL", Duration::from_secs(300))?;
         // SigV4 presigned URLs live at most seven days.
         if presign_ttl.is_zero() || presign_ttl > Duration::from_secs(7 * DAY) {
-            return Err(ConfigError::new(
-                "ARCA_PRESIGN_TTL",
-                "must be between 1s and 7 days",
-            ));
+            return Err(ConfigError::new("ARCA_PRESIGN_TTL", "must be between 1s and 7 days"));
         }
         Ok(Self {
             redis: RedisConfig::from_source(src)?,
@@ -308,10 +253,8 @@ impl Config {
             proxy_download: src.bool("ARCA_PROXY_DOWNLOAD", false)?,
             max_file_size: src.size("ARCA_MAX_FILE_SIZE", 5 << 30)?,
             max_artifacts_size: src.size("ARCA_MAX_ARTIFACTS_SIZE", 1 << 30)?,
-            artifacts_expire_in: src
-                .duration("ARCA_ARTIFACTS_EXPIRE_IN", Duration::from_secs(30 * DAY))?,
-            recycle_retention: src
-                .duration("ARCA_RECYCLE_RETENTION", Duration::from_secs(30 * DAY))?,
+            artifacts_expire_in: src.duration("ARCA_ARTIFACTS_EXPIRE_IN", Duration::from_secs(30 * DAY))?,
+            recycle_retention: src.duration("ARCA_RECYCLE_RETENTION", Duration::from_secs(30 * DAY))?,
             cleanup_interval: src.duration("ARCA_CLEANUP_INTERVAL", Duration::from_secs(60))?,
         })
     }
@@ -322,12 +265,7 @@ mod tests {
     use super::*;
 
     fn src(pairs: &[(&str, &str)]) -> Source {
-        Source::map(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+        Source::map(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
     }
 
     const BASE: [(&str, &str); 3] = [
@@ -412,10 +350,7 @@ mod tests {
     #[test]
     fn upstream_lists_are_checked() {
         let s = src(&[("ARCA_UPLOAD_URLS", "http://a:1, http://b:2/")]);
-        assert_eq!(
-            s.urls("ARCA_UPLOAD_URLS", "http://x:1").expect("ok"),
-            vec!["http://a:1", "http://b:2"]
-        );
+        assert_eq!(s.urls("ARCA_UPLOAD_URLS", "http://x:1").expect("ok"), vec!["http://a:1", "http://b:2"]);
         let s = src(&[("ARCA_UPLOAD_URLS", "ftp://a")]);
         assert!(s.urls("ARCA_UPLOAD_URLS", "http://x:1").is_err());
     }

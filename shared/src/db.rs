@@ -53,17 +53,12 @@ impl Redis {
                 .set_response_timeout(Some(RESPONSE_TIMEOUT))
                 .set_number_of_retries(2)
                 .set_max_delay(Duration::from_millis(500));
-            Ok(Self::Single(
-                ConnectionManager::new_with_config(client, config).await?,
-            ))
+            Ok(Self::Single(ConnectionManager::new_with_config(client, config).await?))
         }
     }
 
     pub async fn ping(&mut self) -> redis::RedisResult<()> {
-        redis::cmd("PING")
-            .query_async::<String>(self)
-            .await
-            .map(|_| ())
+        redis::cmd("PING").query_async::<String>(self).await.map(|_| ())
     }
 }
 

@@ -40,10 +40,7 @@ pub fn finish(router: Router, service: &'static str) -> Router {
         .route_layer(middleware::from_fn(remember_route))
         .fallback(|| async { ApiError::NotFound("Route") })
         .method_not_allowed_fallback(|| async {
-            (
-                StatusCode::METHOD_NOT_ALLOWED,
-                axum::Json(serde_json::json!({"message": "405 Method Not Allowed"})),
-            )
+            (StatusCode::METHOD_NOT_ALLOWED, axum::Json(serde_json::json!({"message": "405 Method Not Allowed"})))
         })
         .layer(middleware::from_fn_with_state(service, track))
 }
@@ -70,19 +67,12 @@ async fn track(State(service): State<&'static str>, mut req: Request, next: Next
     in_flight.inc();
     let mut resp = next.run(req).instrument(span.clone()).await;
     in_flight.dec();
-    let route = resp
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".into());
+    let route =
+        resp.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
     let status = resp.status();
     let elapsed = started.elapsed();
-    metrics::HTTP_REQUESTS
-        .with_label_values(&[service, &route, method.as_str(), status.as_str()])
-        .inc();
-    metrics::HTTP_DURATION
-        .with_label_values(&[service, &route, method.as_str()])
-        .observe(elapsed.as_secs_f64());
+    metrics::HTTP_REQUESTS.with_label_values(&[service, &route, method.as_str(), status.as_str()]).inc();
+    metrics::HTTP_DURATION.with_label_values(&[service, &route, method.as_str()]).observe(elapsed.as_secs_f64());
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert(X_REQUEST_ID.clone(), v);
     }
@@ -109,11 +99,16 @@ where
                         Ok(Ok(())) => (StatusCode::OK, axum::Json(serde_json::json!({"status": "ready"}))),
                         Ok(Err(why)) => {
                             tracing::warn!(reason = %why, "not ready");
-                            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "not ready", "reason": why})))
+                            (
+                                StatusCode::SERVICE_UNAVAILABLE,
+                                axum::Json(serde_json::json!({"status": "not ready", "reason": why})),
+                            )
                         }
                         Err(_) => (
                             StatusCode::SERVICE_UNAVAILABLE,
-                            axum::Json(serde_json::json!({"status": "not ready", "reason": "readiness check timed out"})),
+                            axum::Json(
+                                serde_json::json!({"status": "not ready", "reason": "readiness check timed out"}),
+                            ),
                         ),
                     }
                 }
@@ -134,9 +129,7 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
@@ -190,10 +183,7 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(Self(v)),
             Err(rej) => Err(ApiError::bad_request(rej.body_text())),
@@ -225,11 +215,8 @@ where
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_ascii_lowercase();
-        let body = bytes::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::bad_request(e.body_text()))?;
-        let parsed = if content_type.starts_with("application/json") || body.first() == Some(&b'{')
-        {
+        let body = bytes::Bytes::from_request(req, state).await.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let parsed = if content_type.starts_with("application/json") || body.first() == Some(&b'{') {
             serde_json::from_slice(&body).map_err(|e| e.to_string())
         } else if !body.is_empty() {
             serde_urlencoded::from_bytes(&body).map_err(|e| e.to_string())
@@ -250,11 +237,7 @@ pub fn list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Er
     }
     Ok(match <OneOrMany as serde::Deserialize>::deserialize(d)? {
         OneOrMany::Many(v) => v,
-        OneOrMany::One(s) => s
-            .split(',')
-            .map(|p| p.trim().to_owned())
-            .filter(|p| !p.is_empty())
-            .collect(),
+        OneOrMany::One(s) => s.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect(),
     })
 }
 
@@ -270,10 +253,7 @@ pub fn number<'de, D: serde::Deserializer<'de>, N: std::str::FromStr + serde::De
     }
     match NumOrStr::<N>::deserialize(d)? {
         NumOrStr::Num(n) => Ok(n),
-        NumOrStr::Str(s) => s
-            .trim()
-            .parse()
-            .map_err(|_| serde::de::Error::custom(format!("not a number: {s:?}"))),
+        NumOrStr::Str(s) => s.trim().parse().map_err(|_| serde::de::Error::custom(format!("not a number: {s:?}"))),
     }
 }
 
@@ -300,16 +280,12 @@ pub struct Path<T>(pub T);
 
 impl<S, T> FromRequestParts<S> for Path<T>
 where
-    axum::extract::Path<T>:
-        FromRequestParts<S, Rejection = axum::extract::rejection::PathRejection>,
+    axum::extract::Path<T>: FromRequestParts<S, Rejection = axum::extract::rejection::PathRejection>,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(Self(v)),
             Err(_) => Err(ApiError::NotFound("Route")),
@@ -327,9 +303,7 @@ const LINGER: std::time::Duration = std::time::Duration::from_secs(30);
 /// small channel; once the handler lets go of it, the rest is read and dropped for up to
 /// [`LINGER`], and the connection ends cleanly.
 pub async fn drain_unread_body(req: Request, next: Next) -> Response {
-    let carries_body = req
-        .headers()
-        .contains_key(axum::http::header::TRANSFER_ENCODING)
+    let carries_body = req.headers().contains_key(axum::http::header::TRANSFER_ENCODING)
         || req
             .headers()
             .get(axum::http::header::CONTENT_LENGTH)
@@ -356,12 +330,6 @@ pub async fn drain_unread_body(req: Request, next: Next) -> Response {
             }
         }
     });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    });
-    next.run(Request::from_parts(
-        parts,
-        axum::body::Body::from_stream(stream),
-    ))
-    .await
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    next.run(Request::from_parts(parts, axum::body::Body::from_stream(stream))).await
 }

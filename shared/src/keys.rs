@@ -109,3 +109,43 @@ pub fn package_settings(project_id: u64) -> String {
 
 /// LIST of S3 keys whose metadata is gone, for the cleanup worker to delete.
 pub const BLOB_DELETE_QUEUE: &str = "arca:{cleanup}:blob-deletes";
+
+/// HASH of a version's custom metadata (key -> value); moves with the version.
+pub fn package_version_metadata(project_id: u64, name: &str, version: &str) -> String {
+    format!("arca:{{p{project_id}}}:pv:{name}/{version}:meta")
+}
+
+/// A recycled version's hash, files and metadata, renamed out of the way of its name so
+/// the name + version can be published again.
+pub fn binned_package(project_id: u64, package_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:bin:{package_id}")
+}
+
+pub fn binned_package_files(project_id: u64, package_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:bin:{package_id}:files")
+}
+
+pub fn binned_package_metadata(project_id: u64, package_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:bin:{package_id}:meta")
+}
+
+/// What [`package_ref`] holds while the version is in the recycle bin.
+pub const BINNED: &str = "#bin";
+
+/// The recycle bin: ZSET of package ids by the time they were recycled (ms).
+pub fn recycle_bin(project_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:recycle-bin")
+}
+
+/// Audit trail: LIST of event JSON, newest first, capped.
+pub fn package_events(project_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:events")
+}
+
+/// Versions to purge for good: ZSET of `<project id>:<package id>` by when they are due.
+pub const PACKAGE_PURGES: &str = "arca:{cleanup}:package-purges";
+
+/// A worker's claim on one unit of work; expires so a crashed worker's work is retried.
+pub fn lease(work: &str) -> String {
+    format!("arca:{{cleanup}}:lease:{work}")
+}

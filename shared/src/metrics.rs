@@ -3,16 +3,13 @@
 use std::sync::LazyLock;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, TextEncoder,
-    register_histogram_vec, register_int_counter_vec, register_int_gauge,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, TextEncoder, register_histogram_vec,
+    register_int_counter_vec, register_int_gauge,
 };
 
 pub static HTTP_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
-        Opts::new(
-            "arca_http_requests_total",
-            "HTTP requests answered, by route template and status."
-        ),
+        Opts::new("arca_http_requests_total", "HTTP requests answered, by route template and status."),
         &["service", "route", "method", "status"]
     )
     .expect("metric registers once")
@@ -20,14 +17,8 @@ pub static HTTP_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
 
 pub static HTTP_DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
     register_histogram_vec!(
-        HistogramOpts::new(
-            "arca_http_request_duration_seconds",
-            "Time to answer an HTTP request (until headers)."
-        )
-        .buckets(vec![
-            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-            120.0
-        ]),
+        HistogramOpts::new("arca_http_request_duration_seconds", "Time to answer an HTTP request (until headers).")
+            .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0]),
         &["service", "route", "method"]
     )
     .expect("metric registers once")
@@ -35,10 +26,7 @@ pub static HTTP_DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
 
 pub static HTTP_IN_FLIGHT: LazyLock<prometheus::IntGaugeVec> = LazyLock::new(|| {
     prometheus::register_int_gauge_vec!(
-        Opts::new(
-            "arca_http_requests_in_flight",
-            "Requests being answered now."
-        ),
+        Opts::new("arca_http_requests_in_flight", "Requests being answered now."),
         &["service"]
     )
     .expect("metric registers once")
@@ -46,10 +34,7 @@ pub static HTTP_IN_FLIGHT: LazyLock<prometheus::IntGaugeVec> = LazyLock::new(|| 
 
 pub static UPSTREAM_ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
-        Opts::new(
-            "arca_gateway_upstream_errors_total",
-            "Requests the gateway could not hand to an upstream."
-        ),
+        Opts::new("arca_gateway_upstream_errors_total", "Requests the gateway could not hand to an upstream."),
         &["upstream", "kind"]
     )
     .expect("metric registers once")
@@ -64,38 +49,26 @@ pub static CLEANUP_LAST_RUN: LazyLock<IntGauge> = LazyLock::new(|| {
 });
 
 pub static UPLOADED_BYTES: LazyLock<prometheus::IntCounter> = LazyLock::new(|| {
-    prometheus::register_int_counter!(
-        "arca_uploaded_bytes_total",
-        "Bytes of package files and artifacts stored."
-    )
-    .expect("metric registers once")
+    prometheus::register_int_counter!("arca_uploaded_bytes_total", "Bytes of package files and artifacts stored.")
+        .expect("metric registers once")
 });
 
 pub static DOWNLOADS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
-        Opts::new(
-            "arca_downloads_total",
-            "File downloads served, by how (redirect or proxy)."
-        ),
+        Opts::new("arca_downloads_total", "File downloads served, by how (redirect or proxy)."),
         &["mode"]
     )
     .expect("metric registers once")
 });
 
 pub static PROXIED_BYTES: LazyLock<prometheus::IntCounter> = LazyLock::new(|| {
-    prometheus::register_int_counter!(
-        "arca_proxied_bytes_total",
-        "Bytes streamed to clients by the download service."
-    )
-    .expect("metric registers once")
+    prometheus::register_int_counter!("arca_proxied_bytes_total", "Bytes streamed to clients by the download service.")
+        .expect("metric registers once")
 });
 
 pub static BLOBS_DELETED: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
-        Opts::new(
-            "arca_cleanup_blobs_deleted_total",
-            "Objects the cleanup worker deleted, by reason."
-        ),
+        Opts::new("arca_cleanup_blobs_deleted_total", "Objects the cleanup worker deleted, by reason."),
         &["reason"]
     )
     .expect("metric registers once")

@@ -143,6 +143,9 @@ pub struct Package {
     pub last_downloaded_at: Option<u64>,
     /// The newest file, for the details view.
     pub latest: Option<PackageFile>,
+    /// Set while the version is in the recycle bin.
+    pub recycled_at: Option<u64>,
+    pub recycled_by: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -170,9 +173,6 @@ pub struct PackageSettings {
 
 impl Default for PackageSettings {
     fn default() -> Self {
-        Self {
-            generic_duplicates_allowed: true,
-            generic_duplicate_exception_regex: String::new(),
-        }
+        Self { generic_duplicates_allowed: true, generic_duplicate_exception_regex: String::new() }
     }
 }

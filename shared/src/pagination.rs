@@ -32,10 +32,7 @@ impl Page {
                 },
             }
         };
-        Ok(Self {
-            page: parse("page", &p.page, 1)?,
-            per_page: parse("per_page", &p.per_page, 20)?.min(MAX_PER_PAGE),
-        })
+        Ok(Self { page: parse("page", &p.page, 1)?, per_page: parse("per_page", &p.per_page, 20)?.min(MAX_PER_PAGE) })
     }
 
     pub fn offset(&self) -> u64 {
@@ -56,28 +53,11 @@ impl Page {
         put("x-total-pages", total_pages.to_string());
         put("x-page", self.page.to_string());
         put("x-per-page", self.per_page.to_string());
-        put(
-            "x-next-page",
-            if self.page < total_pages {
-                (self.page + 1).to_string()
-            } else {
-                String::new()
-            },
-        );
-        put(
-            "x-prev-page",
-            if self.page > 1 {
-                (self.page - 1).min(total_pages).to_string()
-            } else {
-                String::new()
-            },
-        );
+        put("x-next-page", if self.page < total_pages { (self.page + 1).to_string() } else { String::new() });
+        put("x-prev-page", if self.page > 1 { (self.page - 1).min(total_pages).to_string() } else { String::new() });
         let link = |page: u64, rel: &str| {
-            let mut pairs: Vec<(String, String)> = query
-                .iter()
-                .filter(|(k, _)| k != "page" && k != "per_page")
-                .cloned()
-                .collect();
+            let mut pairs: Vec<(String, String)> =
+                query.iter().filter(|(k, _)| k != "page" && k != "per_page").cloned().collect();
             pairs.push(("page".into(), page.to_string()));
             pairs.push(("per_page".into(), self.per_page.to_string()));
             let qs = serde_urlencoded::to_string(&pairs).unwrap_or_default();
@@ -100,15 +80,9 @@ impl Page {
 /// The absolute URL of a request without its query, from `Host` and the gateway's
 /// `X-Forwarded-Proto`.
 pub fn base_url(headers: &HeaderMap, path: &str) -> String {
-    let host = headers
-        .get("host")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    let proto = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .filter(|p| *p == "https")
-        .unwrap_or("http");
+    let host = headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+    let proto =
+        headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).filter(|p| *p == "https").unwrap_or("http");
     format!("{proto}://{host}{path}")
 }
 
@@ -117,63 +91,29 @@ mod tests {
     use super::*;
 
     fn page(p: Option<&str>, pp: Option<&str>) -> ApiResult<Page> {
-        Page::from_params(&PageParams {
-            page: p.map(String::from),
-            per_page: pp.map(String::from),
-        })
+        Page::from_params(&PageParams { page: p.map(String::from), per_page: pp.map(String::from) })
     }
 
     #[test]
     fn defaults_clamps_and_refusals() {
-        assert_eq!(
-            page(None, None).expect("ok"),
-            Page {
-                page: 1,
-                per_page: 20
-            }
-        );
-        assert_eq!(
-            page(Some("3"), Some("500")).expect("ok"),
-            Page {
-                page: 3,
-                per_page: 100
-            }
-        );
-        for (p, pp) in [
-            (Some("0"), None),
-            (Some("-1"), None),
-            (None, Some("x")),
-            (Some("99999999999999"), None),
-        ] {
+        assert_eq!(page(None, None).expect("ok"), Page { page: 1, per_page: 20 });
+        assert_eq!(page(Some("3"), Some("500")).expect("ok"), Page { page: 3, per_page: 100 });
+        for (p, pp) in [(Some("0"), None), (Some("-1"), None), (None, Some("x")), (Some("99999999999999"), None)] {
             assert!(page(p, pp).is_err(), "{p:?} {pp:?}");
         }
     }
 
     #[test]
     fn headers_describe_the_page() {
-        let h = Page {
-            page: 2,
-            per_page: 10,
-        }
-        .headers(
-            25,
-            "http://h/api/v4/projects",
-            &[("search".into(), "x".into())],
-        );
+        let h =
+            Page { page: 2, per_page: 10 }.headers(25, "http://h/api/v4/projects", &[("search".into(), "x".into())]);
         assert_eq!(h["x-total"], "25");
         assert_eq!(h["x-total-pages"], "3");
         assert_eq!(h["x-next-page"], "3");
         assert_eq!(h["x-prev-page"], "1");
         let link = h["link"].to_str().expect("ascii");
-        assert!(
-            link.contains("<http://h/api/v4/projects?search=x&page=3&per_page=10>; rel=\"next\""),
-            "{link}"
-        );
-        let last = Page {
-            page: 3,
-            per_page: 10,
-        }
-        .headers(25, "http://h/p", &[]);
+        assert!(link.contains("<http://h/api/v4/projects?search=x&page=3&per_page=10>; rel=\"next\""), "{link}");
+        let last = Page { page: 3, per_page: 10 }.headers(25, "http://h/p", &[]);
         assert_eq!(last["x-next-page"], "");
     }
 }

@@ -25,8 +25,7 @@ where
     };
     crate::telemetry::init(format);
     crate::metrics::init();
-    let (config, listen) = match Config::from_source(&src)
-        .and_then(|c| Ok((c, src.addr(listen_var, default_listen)?)))
+    let (config, listen) = match Config::from_source(&src).and_then(|c| Ok((c, src.addr(listen_var, default_listen)?)))
     {
         Ok(v) => v,
         Err(e) => return config_error(name, e),

@@ -3,10 +3,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 /// `2026-11-23T17:28:50.123Z`
@@ -17,11 +14,7 @@ pub fn rfc3339(ms: u64) -> String {
 /// Parses a GitLab `expires_at`: a date (`2026-12-31`; as in GitLab the token is expired
 /// from the start of that day, UTC) or a full RFC 3339 timestamp. Returns Unix ms.
 pub fn parse_expiry(raw: &str) -> Option<u64> {
-    let full = if raw.len() == 10 {
-        format!("{raw}T00:00:00Z")
-    } else {
-        raw.to_owned()
-    };
+    let full = if raw.len() == 10 { format!("{raw}T00:00:00Z") } else { raw.to_owned() };
     humantime::parse_rfc3339_weak(&full)
         .ok()
         .and_then(|t| t.duration_since(UNIX_EPOCH).ok())

@@ -12,12 +12,7 @@ fn package_char(c: char) -> bool {
 
 /// `A-Z a-z 0-9 . - _ +`, at most 255 characters.
 pub fn package_name(name: &str) -> ApiResult<()> {
-    if name.is_empty()
-        || name.len() > 255
-        || !name.chars().all(package_char)
-        || name == "."
-        || name == ".."
-    {
+    if name.is_empty() || name.len() > 255 || !name.chars().all(package_char) || name == "." || name == ".." {
         return Err(ApiError::invalid("package_name"));
     }
     Ok(())
@@ -25,10 +20,8 @@ pub fn package_name(name: &str) -> ApiResult<()> {
 
 /// GitLab's `\A(\.?[\w\+-]+\.?)+\z`, no `..`, at most 255 characters.
 pub fn package_version(version: &str) -> ApiResult<()> {
-    static RE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\A(\.?[A-Za-z0-9_+-]+\.?)+\z").expect("static regex"));
-    if version.is_empty() || version.len() > 255 || version.contains("..") || !RE.is_match(version)
-    {
+    static RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\A(\.?[A-Za-z0-9_+-]+\.?)+\z").expect("static regex"));
+    if version.is_empty() || version.len() > 255 || version.contains("..") || !RE.is_match(version) {
         return Err(ApiError::invalid("package_version"));
     }
     Ok(())
@@ -40,14 +33,8 @@ pub fn package_version(version: &str) -> ApiResult<()> {
 pub fn file_name(name: &str) -> ApiResult<()> {
     let ok = !name.is_empty()
         && name.len() <= 1024
-        && name.split('/').all(|seg| {
-            !seg.is_empty() && seg != "." && seg != ".." && seg.chars().all(package_char)
-        });
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::invalid("file_name"))
-    }
+        && name.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != ".." && seg.chars().all(package_char));
+    if ok { Ok(()) } else { Err(ApiError::invalid("file_name")) }
 }
 
 /// User names and project paths: letters, digits, `_ . -`, not starting with `-` or `.`,
@@ -57,14 +44,8 @@ pub fn slug(field: &str, value: &str) -> ApiResult<()> {
         && value.len() <= 255
         && !value.starts_with(['-', '.'])
         && !value.ends_with(".git")
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(field))
-    }
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if ok { Ok(()) } else { Err(ApiError::invalid(field)) }
 }
 
 /// A project path made from its name, as GitLab does: lower-case, runs of other
@@ -90,16 +71,7 @@ mod tests {
         for ok in ["tool", "my-pkg_1.0+x", "A.b"] {
             assert!(package_name(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            "a/b",
-            "a b",
-            "..",
-            "a%2e",
-            &"x".repeat(256),
-            "naïve",
-            "a\u{0}",
-        ] {
+        for bad in ["", "a/b", "a b", "..", "a%2e", &"x".repeat(256), "naïve", "a\u{0}"] {
             assert!(package_name(bad).is_err(), "{bad}");
         }
     }
@@ -119,19 +91,7 @@ mod tests {
         for ok in ["tool", "linux/amd64/tool.tar.gz", "a+b.zip", ".env"] {
             assert!(file_name(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            "../x",
-            "a/../b",
-            "a/./b",
-            "/abs",
-            "a//b",
-            "a/",
-            "a\\b",
-            "%2e%2e",
-            "a\nb",
-            &"x".repeat(1025),
-        ] {
+        for bad in ["", "../x", "a/../b", "a/./b", "/abs", "a//b", "a/", "a\\b", "%2e%2e", "a\nb", &"x".repeat(1025)] {
             assert!(file_name(bad).is_err(), "{bad}");
         }
     }
@@ -143,5 +103,39 @@ mod tests {
             assert!(slug("username", bad).is_err(), "{bad}");
         }
         assert_eq!(path_from_name("My Cool Project!"), "my-cool-project");
+    }
+}
+
+/// Custom metadata keys: 1 to 128 of `A-Z a-z 0-9 . _ - :`.
+pub fn metadata_key(key: &str) -> ApiResult<()> {
+    let ok = !key.is_empty()
+        && key.len() <= 128
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'));
+    if ok { Ok(()) } else { Err(ApiError::invalid("key")) }
+}
+
+/// Custom metadata values: at most 4,096 bytes of text without control characters.
+pub fn metadata_value(value: &str) -> ApiResult<()> {
+    if value.len() > 4096 || value.chars().any(char::is_control) {
+        return Err(ApiError::invalid("value"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod metadata_tests {
+    use super::*;
+
+    #[test]
+    fn metadata_keys_and_values() {
+        for ok in ["build.url", "git:sha", "a", &"k".repeat(128)] {
+            assert!(metadata_key(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a b", "a/b", "ü", &"k".repeat(129)] {
+            assert!(metadata_key(bad).is_err(), "{bad}");
+        }
+        assert!(metadata_value("https://ci.example.com/job/1 ✓").is_ok());
+        assert!(metadata_value("line\nbreak").is_err());
+        assert!(metadata_value(&"v".repeat(4097)).is_err());
     }
 }

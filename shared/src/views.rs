@@ -7,8 +7,7 @@ use crate::model::{DeployToken, Job, PersonalAccessToken, Pipeline, Project, Use
 use crate::time::rfc3339;
 
 fn date(ms: Option<u64>) -> Value {
-    ms.map(|t| Value::String(rfc3339(t)[..10].to_owned()))
-        .unwrap_or(Value::Null)
+    ms.map(|t| Value::String(rfc3339(t)[..10].to_owned())).unwrap_or(Value::Null)
 }
 
 pub fn user(u: &User) -> Value {
@@ -132,6 +131,21 @@ pub fn package(p: &crate::model::Package) -> Value {
             "web_path": format!("/api/v4/projects/{}/packages/{}", p.project_id, p.id),
         },
     })
+}
+
+/// A version with its custom metadata (the details view).
+pub fn package_details(p: &crate::model::Package, metadata: &std::collections::BTreeMap<String, String>) -> Value {
+    let mut v = package(p);
+    v["metadata"] = json!(metadata);
+    v
+}
+
+/// A version in the recycle bin: when and by whom it was recycled.
+pub fn binned_package(p: &crate::model::Package) -> Value {
+    let mut v = package(p);
+    v["recycled_at"] = json!(p.recycled_at.map(rfc3339));
+    v["recycled_by"] = json!(p.recycled_by);
+    v
 }
 
 /// A package file, with GitLab's `select=package_file` fields (verification fields are

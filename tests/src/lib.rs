@@ -49,10 +49,7 @@ fn wait_for_port(port: u16, what: &str) {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let deadline = Instant::now() + Duration::from_secs(20);
     while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "{what} did not start listening on {port}"
-        );
+        assert!(Instant::now() < deadline, "{what} did not start listening on {port}");
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -63,18 +60,15 @@ pub fn tool(name: &str) -> PathBuf {
     if let Ok(p) = std::env::var(&env_name) {
         return PathBuf::from(p);
     }
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
+    let mut dirs: Vec<PathBuf> =
+        std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
     if let Some(home) = std::env::var_os("HOME") {
         dirs.push(PathBuf::from(home).join(".cargo/bin"));
     }
     dirs.into_iter()
         .map(|d| d.join(name))
         .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("{name} not found: run `make test` (it installs it) or set {env_name}")
-        })
+        .unwrap_or_else(|| panic!("{name} not found: run `make test` (it installs it) or set {env_name}"))
 }
 
 /// Redis and S3, real servers on loopback.
@@ -93,29 +87,14 @@ impl Backends {
         let redis = Self::spawn_redis(&dir, redis_port);
         let s3_port = free_port();
         let s3 = Self::spawn_s3(&dir, s3_port);
-        Self {
-            redis_port,
-            s3_port,
-            redis,
-            s3,
-            dir,
-        }
+        Self { redis_port, s3_port, redis, s3, dir }
     }
 
     fn spawn_redis(dir: &tempfile::TempDir, port: u16) -> Process {
         let redis_dir = dir.path().join("redis");
         std::fs::create_dir_all(&redis_dir).expect("redis dir");
         let child = Command::new(tool("redis-server"))
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-            ])
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes"])
             .arg("--dir")
             .arg(&redis_dir)
             .stdout(Stdio::null())
@@ -234,25 +213,9 @@ impl Stack {
             download: vec![download_url.clone()],
         };
         let (l, url) = bind().await;
-        tokio::spawn(arca_gateway::serve(
-            l,
-            arca_gateway::Gateway::new(&gw_config),
-            shutdown(&stop),
-        ));
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
-        Self {
-            backends,
-            app,
-            url,
-            upload_url,
-            download_url,
-            cleanup_url,
-            http,
-            stop,
-        }
+        tokio::spawn(arca_gateway::serve(l, arca_gateway::Gateway::new(&gw_config), shutdown(&stop)));
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Self { backends, app, url, upload_url, download_url, cleanup_url, http, stop }
     }
 
     pub fn api(&self, path: &str) -> String {
@@ -265,14 +228,8 @@ impl Stack {
     }
 
     pub async fn post_as(&self, token: &str, path: &str, body: Value, expect: u16) -> Value {
-        let resp = self
-            .http
-            .post(self.api(path))
-            .header("PRIVATE-TOKEN", token)
-            .json(&body)
-            .send()
-            .await
-            .expect("request");
+        let resp =
+            self.http.post(self.api(path)).header("PRIVATE-TOKEN", token).json(&body).send().await.expect("request");
         let status = resp.status().as_u16();
         let body: Value = resp.json().await.unwrap_or(Value::Null);
         assert_eq!(status, expect, "POST {path}: {body}");
@@ -282,33 +239,19 @@ impl Stack {
     /// A user with a personal access token of the given scopes: `(user id, token)`.
     pub async fn user(&self, username: &str, scopes: &[&str]) -> (u64, String) {
         let user = self
-            .admin_post(
-                "/users",
-                json!({ "username": username, "email": format!("{username}@example.com") }),
-            )
+            .admin_post("/users", json!({ "username": username, "email": format!("{username}@example.com") }))
             .await;
         let id = user["id"].as_u64().expect("user id");
         let pat = self
-            .admin_post(
-                &format!("/users/{id}/personal_access_tokens"),
-                json!({ "name": "t", "scopes": scopes }),
-            )
+            .admin_post(&format!("/users/{id}/personal_access_tokens"), json!({ "name": "t", "scopes": scopes }))
             .await;
         (id, pat["token"].as_str().expect("token").to_owned())
     }
 
     /// A project created by the administrator: `(id, path_with_namespace)`.
     pub async fn project(&self, name: &str, visibility: &str) -> (u64, String) {
-        let p = self
-            .admin_post(
-                "/projects",
-                json!({ "name": name, "visibility": visibility }),
-            )
-            .await;
-        (
-            p["id"].as_u64().expect("project id"),
-            p["path_with_namespace"].as_str().expect("path").to_owned(),
-        )
+        let p = self.admin_post("/projects", json!({ "name": name, "visibility": visibility })).await;
+        (p["id"].as_u64().expect("project id"), p["path_with_namespace"].as_str().expect("path").to_owned())
     }
 
     pub async fn add_member(&self, project_id: u64, user_id: u64, level: u8) {

@@ -21,13 +21,7 @@ async fn outcome(stack: &Stack, token: Option<&str>, project_id: u64, need: Need
         Ok(p) => p,
         Err(e) => return e.status().as_u16(),
     };
-    let project = stack
-        .app
-        .meta
-        .project(project_id)
-        .await
-        .expect("redis")
-        .expect("project exists");
+    let project = stack.app.meta.project(project_id).await.expect("redis").expect("project exists");
     code(stack.app.auth.authorize(&who, &project, need).await)
 }
 
@@ -39,30 +33,16 @@ struct Fixture {
 }
 
 async fn deploy_token(stack: &Stack, project: u64, scopes: &[&str]) -> String {
-    let dt = stack
-        .admin_post(
-            &format!("/projects/{project}/deploy_tokens"),
-            json!({"name": "d", "scopes": scopes}),
-        )
-        .await;
+    let dt =
+        stack.admin_post(&format!("/projects/{project}/deploy_tokens"), json!({"name": "d", "scopes": scopes})).await;
     dt["token"].as_str().expect("token").to_owned()
 }
 
 /// A running job of `project` and its token; `finish` ends the job first.
 async fn job_token(stack: &Stack, project: u64, finish: bool) -> String {
-    let pipeline = stack
-        .admin_post(
-            &format!("/projects/{project}/pipelines"),
-            json!({"ref": "main"}),
-        )
-        .await;
+    let pipeline = stack.admin_post(&format!("/projects/{project}/pipelines"), json!({"ref": "main"})).await;
     let pid = pipeline["id"].as_u64().expect("pipeline id");
-    let job = stack
-        .admin_post(
-            &format!("/projects/{project}/pipelines/{pid}/jobs"),
-            json!({"name": "build"}),
-        )
-        .await;
+    let job = stack.admin_post(&format!("/projects/{project}/pipelines/{pid}/jobs"), json!({"name": "build"})).await;
     assert_eq!(job["status"], "running");
     let token = job["token"].as_str().expect("job token").to_owned();
     if finish {
@@ -93,20 +73,13 @@ async fn fixture() -> Fixture {
     let stack = Stack::start().await;
     let (private, _) = stack.project("secret", "private").await;
     let (public, _) = stack.project("open", "public").await;
-    let mut tokens: Vec<(&'static str, Option<String>)> = vec![
-        ("anonymous", None),
-        ("unknown", Some("arca-pat-doesnotexist".into())),
-    ];
+    let mut tokens: Vec<(&'static str, Option<String>)> =
+        vec![("anonymous", None), ("unknown", Some("arca-pat-doesnotexist".into()))];
     tokens.push(("bootstrap admin", Some(ADMIN_TOKEN.into())));
-    let admin = stack
-        .admin_post("/users", json!({"username": "boss", "admin": true}))
-        .await;
+    let admin = stack.admin_post("/users", json!({"username": "boss", "admin": true})).await;
     let admin_id = admin["id"].as_u64().expect("id");
     let pat = stack
-        .admin_post(
-            &format!("/users/{admin_id}/personal_access_tokens"),
-            json!({"name": "a", "scopes": ["api"]}),
-        )
+        .admin_post(&format!("/users/{admin_id}/personal_access_tokens"), json!({"name": "a", "scopes": ["api"]}))
         .await;
     tokens.push(("admin user", pat["token"].as_str().map(str::to_owned)));
     for (name, level) in [
@@ -126,35 +99,15 @@ async fn fixture() -> Fixture {
     let (_, stranger) = stack.user("stranger", &["api"]).await;
     tokens.push(("stranger", Some(stranger)));
 
-    tokens.push((
-        "deploy read",
-        Some(deploy_token(&stack, private, &["read_package_registry"]).await),
-    ));
-    tokens.push((
-        "deploy write",
-        Some(deploy_token(&stack, private, &["write_package_registry"]).await),
-    ));
+    tokens.push(("deploy read", Some(deploy_token(&stack, private, &["read_package_registry"]).await)));
+    tokens.push(("deploy write", Some(deploy_token(&stack, private, &["write_package_registry"]).await)));
     tokens.push((
         "deploy read+write",
-        Some(
-            deploy_token(
-                &stack,
-                private,
-                &["read_package_registry", "write_package_registry"],
-            )
-            .await,
-        ),
+        Some(deploy_token(&stack, private, &["read_package_registry", "write_package_registry"]).await),
     ));
     tokens.push((
         "deploy of the public project",
-        Some(
-            deploy_token(
-                &stack,
-                public,
-                &["read_package_registry", "write_package_registry"],
-            )
-            .await,
-        ),
+        Some(deploy_token(&stack, public, &["read_package_registry", "write_package_registry"]).await),
     ));
     tokens.push(("job running", Some(job_token(&stack, private, false).await)));
     tokens.push(("job finished", Some(job_token(&stack, private, true).await)));
@@ -187,43 +140,22 @@ async fn fixture() -> Fixture {
     stack.app.meta.save_pat(&expired).await.expect("save");
     tokens.push(("expired pat", Some(expired_secret.into())));
 
-    let running = tokens
-        .iter()
-        .find(|(n, _)| *n == "job running")
-        .and_then(|(_, t)| t.clone())
-        .expect("job token");
-    let claims = JwtKeys::new(JWT_SECRET)
-        .verify(&running)
-        .expect("valid job token");
+    let running = tokens.iter().find(|(n, _)| *n == "job running").and_then(|(_, t)| t.clone()).expect("job token");
+    let claims = JwtKeys::new(JWT_SECRET).verify(&running).expect("valid job token");
     let mut claims = serde_json::to_value(&claims).expect("claims");
-    tokens.push((
-        "jwt other key",
-        Some(jwt(&claims, "not-the-arca-secret-at-all")),
-    ));
+    tokens.push(("jwt other key", Some(jwt(&claims, "not-the-arca-secret-at-all"))));
     let payload = running.split('.').nth(1).expect("payload").to_owned();
-    let none =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+    let none = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
     tokens.push(("jwt alg none", Some(format!("{none}.{payload}."))));
     claims["exp"] = json!(now_ms() / 1000 - 3600);
     tokens.push(("jwt expired", Some(jwt(&claims, JWT_SECRET))));
 
-    Fixture {
-        stack,
-        private,
-        public,
-        tokens,
-    }
+    Fixture { stack, private, public, tokens }
 }
 
 /// The id of a personal access token, found from its hash.
 async fn token_id_of(stack: &Stack, token: &str) -> u64 {
-    match stack
-        .app
-        .meta
-        .token_ref(&arca_shared::auth::hash_token(token))
-        .await
-        .expect("redis")
-    {
+    match stack.app.meta.token_ref(&arca_shared::auth::hash_token(token)).await.expect("redis") {
         Some(arca_shared::meta::TokenRef::Pat(id)) => id,
         other => panic!("not a personal access token: {other:?}"),
     }
@@ -233,8 +165,9 @@ async fn token_id_of(stack: &Stack, token: &str) -> u64 {
 fn expected(name: &str) -> [u16; 6] {
     match name {
         "anonymous" => [401, 401, 401, 200, 401, 401],
-        "unknown" | "revoked" | "expired pat" | "job finished" | "jwt other key"
-        | "jwt alg none" | "jwt expired" => [401; 6],
+        "unknown" | "revoked" | "expired pat" | "job finished" | "jwt other key" | "jwt alg none" | "jwt expired" => {
+            [401; 6]
+        }
         "bootstrap admin" | "admin user" => [200; 6],
         // Members of the private project only: strangers on the public one.
         "owner" | "maintainer" => [200, 200, 200, 200, 403, 403],
@@ -276,11 +209,7 @@ async fn authorization_matrix_by_token_kind_scope_role_and_visibility() {
             failures.push(format!("{name}: want {want:?}, got {got:?}"));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "authorization matrix:\n{}",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "authorization matrix:\n{}", failures.join("\n"));
 }
 
 /// The same matrix over HTTP through the gateway, for the write and manage columns:
@@ -294,25 +223,11 @@ async fn http_answers_follow_the_matrix() {
         let want = expected(name);
         for (col, project, path, body) in [
             (1, f.private, "pipelines", json!({"ref": "..bad"})),
-            (
-                2,
-                f.private,
-                "members",
-                json!({"user_id": 1, "access_level": 99}),
-            ),
+            (2, f.private, "members", json!({"user_id": 1, "access_level": 99})),
             (4, f.public, "pipelines", json!({"ref": "..bad"})),
-            (
-                5,
-                f.public,
-                "members",
-                json!({"user_id": 1, "access_level": 99}),
-            ),
+            (5, f.public, "members", json!({"user_id": 1, "access_level": 99})),
         ] {
-            let mut req = f
-                .stack
-                .http
-                .post(f.stack.api(&format!("/projects/{project}/{path}")))
-                .json(&body);
+            let mut req = f.stack.http.post(f.stack.api(&format!("/projects/{project}/{path}"))).json(&body);
             if let Some(t) = token {
                 req = req.header("PRIVATE-TOKEN", t);
             }
@@ -321,9 +236,7 @@ async fn http_answers_follow_the_matrix() {
             let body: Value = resp.json().await.expect("every answer is JSON");
             let want_http = if want[col] == 200 { 400 } else { want[col] };
             if status != want_http {
-                failures.push(format!(
-                    "{name} {path} on project {project}: want {want_http}, got {status} {body}"
-                ));
+                failures.push(format!("{name} {path} on project {project}: want {want_http}, got {status} {body}"));
             }
             let expected_message = match status {
                 401 => Some("401 Unauthorized"),
@@ -351,27 +264,12 @@ async fn every_token_transport_authenticates() {
     let url = stack.api(&format!("/projects/{}", encode_path(&path)));
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("anyone:{token}"));
     let cases: Vec<(&str, reqwest::RequestBuilder)> = vec![
-        (
-            "PRIVATE-TOKEN",
-            stack.http.get(&url).header("PRIVATE-TOKEN", &token),
-        ),
+        ("PRIVATE-TOKEN", stack.http.get(&url).header("PRIVATE-TOKEN", &token)),
         ("JOB-TOKEN", stack.http.get(&url).header("JOB-TOKEN", &job)),
         ("Bearer", stack.http.get(&url).bearer_auth(&token)),
-        (
-            "Basic",
-            stack
-                .http
-                .get(&url)
-                .header("Authorization", format!("Basic {basic}")),
-        ),
-        (
-            "private_token",
-            stack.http.get(format!("{url}?private_token={token}")),
-        ),
-        (
-            "job_token",
-            stack.http.get(format!("{url}?job_token={job}")),
-        ),
+        ("Basic", stack.http.get(&url).header("Authorization", format!("Basic {basic}"))),
+        ("private_token", stack.http.get(format!("{url}?private_token={token}"))),
+        ("job_token", stack.http.get(format!("{url}?job_token={job}"))),
     ];
     for (what, req) in cases {
         let resp = req.send().await.expect("request");
@@ -381,23 +279,11 @@ async fn every_token_transport_authenticates() {
     }
     let dt = deploy_token(&stack, project, &["read_package_registry"]).await;
     // A deploy token reads its project's packages but GET /projects/:id only needs to see it.
-    let resp = stack
-        .http
-        .get(&url)
-        .header("DEPLOY-TOKEN", &dt)
-        .send()
-        .await
-        .expect("request");
+    let resp = stack.http.get(&url).header("DEPLOY-TOKEN", &dt).send().await.expect("request");
     assert_eq!(resp.status(), 200, "DEPLOY-TOKEN");
 
     for bad in ["Basic !!notbase64", "Basic Zm9v", "Token abc"] {
-        let resp = stack
-            .http
-            .get(&url)
-            .header("Authorization", bad)
-            .send()
-            .await
-            .expect("request");
+        let resp = stack.http.get(&url).header("Authorization", bad).send().await.expect("request");
         assert_eq!(resp.status(), 401, "{bad}");
         assert!(resp.headers().contains_key("www-authenticate"));
         let body: Value = resp.json().await.expect("json");
@@ -442,30 +328,14 @@ async fn revocation_and_job_completion_take_effect_at_once() {
     assert_eq!(get(token).await, 401);
 
     let job = job_token(&stack, project, false).await;
-    let req = |t: &str| {
-        stack
-            .http
-            .get(&url)
-            .header("JOB-TOKEN", t.to_owned())
-            .send()
-    };
+    let req = |t: &str| stack.http.get(&url).header("JOB-TOKEN", t.to_owned()).send();
     assert_eq!(req(&job).await.expect("req").status(), 200);
     let claims = JwtKeys::new(JWT_SECRET).verify(&job).expect("valid");
-    let mut saved = stack
-        .app
-        .meta
-        .job(project, claims.job_id)
-        .await
-        .expect("redis")
-        .expect("job");
+    let mut saved = stack.app.meta.job(project, claims.job_id).await.expect("redis").expect("job");
     assert_eq!(saved.status, CiStatus::Running);
     saved.status = CiStatus::Failed;
     stack.app.meta.save_job(&saved).await.expect("save");
-    assert_eq!(
-        req(&job).await.expect("req").status(),
-        401,
-        "a finished job's token stops working"
-    );
+    assert_eq!(req(&job).await.expect("req").status(), 401, "a finished job's token stops working");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -477,24 +347,12 @@ async fn tokens_are_stored_only_as_hashes() {
         .get_multiplexed_async_connection()
         .await
         .expect("conn");
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg("*")
-        .query_async(&mut conn)
-        .await
-        .expect("keys");
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut conn).await.expect("keys");
     for key in keys {
         assert!(!key.contains(&token), "token in key {key}");
-        let kind: String = redis::cmd("TYPE")
-            .arg(&key)
-            .query_async(&mut conn)
-            .await
-            .expect("type");
+        let kind: String = redis::cmd("TYPE").arg(&key).query_async(&mut conn).await.expect("type");
         if kind == "string" {
-            let value: String = redis::cmd("GET")
-                .arg(&key)
-                .query_async(&mut conn)
-                .await
-                .expect("get");
+            let value: String = redis::cmd("GET").arg(&key).query_async(&mut conn).await.expect("get");
             assert!(!value.contains(&token), "token stored in {key}");
         }
     }

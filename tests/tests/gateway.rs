@@ -9,73 +9,32 @@ use serde_json::Value;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn request_ids_are_passed_on_or_made() {
     let stack = Stack::start().await;
-    let resp = stack
-        .http
-        .get(stack.api("/projects"))
-        .header("X-Request-Id", "trace-me-42")
-        .send()
-        .await
-        .expect("req");
+    let resp = stack.http.get(stack.api("/projects")).header("X-Request-Id", "trace-me-42").send().await.expect("req");
     assert_eq!(resp.headers()["x-request-id"], "trace-me-42");
     for (method, path) in [
         (reqwest::Method::GET, "/api/v4/nothing"),
         (reqwest::Method::POST, "/api/v4/nothing"),
         (reqwest::Method::GET, "/healthz"),
     ] {
-        let resp = stack
-            .http
-            .request(method.clone(), format!("{}{path}", stack.url))
-            .send()
-            .await
-            .expect("req");
-        let id = resp
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        assert_eq!(
-            id.len(),
-            36,
-            "{method} {path}: a generated uuid, got {id:?}"
-        );
+        let resp = stack.http.request(method.clone(), format!("{}{path}", stack.url)).send().await.expect("req");
+        let id = resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+        assert_eq!(id.len(), 36, "{method} {path}: a generated uuid, got {id:?}");
     }
     // A header that could break log lines is replaced.
-    let resp = stack
-        .http
-        .get(stack.api("/projects"))
-        .header("X-Request-Id", "a b")
-        .send()
-        .await
-        .expect("req");
+    let resp = stack.http.get(stack.api("/projects")).header("X-Request-Id", "a b").send().await.expect("req");
     assert_ne!(resp.headers()["x-request-id"], "a b");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn unknown_routes_and_wrong_methods_answer_json() {
     let stack = Stack::start().await;
-    let resp = stack
-        .http
-        .get(stack.api("/nothing/here"))
-        .send()
-        .await
-        .expect("req");
+    let resp = stack.http.get(stack.api("/nothing/here")).send().await.expect("req");
     assert_eq!(resp.status(), 404);
-    assert_eq!(
-        resp.json::<Value>().await.expect("json")["message"],
-        "404 Route Not Found"
-    );
-    let resp = stack
-        .http
-        .delete(stack.api("/projects"))
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("req");
+    assert_eq!(resp.json::<Value>().await.expect("json")["message"], "404 Route Not Found");
+    let resp =
+        stack.http.delete(stack.api("/projects")).header("PRIVATE-TOKEN", ADMIN_TOKEN).send().await.expect("req");
     assert_eq!(resp.status(), 405);
-    assert_eq!(
-        resp.json::<Value>().await.expect("json")["message"],
-        "405 Method Not Allowed"
-    );
+    assert_eq!(resp.json::<Value>().await.expect("json")["message"], "405 Method Not Allowed");
     let resp = stack
         .http
         .post(stack.api("/users"))
@@ -92,41 +51,14 @@ async fn unknown_routes_and_wrong_methods_answer_json() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_service_has_health_readiness_and_metrics() {
     let stack = Stack::start().await;
-    stack
-        .http
-        .get(stack.api("/projects/1"))
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("req");
-    for base in [
-        &stack.url,
-        &stack.upload_url,
-        &stack.download_url,
-        &stack.cleanup_url,
-    ] {
+    stack.http.get(stack.api("/projects/1")).header("PRIVATE-TOKEN", ADMIN_TOKEN).send().await.expect("req");
+    for base in [&stack.url, &stack.upload_url, &stack.download_url, &stack.cleanup_url] {
         for path in ["/healthz", "/readyz"] {
-            let resp = stack
-                .http
-                .get(format!("{base}{path}"))
-                .send()
-                .await
-                .expect("req");
+            let resp = stack.http.get(format!("{base}{path}")).send().await.expect("req");
             assert_eq!(resp.status(), 200, "{base}{path}");
         }
-        let text = stack
-            .http
-            .get(format!("{base}/metrics"))
-            .send()
-            .await
-            .expect("req")
-            .text()
-            .await
-            .expect("text");
-        assert!(
-            text.contains("# TYPE arca_http_requests_total counter"),
-            "{base}"
-        );
+        let text = stack.http.get(format!("{base}/metrics")).send().await.expect("req").text().await.expect("text");
+        assert!(text.contains("# TYPE arca_http_requests_total counter"), "{base}");
     }
     let text = stack
         .http
@@ -139,42 +71,24 @@ async fn every_service_has_health_readiness_and_metrics() {
         .expect("text");
     // Labelled by route template, not by the raw path.
     assert!(
-        text.lines()
-            .any(|l| l.starts_with("arca_http_requests_total{")
-                && l.contains("route=\"/api/v4/projects/{id}\"")
-                && l.contains("service=\"download\"")),
+        text.lines().any(|l| l.starts_with("arca_http_requests_total{")
+            && l.contains("route=\"/api/v4/projects/{id}\"")
+            && l.contains("service=\"download\"")),
         "{text}"
     );
     assert!(!text.contains("route=\"/api/v4/projects/1\""));
     assert!(text.contains("arca_http_request_duration_seconds_bucket"));
-    let text = stack
-        .http
-        .get(format!("{}/metrics", stack.cleanup_url))
-        .send()
-        .await
-        .expect("req")
-        .text()
-        .await
-        .expect("text");
+    let text =
+        stack.http.get(format!("{}/metrics", stack.cleanup_url)).send().await.expect("req").text().await.expect("text");
     assert!(text.contains("arca_cleanup_last_success_timestamp_seconds"));
 }
 
 /// A gateway in front of `upload` and `download` upstream lists.
 async fn gateway(upload: Vec<String>, download: Vec<String>) -> String {
-    let cfg = arca_gateway::GatewayConfig {
-        listen: "127.0.0.1:0".parse().expect("addr"),
-        upload,
-        download,
-    };
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let cfg = arca_gateway::GatewayConfig { listen: "127.0.0.1:0".parse().expect("addr"), upload, download };
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", l.local_addr().expect("addr"));
-    tokio::spawn(arca_gateway::serve(
-        l,
-        arca_gateway::Gateway::new(&cfg),
-        std::future::pending::<()>(),
-    ));
+    tokio::spawn(arca_gateway::serve(l, arca_gateway::Gateway::new(&cfg), std::future::pending::<()>()));
     url
 }
 
@@ -185,56 +99,23 @@ async fn an_upstream_that_is_down_gives_a_quick_json_502() {
     let gw = gateway(vec![dead.clone()], vec![dead.clone()]).await;
     for method in [reqwest::Method::POST, reqwest::Method::GET] {
         let started = Instant::now();
-        let resp = stack
-            .http
-            .request(method.clone(), format!("{gw}/api/v4/projects"))
-            .send()
-            .await
-            .expect("req");
+        let resp = stack.http.request(method.clone(), format!("{gw}/api/v4/projects")).send().await.expect("req");
         assert_eq!(resp.status(), 502, "{method}");
         assert!(resp.headers().contains_key("x-request-id"));
         let body: Value = resp.json().await.expect("json");
-        assert!(
-            body["message"]
-                .as_str()
-                .is_some_and(|m| m.starts_with("502")),
-            "{body}"
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(3),
-            "{method} took {:?}",
-            started.elapsed()
-        );
+        assert!(body["message"].as_str().is_some_and(|m| m.starts_with("502")), "{body}");
+        assert!(started.elapsed() < Duration::from_secs(3), "{method} took {:?}", started.elapsed());
     }
-    let resp = stack
-        .http
-        .get(format!("{gw}/readyz"))
-        .send()
-        .await
-        .expect("req");
+    let resp = stack.http.get(format!("{gw}/readyz")).send().await.expect("req");
     assert_eq!(resp.status(), 503, "not ready without upstreams");
 
     // Reads are spread over replicas and skip one that is gone: none fails.
-    let gw = gateway(
-        vec![stack.upload_url.clone()],
-        vec![dead, stack.download_url.clone()],
-    )
-    .await;
+    let gw = gateway(vec![stack.upload_url.clone()], vec![dead, stack.download_url.clone()]).await;
     for _ in 0..20 {
-        let resp = stack
-            .http
-            .get(format!("{gw}/api/v4/projects"))
-            .send()
-            .await
-            .expect("req");
+        let resp = stack.http.get(format!("{gw}/api/v4/projects")).send().await.expect("req");
         assert_eq!(resp.status(), 200);
     }
-    let resp = stack
-        .http
-        .get(format!("{gw}/readyz"))
-        .send()
-        .await
-        .expect("req");
+    let resp = stack.http.get(format!("{gw}/readyz")).send().await.expect("req");
     assert_eq!(resp.status(), 200, "one live replica per pool is enough");
 }
 
@@ -243,10 +124,7 @@ async fn a_redis_outage_is_a_fast_503_and_recovers_by_itself() {
     let mut stack = Stack::start().await;
     let (id, _) = stack.project("survivor", "public").await;
     let url = stack.api(&format!("/projects/{id}"));
-    assert_eq!(
-        stack.http.get(&url).send().await.expect("req").status(),
-        200
-    );
+    assert_eq!(stack.http.get(&url).send().await.expect("req").status(), 200);
 
     stack.backends.stop_redis();
     for _ in 0..3 {
@@ -255,24 +133,10 @@ async fn a_redis_outage_is_a_fast_503_and_recovers_by_itself() {
         assert_eq!(resp.status(), 503);
         assert!(resp.headers().contains_key("retry-after"));
         let body: Value = resp.json().await.expect("json");
-        assert!(
-            body["message"]
-                .as_str()
-                .is_some_and(|m| m.starts_with("503")),
-            "{body}"
-        );
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "took {:?}",
-            started.elapsed()
-        );
+        assert!(body["message"].as_str().is_some_and(|m| m.starts_with("503")), "{body}");
+        assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
     }
-    let resp = stack
-        .http
-        .get(format!("{}/readyz", stack.download_url))
-        .send()
-        .await
-        .expect("req");
+    let resp = stack.http.get(format!("{}/readyz", stack.download_url)).send().await.expect("req");
     assert_eq!(resp.status(), 503);
 
     stack.backends.restart_redis();
@@ -282,21 +146,10 @@ async fn a_redis_outage_is_a_fast_503_and_recovers_by_itself() {
         if status == 200 {
             break;
         }
-        assert!(
-            Instant::now() < deadline,
-            "no recovery after Redis came back: {status}"
-        );
+        assert!(Instant::now() < deadline, "no recovery after Redis came back: {status}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // The project written before the outage survived it (AOF).
-    let body: Value = stack
-        .http
-        .get(&url)
-        .send()
-        .await
-        .expect("req")
-        .json()
-        .await
-        .expect("json");
+    let body: Value = stack.http.get(&url).send().await.expect("req").json().await.expect("json");
     assert_eq!(body["name"], "survivor");
 }

@@ -49,18 +49,12 @@ async fn upstream(received: Arc<AtomicU64>) -> String {
         )
         .route(
             "/source",
-            get(
-                |Query(q): Query<std::collections::HashMap<String, u64>>| async move {
-                    let n = q.get("chunks").copied().unwrap_or(0);
-                    Body::from_stream(futures_util::stream::iter(
-                        (0..n).map(|i| Ok::<_, std::io::Error>(chunk(i))),
-                    ))
-                },
-            ),
+            get(|Query(q): Query<std::collections::HashMap<String, u64>>| async move {
+                let n = q.get("chunks").copied().unwrap_or(0);
+                Body::from_stream(futures_util::stream::iter((0..n).map(|i| Ok::<_, std::io::Error>(chunk(i)))))
+            }),
         );
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", l.local_addr().expect("addr"));
     tokio::spawn(async move { axum::serve(l, app).await });
     url
@@ -75,26 +69,14 @@ async fn large_bodies_stream_through_with_flat_memory() {
         upload: vec![up.clone()],
         download: vec![up],
     };
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let gw = format!("http://{}", l.local_addr().expect("addr"));
-    tokio::spawn(arca_gateway::serve(
-        l,
-        arca_gateway::Gateway::new(&cfg),
-        std::future::pending::<()>(),
-    ));
+    tokio::spawn(arca_gateway::serve(l, arca_gateway::Gateway::new(&cfg), std::future::pending::<()>()));
     let client = reqwest::Client::new();
     let chunks = SIZE / CHUNK as u64;
 
     // Warm up connections and allocator pools before the baseline.
-    let _ = client
-        .get(format!("{gw}/source?chunks=16"))
-        .send()
-        .await
-        .expect("warm-up")
-        .bytes()
-        .await;
+    let _ = client.get(format!("{gw}/source?chunks=16")).send().await.expect("warm-up").bytes().await;
     let baseline = peak_rss_kib();
 
     let mut expected = Sha256::new();
@@ -103,28 +85,14 @@ async fn large_bodies_stream_through_with_flat_memory() {
     }
     let expected = hex::encode(expected.finalize());
 
-    let body = reqwest::Body::wrap_stream(futures_util::stream::iter(
-        (0..chunks).map(|i| Ok::<_, std::io::Error>(chunk(i))),
-    ));
-    let resp = client
-        .put(format!("{gw}/sink"))
-        .body(body)
-        .send()
-        .await
-        .expect("upload");
+    let body =
+        reqwest::Body::wrap_stream(futures_util::stream::iter((0..chunks).map(|i| Ok::<_, std::io::Error>(chunk(i)))));
+    let resp = client.put(format!("{gw}/sink")).body(body).send().await.expect("upload");
     assert_eq!(resp.status(), 200);
-    assert_eq!(
-        resp.text().await.expect("text"),
-        expected,
-        "upload bytes arrive intact"
-    );
+    assert_eq!(resp.text().await.expect("text"), expected, "upload bytes arrive intact");
     assert_eq!(received.load(Ordering::Relaxed), SIZE);
 
-    let resp = client
-        .get(format!("{gw}/source?chunks={chunks}"))
-        .send()
-        .await
-        .expect("download");
+    let resp = client.get(format!("{gw}/source?chunks={chunks}")).send().await.expect("download");
     assert_eq!(resp.status(), 200);
     let mut hasher = Sha256::new();
     let mut total = 0u64;
@@ -135,17 +103,10 @@ async fn large_bodies_stream_through_with_flat_memory() {
         hasher.update(&part);
     }
     assert_eq!(total, SIZE);
-    assert_eq!(
-        hex::encode(hasher.finalize()),
-        expected,
-        "download bytes arrive intact"
-    );
+    assert_eq!(hex::encode(hasher.finalize()), expected, "download bytes arrive intact");
 
     let growth_mib = (peak_rss_kib().saturating_sub(baseline)) / 1024;
-    println!(
-        "peak RSS growth while moving 2 x {} MiB through the gateway: {growth_mib} MiB",
-        SIZE >> 20
-    );
+    println!("peak RSS growth while moving 2 x {} MiB through the gateway: {growth_mib} MiB", SIZE >> 20);
     // Buffering either body would add at least 256 MiB.
     assert!(growth_mib < 64, "peak RSS grew by {growth_mib} MiB");
 }

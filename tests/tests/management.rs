@@ -7,38 +7,17 @@ use serde_json::{Value, json};
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn users_and_personal_access_tokens() {
     let stack = Stack::start().await;
-    let alice = stack
-        .admin_post(
-            "/users",
-            json!({"username": "alice", "email": "a@example.com"}),
-        )
-        .await;
+    let alice = stack.admin_post("/users", json!({"username": "alice", "email": "a@example.com"})).await;
     assert_eq!(alice["username"], "alice");
     assert_eq!(alice["is_admin"], false);
 
-    let dup = stack
-        .post_as(ADMIN_TOKEN, "/users", json!({"username": "ALICE"}), 409)
-        .await;
-    assert!(
-        dup["message"].as_str().is_some_and(|m| m.contains("taken")),
-        "{dup}"
-    );
-    for bad in [
-        json!({"username": "a b"}),
-        json!({"username": "-x"}),
-        json!({"username": "ok", "email": "nope"}),
-    ] {
+    let dup = stack.post_as(ADMIN_TOKEN, "/users", json!({"username": "ALICE"}), 409).await;
+    assert!(dup["message"].as_str().is_some_and(|m| m.contains("taken")), "{dup}");
+    for bad in [json!({"username": "a b"}), json!({"username": "-x"}), json!({"username": "ok", "email": "nope"})] {
         let body = stack.post_as(ADMIN_TOKEN, "/users", bad.clone(), 400).await;
-        assert!(
-            body["error"]
-                .as_str()
-                .is_some_and(|e| e.ends_with("is invalid")),
-            "{bad} -> {body}"
-        );
+        assert!(body["error"].as_str().is_some_and(|e| e.ends_with("is invalid")), "{bad} -> {body}");
     }
-    let body = stack
-        .post_as(ADMIN_TOKEN, "/users", json!({"email": "x@y"}), 400)
-        .await;
+    let body = stack.post_as(ADMIN_TOKEN, "/users", json!({"email": "x@y"}), 400).await;
     assert!(body["message"].is_string(), "missing field -> {body}");
 
     let id = alice["id"].as_u64().expect("id");
@@ -53,16 +32,8 @@ async fn users_and_personal_access_tokens() {
     let token = pat["token"].as_str().expect("token").to_owned();
 
     // Only the administrator manages users.
-    stack
-        .post_as(&token, "/users", json!({"username": "bob"}), 403)
-        .await;
-    let resp = stack
-        .http
-        .post(stack.api("/users"))
-        .json(&json!({"username": "bob"}))
-        .send()
-        .await
-        .expect("req");
+    stack.post_as(&token, "/users", json!({"username": "bob"}), 403).await;
+    let resp = stack.http.post(stack.api("/users")).json(&json!({"username": "bob"})).send().await.expect("req");
     assert_eq!(resp.status(), 401);
     for bad in [
         json!({"name": "x", "scopes": ["sudo"]}),
@@ -70,22 +41,10 @@ async fn users_and_personal_access_tokens() {
         json!({"name": "x", "scopes": ["api"], "expires_at": "2001-01-01"}),
         json!({"name": "", "scopes": ["api"]}),
     ] {
-        stack
-            .post_as(
-                ADMIN_TOKEN,
-                &format!("/users/{id}/personal_access_tokens"),
-                bad,
-                400,
-            )
-            .await;
+        stack.post_as(ADMIN_TOKEN, &format!("/users/{id}/personal_access_tokens"), bad, 400).await;
     }
     let missing = stack
-        .post_as(
-            ADMIN_TOKEN,
-            "/users/999/personal_access_tokens",
-            json!({"name": "x", "scopes": ["api"]}),
-            404,
-        )
+        .post_as(ADMIN_TOKEN, "/users/999/personal_access_tokens", json!({"name": "x", "scopes": ["api"]}), 404)
         .await;
     assert_eq!(missing["message"], "404 User Not Found");
 }
@@ -96,19 +55,13 @@ async fn projects_by_id_and_path_members_and_deploy_tokens() {
     let (alice_id, alice) = stack.user("alice", &["api"]).await;
     let (bob_id, bob) = stack.user("bob", &["api"]).await;
 
-    let p = stack
-        .post_as(&alice, "/projects", json!({"name": "My Tools"}), 201)
-        .await;
+    let p = stack.post_as(&alice, "/projects", json!({"name": "My Tools"}), 201).await;
     assert_eq!(p["path_with_namespace"], "alice/my-tools");
     assert_eq!(p["visibility"], "private");
     let id = p["id"].as_u64().expect("id");
 
     // By id, by path, by path in another case.
-    for key in [
-        id.to_string(),
-        encode_path("alice/my-tools"),
-        encode_path("Alice/My-Tools"),
-    ] {
+    for key in [id.to_string(), encode_path("alice/my-tools"), encode_path("Alice/My-Tools")] {
         let resp = stack
             .http
             .get(stack.api(&format!("/projects/{key}")))
@@ -129,32 +82,13 @@ async fn projects_by_id_and_path_members_and_deploy_tokens() {
             .await
             .expect("req");
         assert_eq!(resp.status(), 404, "{key}");
-        assert_eq!(
-            resp.json::<Value>().await.expect("json")["message"],
-            "404 Project Not Found"
-        );
+        assert_eq!(resp.json::<Value>().await.expect("json")["message"], "404 Project Not Found");
     }
 
     // Same path again; another user's namespace.
-    stack
-        .post_as(&alice, "/projects", json!({"name": "My Tools"}), 400)
-        .await;
-    stack
-        .post_as(
-            &bob,
-            "/projects",
-            json!({"name": "x", "namespace": "alice"}),
-            403,
-        )
-        .await;
-    stack
-        .post_as(
-            ADMIN_TOKEN,
-            "/projects",
-            json!({"name": "shared", "namespace": "platform"}),
-            201,
-        )
-        .await;
+    stack.post_as(&alice, "/projects", json!({"name": "My Tools"}), 400).await;
+    stack.post_as(&bob, "/projects", json!({"name": "x", "namespace": "alice"}), 403).await;
+    stack.post_as(ADMIN_TOKEN, "/projects", json!({"name": "shared", "namespace": "platform"}), 201).await;
 
     // Members: the owner adds a maintainer, who may not make owners.
     stack
@@ -198,13 +132,8 @@ async fn projects_by_id_and_path_members_and_deploy_tokens() {
             404,
         )
         .await;
-    let resp = stack
-        .http
-        .get(stack.api(&format!("/projects/{id}")))
-        .header("PRIVATE-TOKEN", &bob)
-        .send()
-        .await
-        .expect("req");
+    let resp =
+        stack.http.get(stack.api(&format!("/projects/{id}"))).header("PRIVATE-TOKEN", &bob).send().await.expect("req");
     assert_eq!(resp.status(), 200, "bob is a member now");
     let _ = alice_id;
 
@@ -217,20 +146,9 @@ async fn projects_by_id_and_path_members_and_deploy_tokens() {
             201,
         )
         .await;
-    assert!(
-        dt["username"]
-            .as_str()
-            .is_some_and(|u| u.starts_with("gitlab+deploy-token-")),
-        "{dt}"
-    );
+    assert!(dt["username"].as_str().is_some_and(|u| u.starts_with("gitlab+deploy-token-")), "{dt}");
     let secret = dt["token"].as_str().expect("token").to_owned();
-    let get = || {
-        stack
-            .http
-            .get(stack.api(&format!("/projects/{id}")))
-            .header("DEPLOY-TOKEN", secret.clone())
-            .send()
-    };
+    let get = || stack.http.get(stack.api(&format!("/projects/{id}"))).header("DEPLOY-TOKEN", secret.clone()).send();
     assert_eq!(get().await.expect("req").status(), 200);
     let dt_id = dt["id"].as_u64().expect("id");
     let resp = stack
@@ -242,14 +160,7 @@ async fn projects_by_id_and_path_members_and_deploy_tokens() {
         .expect("req");
     assert_eq!(resp.status(), 204);
     assert_eq!(get().await.expect("req").status(), 401);
-    stack
-        .post_as(
-            &bob,
-            &format!("/projects/{id}/deploy_tokens"),
-            json!({"name": "x", "scopes": ["api"]}),
-            400,
-        )
-        .await;
+    stack.post_as(&bob, &format!("/projects/{id}/deploy_tokens"), json!({"name": "x", "scopes": ["api"]}), 400).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -263,12 +174,7 @@ async fn project_listing_is_paginated_and_filtered_by_visibility() {
     let (mine, _) = stack.project("mine", "private").await;
     stack.add_member(mine, uid, access::GUEST).await;
 
-    let resp = stack
-        .http
-        .get(stack.api("/projects?per_page=10&page=2"))
-        .send()
-        .await
-        .expect("req");
+    let resp = stack.http.get(stack.api("/projects?per_page=10&page=2")).send().await.expect("req");
     assert_eq!(resp.status(), 200);
     let h = resp.headers().clone();
     assert_eq!(h["x-total"], "23");
@@ -283,49 +189,20 @@ async fn project_listing_is_paginated_and_filtered_by_visibility() {
     assert_eq!(body.len(), 10);
     assert!(body.iter().all(|p| p["visibility"] == "public"));
 
-    let resp = stack
-        .http
-        .get(stack.api("/projects?per_page=100"))
-        .header("PRIVATE-TOKEN", &token)
-        .send()
-        .await
-        .expect("req");
-    assert_eq!(
-        resp.headers()["x-total"],
-        "24",
-        "public ones plus the member's own"
-    );
+    let resp =
+        stack.http.get(stack.api("/projects?per_page=100")).header("PRIVATE-TOKEN", &token).send().await.expect("req");
+    assert_eq!(resp.headers()["x-total"], "24", "public ones plus the member's own");
     let body: Vec<Value> = resp.json().await.expect("json");
     assert!(body.iter().any(|p| p["id"] == mine));
     assert!(!body.iter().any(|p| p["name"] == "hidden"));
 
-    let resp = stack
-        .http
-        .get(stack.api("/projects"))
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("req");
-    assert_eq!(
-        resp.headers()["x-total"],
-        "25",
-        "the administrator sees all"
-    );
+    let resp = stack.http.get(stack.api("/projects")).header("PRIVATE-TOKEN", ADMIN_TOKEN).send().await.expect("req");
+    assert_eq!(resp.headers()["x-total"], "25", "the administrator sees all");
 
     for bad in ["page=0", "per_page=-5", "page=abc"] {
-        let resp = stack
-            .http
-            .get(stack.api(&format!("/projects?{bad}")))
-            .send()
-            .await
-            .expect("req");
+        let resp = stack.http.get(stack.api(&format!("/projects?{bad}"))).send().await.expect("req");
         assert_eq!(resp.status(), 400, "{bad}");
         let body: Value = resp.json().await.expect("json");
-        assert!(
-            body["error"]
-                .as_str()
-                .is_some_and(|e| e.ends_with("is invalid")),
-            "{body}"
-        );
+        assert!(body["error"].as_str().is_some_and(|e| e.ends_with("is invalid")), "{body}");
     }
 }

@@ -20,48 +20,24 @@ fn sha256(data: &[u8]) -> String {
 }
 
 fn file_url(stack: &Stack, project: &str, name: &str, version: &str, file: &str) -> String {
-    stack.api(&format!(
-        "/projects/{project}/packages/generic/{name}/{version}/{file}"
-    ))
+    stack.api(&format!("/projects/{project}/packages/generic/{name}/{version}/{file}"))
 }
 
 async fn put(stack: &Stack, url: &str, body: Vec<u8>) -> (u16, Value) {
-    let resp = stack
-        .http
-        .put(url)
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .body(body)
-        .send()
-        .await
-        .expect("request");
+    let resp = stack.http.put(url).header("PRIVATE-TOKEN", ADMIN_TOKEN).body(body).send().await.expect("request");
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
 /// Follows the redirect like `curl --location` and returns the bytes.
 async fn fetch(stack: &Stack, url: &str) -> (u16, Vec<u8>) {
-    let resp = stack
-        .http
-        .get(url)
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("request");
+    let resp = stack.http.get(url).header("PRIVATE-TOKEN", ADMIN_TOKEN).send().await.expect("request");
     if resp.status() != 302 {
-        return (
-            resp.status().as_u16(),
-            resp.bytes().await.expect("body").to_vec(),
-        );
+        return (resp.status().as_u16(), resp.bytes().await.expect("body").to_vec());
     }
-    let location = resp.headers()["location"]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
+    let location = resp.headers()["location"].to_str().expect("ascii").to_owned();
     let resp = reqwest::get(&location).await.expect("s3 request");
-    (
-        resp.status().as_u16(),
-        resp.bytes().await.expect("body").to_vec(),
-    )
+    (resp.status().as_u16(), resp.bytes().await.expect("body").to_vec())
 }
 
 async fn bucket_keys(stack: &Stack, prefix: &str) -> Vec<String> {
@@ -75,22 +51,12 @@ async fn bucket_keys(stack: &Stack, prefix: &str) -> Vec<String> {
         .send()
         .await
         .expect("list");
-    out.contents()
-        .iter()
-        .filter_map(|o| o.key().map(str::to_owned))
-        .collect()
+    out.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect()
 }
 
 async fn curl(args: &[&str]) -> (i32, String) {
-    let out = tokio::process::Command::new("curl")
-        .args(args)
-        .output()
-        .await
-        .expect("curl runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    let out = tokio::process::Command::new("curl").args(args).output().await.expect("curl runs");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -99,56 +65,23 @@ async fn curl_upload_file_and_location_round_trips() {
     let (_, path) = stack.project("tools", "private").await;
     let dir = tempfile::tempdir().expect("tmp");
     // Under one part, several parts (8 MiB each) with a short last one, and empty.
-    for (name, size) in [
-        ("small.bin", 300_000usize),
-        ("large.bin", 20 * 1024 * 1024 + 17),
-        ("empty.bin", 0),
-    ] {
+    for (name, size) in [("small.bin", 300_000usize), ("large.bin", 20 * 1024 * 1024 + 17), ("empty.bin", 0)] {
         let data = random_bytes(size);
         let src = dir.path().join(name);
         std::fs::write(&src, &data).expect("write");
-        let url = file_url(
-            &stack,
-            &encode_path(&path),
-            "tool",
-            "1.0.0",
-            &format!("linux/amd64/{name}"),
-        );
+        let url = file_url(&stack, &encode_path(&path), "tool", "1.0.0", &format!("linux/amd64/{name}"));
         let header = format!("PRIVATE-TOKEN: {ADMIN_TOKEN}");
-        let (code, out) = curl(&[
-            "-sS",
-            "--fail-with-body",
-            "--header",
-            &header,
-            "--upload-file",
-            src.to_str().expect("utf8"),
-            &url,
-        ])
-        .await;
+        let (code, out) =
+            curl(&["-sS", "--fail-with-body", "--header", &header, "--upload-file", src.to_str().expect("utf8"), &url])
+                .await;
         assert_eq!(code, 0, "{name}: {out}");
-        assert_eq!(
-            serde_json::from_str::<Value>(&out).expect("json")["message"],
-            "201 Created"
-        );
+        assert_eq!(serde_json::from_str::<Value>(&out).expect("json")["message"], "201 Created");
 
         let dst = dir.path().join(format!("{name}.out"));
-        let (code, out) = curl(&[
-            "-sS",
-            "--fail",
-            "--location",
-            "--header",
-            &header,
-            "-o",
-            dst.to_str().expect("utf8"),
-            &url,
-        ])
-        .await;
+        let (code, out) =
+            curl(&["-sS", "--fail", "--location", "--header", &header, "-o", dst.to_str().expect("utf8"), &url]).await;
         assert_eq!(code, 0, "{name}: {out}");
-        assert_eq!(
-            sha256(&std::fs::read(&dst).expect("read")),
-            sha256(&data),
-            "{name}"
-        );
+        assert_eq!(sha256(&std::fs::read(&dst).expect("read")), sha256(&data), "{name}");
     }
 }
 
@@ -157,13 +90,7 @@ async fn redirect_carries_checksums_and_s3_names_the_file() {
     let stack = Stack::start().await;
     let (pid, _) = stack.project("tools", "public").await;
     let data = b"#!/bin/sh\necho hi\n".to_vec();
-    let url = file_url(
-        &stack,
-        &pid.to_string(),
-        "tool",
-        "2.0",
-        "bin/tool.sh?select=package_file",
-    );
+    let url = file_url(&stack, &pid.to_string(), "tool", "2.0", "bin/tool.sh?select=package_file");
     let (status, file) = put(&stack, &url, data.clone()).await;
     assert_eq!(status, 201, "{file}");
     for field in [
@@ -179,19 +106,12 @@ async fn redirect_carries_checksums_and_s3_names_the_file() {
         "file_name",
         "verification_state",
     ] {
-        assert!(
-            !file[field].is_null(),
-            "select=package_file lacks {field}: {file}"
-        );
+        assert!(!file[field].is_null(), "select=package_file lacks {field}: {file}");
     }
     assert_eq!(file["file_sha256"], sha256(&data));
     assert_eq!(file["size"], data.len());
     assert_eq!(file["file_name"], "bin/tool.sh");
-    assert!(
-        file["file"]["url"]
-            .as_str()
-            .is_some_and(|u| u.ends_with("/packages/generic/tool/2.0/bin/tool.sh"))
-    );
+    assert!(file["file"]["url"].as_str().is_some_and(|u| u.ends_with("/packages/generic/tool/2.0/bin/tool.sh")));
 
     // Anonymous read of a public project: 302 with the checksums, S3 names the file.
     let url = file_url(&stack, &pid.to_string(), "tool", "2.0", "bin/tool.sh");
@@ -206,10 +126,7 @@ async fn redirect_carries_checksums_and_s3_names_the_file() {
     let s3 = reqwest::get(&location).await.expect("s3");
     assert_eq!(s3.status(), 200);
     assert_eq!(s3.headers()["content-type"], "application/octet-stream");
-    assert_eq!(
-        s3.headers()["content-disposition"],
-        "attachment; filename=\"tool.sh\""
-    );
+    assert_eq!(s3.headers()["content-disposition"], "attachment; filename=\"tool.sh\"");
     assert_eq!(s3.bytes().await.expect("body").to_vec(), data);
 
     // HEAD: the same headers, no body, and not counted as a download.
@@ -238,10 +155,7 @@ fn tamper(url: &str) -> String {
     let (head, sig) = url.rsplit_once("X-Amz-Signature=").expect("signature");
     let mut sig: Vec<char> = sig.chars().collect();
     sig[0] = if sig[0] == 'a' { 'b' } else { 'a' };
-    format!(
-        "{head}X-Amz-Signature={}",
-        sig.into_iter().collect::<String>()
-    )
+    format!("{head}X-Amz-Signature={}", sig.into_iter().collect::<String>())
 }
 
 async fn wait_for_count(stack: &Stack, pid: u64, pkg_id: u64, want: u64) -> Value {
@@ -274,23 +188,10 @@ async fn presigned_urls_expire() {
     let (pid, _) = stack.project("p", "private").await;
     let url = file_url(&stack, &pid.to_string(), "a", "1", "f");
     assert_eq!(put(&stack, &url, b"x".to_vec()).await.0, 201);
-    let resp = stack
-        .http
-        .get(&url)
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("req");
-    let location = resp.headers()["location"]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
+    let resp = stack.http.get(&url).header("PRIVATE-TOKEN", ADMIN_TOKEN).send().await.expect("req");
+    let location = resp.headers()["location"].to_str().expect("ascii").to_owned();
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(
-        reqwest::get(&location).await.expect("s3").status(),
-        403,
-        "expired URL refused"
-    );
+    assert_eq!(reqwest::get(&location).await.expect("s3").status(), 403, "expired URL refused");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -325,10 +226,7 @@ async fn invalid_names_are_400_and_store_nothing() {
         assert_eq!(status, 400, "{url}: {body}");
         assert_eq!(body["error"], format!("{field} is invalid"), "{url}");
     }
-    assert!(
-        bucket_keys(&stack, "packages/").await.is_empty(),
-        "nothing stored"
-    );
+    assert!(bucket_keys(&stack, "packages/").await.is_empty(), "nothing stored");
     let list: Vec<Value> = stack
         .http
         .get(stack.api(&format!("/projects/{pid}/packages")))
@@ -341,16 +239,7 @@ async fn invalid_names_are_400_and_store_nothing() {
         .expect("json");
     assert!(list.is_empty());
     // The same characters are fine where they are allowed.
-    assert_eq!(
-        put(
-            &stack,
-            &format!("{base}/my.pkg_1+x/1.0.0-rc.1+b/dir/a.b-c_d+e"),
-            b"ok".to_vec()
-        )
-        .await
-        .0,
-        201
-    );
+    assert_eq!(put(&stack, &format!("{base}/my.pkg_1+x/1.0.0-rc.1+b/dir/a.b-c_d+e"), b"ok".to_vec()).await.0, 201);
 }
 
 /// PUT with the request target exactly as given; returns the status and JSON body.
@@ -365,20 +254,11 @@ async fn raw_put(url: &str, body: &[u8]) -> (u16, Value) {
     conn.write_all(head.as_bytes()).await.expect("write");
     conn.write_all(body).await.expect("write");
     let mut out = Vec::new();
-    tokio::io::AsyncReadExt::read_to_end(&mut conn, &mut out)
-        .await
-        .expect("read");
+    tokio::io::AsyncReadExt::read_to_end(&mut conn, &mut out).await.expect("read");
     let text = String::from_utf8_lossy(&out);
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    (
-        status,
-        serde_json::from_str(body.trim()).unwrap_or(Value::Null),
-    )
+    (status, serde_json::from_str(body.trim()).unwrap_or(Value::Null))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -388,11 +268,7 @@ async fn duplicates_serve_the_newest_or_are_refused_by_setting() {
     let url = |v: &str| file_url(&stack, &pid.to_string(), "app", v, "app.tar.gz");
     assert_eq!(put(&stack, &url("1.0"), b"first".to_vec()).await.0, 201);
     assert_eq!(put(&stack, &url("1.0"), b"second".to_vec()).await.0, 201);
-    assert_eq!(
-        fetch(&stack, &url("1.0")).await,
-        (200, b"second".to_vec()),
-        "newest served"
-    );
+    assert_eq!(fetch(&stack, &url("1.0")).await, (200, b"second".to_vec()), "newest served");
     let pkgs: Vec<Value> = stack
         .http
         .get(stack.api(&format!("/projects/{pid}/packages")))
@@ -419,34 +295,22 @@ async fn duplicates_serve_the_newest_or_are_refused_by_setting() {
     assert_eq!(files[1]["size"], 6);
 
     // Refuse duplicates, except for versions matching the exception.
-    let settings = stack.http.put(stack.api(&format!("/projects/{pid}/packages/settings"))).header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .json(&json!({"generic_duplicates_allowed": false, "generic_duplicate_exception_regex": "-SNAPSHOT$"})).send().await.expect("req");
+    let settings = stack
+        .http
+        .put(stack.api(&format!("/projects/{pid}/packages/settings")))
+        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
+        .json(&json!({"generic_duplicates_allowed": false, "generic_duplicate_exception_regex": "-SNAPSHOT$"}))
+        .send()
+        .await
+        .expect("req");
     assert_eq!(settings.status(), 200);
     let (status, body) = put(&stack, &url("1.0"), b"third".to_vec()).await;
     assert_eq!(status, 403, "{body}");
-    assert_eq!(
-        body["message"],
-        "403 Forbidden - Duplicate package is not allowed"
-    );
-    assert_eq!(
-        fetch(&stack, &url("1.0")).await.1,
-        b"second".to_vec(),
-        "unchanged"
-    );
-    assert_eq!(
-        put(&stack, &url("2.0"), b"new version".to_vec()).await.0,
-        201,
-        "a new version is no duplicate"
-    );
-    assert_eq!(
-        put(&stack, &url("3.0-SNAPSHOT"), b"a".to_vec()).await.0,
-        201
-    );
-    assert_eq!(
-        put(&stack, &url("3.0-SNAPSHOT"), b"b".to_vec()).await.0,
-        201,
-        "exception"
-    );
+    assert_eq!(body["message"], "403 Forbidden - Duplicate package is not allowed");
+    assert_eq!(fetch(&stack, &url("1.0")).await.1, b"second".to_vec(), "unchanged");
+    assert_eq!(put(&stack, &url("2.0"), b"new version".to_vec()).await.0, 201, "a new version is no duplicate");
+    assert_eq!(put(&stack, &url("3.0-SNAPSHOT"), b"a".to_vec()).await.0, 201);
+    assert_eq!(put(&stack, &url("3.0-SNAPSHOT"), b"b".to_vec()).await.0, 201, "exception");
     let bad = stack
         .http
         .put(stack.api(&format!("/projects/{pid}/packages/settings")))
@@ -461,9 +325,7 @@ async fn duplicates_serve_the_newest_or_are_refused_by_setting() {
     let newest = files[1]["id"].as_u64().expect("id");
     let resp = stack
         .http
-        .delete(stack.api(&format!(
-            "/projects/{pid}/packages/{pkg_id}/package_files/{newest}"
-        )))
+        .delete(stack.api(&format!("/projects/{pid}/packages/{pkg_id}/package_files/{newest}")))
         .header("PRIVATE-TOKEN", ADMIN_TOKEN)
         .send()
         .await
@@ -472,9 +334,7 @@ async fn duplicates_serve_the_newest_or_are_refused_by_setting() {
     assert_eq!(fetch(&stack, &url("1.0")).await, (200, b"first".to_vec()));
     let resp = stack
         .http
-        .delete(stack.api(&format!(
-            "/projects/{pid}/packages/{pkg_id}/package_files/{newest}"
-        )))
+        .delete(stack.api(&format!("/projects/{pid}/packages/{pkg_id}/package_files/{newest}")))
         .header("PRIVATE-TOKEN", ADMIN_TOKEN)
         .send()
         .await
@@ -498,10 +358,7 @@ async fn duplicates_serve_the_newest_or_are_refused_by_setting() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!(
-        "blob of the deleted file still there: {:?}",
-        bucket_keys(&stack, "packages/").await
-    );
+    panic!("blob of the deleted file still there: {:?}", bucket_keys(&stack, "packages/").await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -543,17 +400,9 @@ async fn checksum_headers_are_verified() {
         let body: Value = resp.json().await.expect("json");
         assert!(body.to_string().contains(name), "{name}: {body}");
     }
-    assert_eq!(
-        fetch(&stack, &url2).await.0,
-        404,
-        "nothing visible after a mismatch"
-    );
+    assert_eq!(fetch(&stack, &url2).await.0, 404, "nothing visible after a mismatch");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(
-        bucket_keys(&stack, "packages/").await.len(),
-        1,
-        "only the good upload is stored"
-    );
+    assert_eq!(bucket_keys(&stack, "packages/").await.len(), 1, "only the good upload is stored");
     assert_no_multipart_uploads(&stack).await;
 }
 
@@ -617,21 +466,12 @@ async fn files_over_the_limit_are_413_and_store_nothing() {
     let stream = futures_util::stream::iter(
         (0..12).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(random_bytes(1024 * 1024)))),
     );
-    let resp = stack
-        .http
-        .put(&url)
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .body(reqwest::Body::wrap_stream(stream))
-        .send()
-        .await;
+    let resp =
+        stack.http.put(&url).header("PRIVATE-TOKEN", ADMIN_TOKEN).body(reqwest::Body::wrap_stream(stream)).send().await;
     if let Ok(resp) = resp {
         assert_eq!(resp.status(), 413);
     }
-    assert_eq!(
-        put(&stack, &url, random_bytes(10 * 1024 * 1024)).await.0,
-        201,
-        "exactly the limit is fine"
-    );
+    assert_eq!(put(&stack, &url, random_bytes(10 * 1024 * 1024)).await.0, 201, "exactly the limit is fine");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(bucket_keys(&stack, "packages/").await.len(), 1);
     assert_no_multipart_uploads(&stack).await;
@@ -647,13 +487,7 @@ async fn parallel_uploads_stay_consistent() {
         let stack = stack.clone();
         tasks.push(tokio::spawn(async move {
             let data = random_bytes(64 * 1024 + i);
-            let url = file_url(
-                &stack,
-                &pid.to_string(),
-                &format!("pkg{}", i % 5),
-                "1.0",
-                &format!("file-{i}"),
-            );
+            let url = file_url(&stack, &pid.to_string(), &format!("pkg{}", i % 5), "1.0", &format!("file-{i}"));
             assert_eq!(put(&stack, &url, data.clone()).await.0, 201);
             (url, sha256(&data))
         }));
@@ -684,9 +518,7 @@ async fn parallel_uploads_stay_consistent() {
     let pkg = ids[0];
     let resp = stack
         .http
-        .get(stack.api(&format!(
-            "/projects/{pid}/packages/{pkg}/package_files?per_page=100"
-        )))
+        .get(stack.api(&format!("/projects/{pid}/packages/{pkg}/package_files?per_page=100")))
         .header("PRIVATE-TOKEN", ADMIN_TOKEN)
         .send()
         .await
@@ -694,16 +526,8 @@ async fn parallel_uploads_stay_consistent() {
     assert_eq!(resp.headers()["x-total"], "20");
     let files: Vec<Value> = resp.json().await.expect("json");
     let newest = files.last().expect("files")["file_sha256"].clone();
-    let (_, served) = fetch(
-        &stack,
-        &file_url(&stack, &pid.to_string(), "race", "9.9.9", "same.bin"),
-    )
-    .await;
-    assert_eq!(
-        json!(sha256(&served)),
-        newest,
-        "the newest of the 20 is served"
-    );
+    let (_, served) = fetch(&stack, &file_url(&stack, &pid.to_string(), "race", "9.9.9", "same.bin")).await;
+    assert_eq!(json!(sha256(&served)), newest, "the newest of the 20 is served");
     let list = stack
         .http
         .get(stack.api(&format!("/projects/{pid}/packages")))
@@ -711,11 +535,7 @@ async fn parallel_uploads_stay_consistent() {
         .send()
         .await
         .expect("req");
-    assert_eq!(
-        list.headers()["x-total"],
-        "6",
-        "5 packages + the raced one, each once"
-    );
+    assert_eq!(list.headers()["x-total"], "6", "5 packages + the raced one, each once");
 }
 
 async fn list(stack: &Stack, pid: u64, q: &str) -> (String, Vec<String>) {
@@ -727,21 +547,12 @@ async fn list(stack: &Stack, pid: u64, q: &str) -> (String, Vec<String>) {
         .await
         .expect("req");
     assert_eq!(resp.status(), 200, "{q}");
-    let total = resp.headers()["x-total"]
-        .to_str()
-        .expect("ascii")
-        .to_owned();
+    let total = resp.headers()["x-total"].to_str().expect("ascii").to_owned();
     let body: Vec<Value> = resp.json().await.expect("json");
     (
         total,
         body.iter()
-            .map(|p| {
-                format!(
-                    "{}@{}",
-                    p["name"].as_str().unwrap_or(""),
-                    p["version"].as_str().unwrap_or("")
-                )
-            })
+            .map(|p| format!("{}@{}", p["name"].as_str().unwrap_or(""), p["version"].as_str().unwrap_or("")))
             .collect(),
     )
 }
@@ -750,31 +561,13 @@ async fn list(stack: &Stack, pid: u64, q: &str) -> (String, Vec<String>) {
 async fn listing_filters_orders_and_paginates() {
     let stack = Stack::start().await;
     let (pid, _) = stack.project("p", "private").await;
-    for (name, version) in [
-        ("Zeta", "1.0"),
-        ("alpha", "2.0"),
-        ("Alphabet", "1.0"),
-        ("beta", "3.0"),
-        ("alpha", "1.0"),
-    ] {
-        assert_eq!(
-            put(
-                &stack,
-                &file_url(&stack, &pid.to_string(), name, version, "f"),
-                b"x".to_vec()
-            )
-            .await
-            .0,
-            201
-        );
+    for (name, version) in [("Zeta", "1.0"), ("alpha", "2.0"), ("Alphabet", "1.0"), ("beta", "3.0"), ("alpha", "1.0")] {
+        assert_eq!(put(&stack, &file_url(&stack, &pid.to_string(), name, version, "f"), b"x".to_vec()).await.0, 201);
     }
     assert_eq!(
         put(
             &stack,
-            &format!(
-                "{}?status=hidden",
-                file_url(&stack, &pid.to_string(), "secret", "1.0", "f")
-            ),
+            &format!("{}?status=hidden", file_url(&stack, &pid.to_string(), "secret", "1.0", "f")),
             b"x".to_vec()
         )
         .await
@@ -783,13 +576,7 @@ async fn listing_filters_orders_and_paginates() {
     );
     assert_eq!(
         list(&stack, pid, "").await.1,
-        [
-            "Zeta@1.0",
-            "alpha@2.0",
-            "Alphabet@1.0",
-            "beta@3.0",
-            "alpha@1.0"
-        ],
+        ["Zeta@1.0", "alpha@2.0", "Alphabet@1.0", "beta@3.0", "alpha@1.0"],
         "hidden not listed; oldest first"
     );
     assert_eq!(
@@ -798,13 +585,7 @@ async fn listing_filters_orders_and_paginates() {
     );
     assert_eq!(
         list(&stack, pid, "order_by=name").await.1,
-        [
-            "Alphabet@1.0",
-            "Zeta@1.0",
-            "alpha@1.0",
-            "alpha@2.0",
-            "beta@3.0"
-        ]
+        ["Alphabet@1.0", "Zeta@1.0", "alpha@1.0", "alpha@2.0", "beta@3.0"]
     );
     assert_eq!(
         list(&stack, pid, "order_by=version&sort=desc&per_page=1&page=2").await,
@@ -816,23 +597,11 @@ async fn listing_filters_orders_and_paginates() {
         "substring, any case"
     );
     assert_eq!(
-        list(
-            &stack,
-            pid,
-            "package_name=alpha&package_version=1.0&order_by=name"
-        )
-        .await
-        .1,
+        list(&stack, pid, "package_name=alpha&package_version=1.0&order_by=name").await.1,
         ["Alphabet@1.0", "alpha@1.0"]
     );
-    assert_eq!(
-        list(&stack, pid, "package_name=ph&per_page=1&page=3").await,
-        ("3".into(), vec!["alpha@1.0".into()])
-    );
-    assert_eq!(
-        list(&stack, pid, "package_type=maven").await,
-        ("0".into(), vec![])
-    );
+    assert_eq!(list(&stack, pid, "package_name=ph&per_page=1&page=3").await, ("3".into(), vec!["alpha@1.0".into()]));
+    assert_eq!(list(&stack, pid, "package_type=maven").await, ("0".into(), vec![]));
     for bad in ["order_by=size", "sort=up", "package_name=a*b", "page=0"] {
         let resp = stack
             .http
@@ -844,14 +613,7 @@ async fn listing_filters_orders_and_paginates() {
         assert_eq!(resp.status(), 400, "{bad}");
     }
     // Hidden versions are not listed but are downloadable.
-    assert_eq!(
-        fetch(
-            &stack,
-            &file_url(&stack, &pid.to_string(), "secret", "1.0", "f")
-        )
-        .await,
-        (200, b"x".to_vec())
-    );
+    assert_eq!(fetch(&stack, &file_url(&stack, &pid.to_string(), "secret", "1.0", "f")).await, (200, b"x".to_vec()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -864,18 +626,9 @@ async fn proxy_mode_streams_with_range_and_etag() {
     let data = random_bytes(3 * 1024 * 1024 + 5);
     let url = file_url(&stack, &pid.to_string(), "px", "1", "data.bin");
     assert_eq!(put(&stack, &url, data.clone()).await.0, 201);
-    let resp = stack
-        .http
-        .get(&url)
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("req");
+    let resp = stack.http.get(&url).header("PRIVATE-TOKEN", ADMIN_TOKEN).send().await.expect("req");
     assert_eq!(resp.status(), 200);
-    assert_eq!(
-        resp.headers()["content-disposition"],
-        "attachment; filename=\"data.bin\""
-    );
+    assert_eq!(resp.headers()["content-disposition"], "attachment; filename=\"data.bin\"");
     let etag = resp.headers()["etag"].to_str().expect("ascii").to_owned();
     assert_eq!(sha256(&resp.bytes().await.expect("body")), sha256(&data));
     let resp = stack
@@ -887,14 +640,8 @@ async fn proxy_mode_streams_with_range_and_etag() {
         .await
         .expect("req");
     assert_eq!(resp.status(), 206);
-    assert_eq!(
-        resp.headers()["content-range"],
-        format!("bytes 100-199/{}", data.len())
-    );
-    assert_eq!(
-        resp.bytes().await.expect("body").to_vec(),
-        data[100..200].to_vec()
-    );
+    assert_eq!(resp.headers()["content-range"], format!("bytes 100-199/{}", data.len()));
+    assert_eq!(resp.bytes().await.expect("body").to_vec(), data[100..200].to_vec());
     let resp = stack
         .http
         .get(&url)
@@ -924,34 +671,15 @@ async fn reads_and_writes_follow_roles() {
     let (dev_id, dev) = stack.user("dev", &["api"]).await;
     stack.add_member(pid, dev_id, 30).await;
     let url = file_url(&stack, &pid.to_string(), "r", "1", "f");
-    let put_as = |t: &str| {
-        stack
-            .http
-            .put(&url)
-            .header("PRIVATE-TOKEN", t.to_owned())
-            .body("x")
-            .send()
-    };
+    let put_as = |t: &str| stack.http.put(&url).header("PRIVATE-TOKEN", t.to_owned()).body("x").send();
     assert_eq!(put_as(&reporter).await.expect("req").status(), 403);
     assert_eq!(put_as(&dev).await.expect("req").status(), 201);
-    let get = stack
-        .http
-        .get(&url)
-        .header("PRIVATE-TOKEN", reporter.clone())
-        .send()
-        .await
-        .expect("req");
+    let get = stack.http.get(&url).header("PRIVATE-TOKEN", reporter.clone()).send().await.expect("req");
     assert_eq!(get.status(), 302);
     let anon = stack.http.get(&url).send().await.expect("req");
     assert_eq!(anon.status(), 401);
     let (_, stranger) = stack.user("stranger", &["api"]).await;
-    let resp = stack
-        .http
-        .get(&url)
-        .header("PRIVATE-TOKEN", stranger)
-        .send()
-        .await
-        .expect("req");
+    let resp = stack.http.get(&url).header("PRIVATE-TOKEN", stranger).send().await.expect("req");
     assert_eq!(resp.status(), 404);
     let missing = stack
         .http
@@ -961,11 +689,7 @@ async fn reads_and_writes_follow_roles() {
         .await
         .expect("req");
     assert_eq!(missing.status(), 404);
-    assert!(
-        missing.json::<Value>().await.expect("json")["message"]
-            .as_str()
-            .is_some_and(|m| m.starts_with("404"))
-    );
+    assert!(missing.json::<Value>().await.expect("json")["message"].as_str().is_some_and(|m| m.starts_with("404")));
     // A developer may not change settings.
     let resp = stack
         .http

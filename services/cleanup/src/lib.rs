@@ -5,6 +5,8 @@
 use std::future::Future;
 use std::time::Duration;
 
+use arca_shared::meta::versions::{Event, PackageRef};
+use arca_shared::time::now_ms;
 use arca_shared::{AppState, keys};
 use axum::Router;
 use tokio::net::TcpListener;
@@ -25,8 +27,68 @@ pub fn router(state: AppState) -> Router {
 /// successful run.
 pub async fn run_once(app: &AppState) -> anyhow::Result<()> {
     delete_queued_blobs(app).await?;
+    schedule_expired_recycle_bin(app).await?;
+    purge_packages(app).await?;
     arca_shared::metrics::CLEANUP_LAST_RUN.set(arca_shared::time::now_ms() as i64 / 1000);
     Ok(())
+}
+
+/// How long a worker may hold one unit of work before another may take it over.
+const LEASE_MS: u64 = 5 * 60 * 1000;
+
+/// Who this worker is, in its leases.
+fn worker_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| format!("cleanup-{}-{}", std::process::id(), uuid::Uuid::new_v4()))
+}
+
+/// Schedules for purging every recycled version older than `ARCA_RECYCLE_RETENTION`.
+async fn schedule_expired_recycle_bin(app: &AppState) -> anyhow::Result<()> {
+    let now = now_ms();
+    let cutoff = now.saturating_sub(app.config.recycle_retention.as_millis() as u64);
+    for project_id in app.meta.all_project_ids().await? {
+        for package_id in app.meta.binned_before(project_id, cutoff).await? {
+            if app.meta.purge_package(project_id, package_id, now).await? {
+                let detail = serde_json::json!({ "reason": "recycle bin retention" });
+                let package = app.meta.binned_package(project_id, package_id).await?;
+                let package_ref = package.as_ref().map(PackageRef::from);
+                app.meta
+                    .record_event(
+                        project_id,
+                        Event { actor: "cleanup", action: "package.purged", package: package_ref, detail },
+                    )
+                    .await;
+                tracing::info!(project_id, package_id, "recycled version past retention scheduled for purge");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Purges the versions whose purge is due: their blobs first, then their metadata (the
+/// version is invisible already, so nothing visible ever points at a missing blob). Each
+/// is claimed with a lease; a worker that dies mid-way leaves the purge to be redone by
+/// another once the lease expires, and every step is idempotent.
+async fn purge_packages(app: &AppState) -> anyhow::Result<u64> {
+    let mut purged = 0;
+    for (project_id, package_id) in app.meta.due_purges(now_ms(), 100).await? {
+        let work = format!("purge:{project_id}:{package_id}");
+        if !app.meta.claim(&work, worker_id(), LEASE_MS).await? {
+            continue;
+        }
+        let files = app.meta.binned_files(project_id, package_id).await?;
+        let blob_keys: Vec<String> = files.iter().map(|f| f.blob_key.clone()).collect();
+        for batch in blob_keys.chunks(DELETE_BATCH) {
+            app.blobs.delete_many(batch).await?;
+            arca_shared::metrics::BLOBS_DELETED.with_label_values(&["purged_version"]).inc_by(batch.len() as u64);
+        }
+        let file_ids: Vec<u64> = files.iter().map(|f| f.id).collect();
+        app.meta.finish_purge(project_id, package_id, &file_ids).await?;
+        app.meta.release(&work).await?;
+        purged += 1;
+        tracing::info!(project_id, package_id, blobs = blob_keys.len(), "package version purged");
+    }
+    Ok(purged)
 }
 
 /// S3 allows 1,000 keys per DeleteObjects.
@@ -52,9 +114,7 @@ async fn delete_queued_blobs(app: &AppState) -> anyhow::Result<u64> {
             anyhow::bail!("deleting {} queued blobs: {e}", batch.len());
         }
         deleted += batch.len() as u64;
-        arca_shared::metrics::BLOBS_DELETED
-            .with_label_values(&["deleted_metadata"])
-            .inc_by(batch.len() as u64);
+        arca_shared::metrics::BLOBS_DELETED.with_label_values(&["deleted_metadata"]).inc_by(batch.len() as u64);
         tracing::info!(count = batch.len(), "deleted blobs of removed files");
     }
 }

@@ -34,24 +34,12 @@ impl GatewayConfig {
     pub fn from_source(src: &Source) -> Result<Self, ConfigError> {
         // `ARCA_UPLOAD_URLS` (several, balanced) or the singular `ARCA_UPLOAD_URL`.
         let pick = |plural: &str, singular: &str, default: &str| {
-            if src.get(plural).is_some() {
-                src.urls(plural, default)
-            } else {
-                src.urls(singular, default)
-            }
+            if src.get(plural).is_some() { src.urls(plural, default) } else { src.urls(singular, default) }
         };
         Ok(Self {
             listen: src.addr("ARCA_GATEWAY_LISTEN", "127.0.0.1:8080")?,
-            upload: pick(
-                "ARCA_UPLOAD_URLS",
-                "ARCA_UPLOAD_URL",
-                "http://127.0.0.1:8081",
-            )?,
-            download: pick(
-                "ARCA_DOWNLOAD_URLS",
-                "ARCA_DOWNLOAD_URL",
-                "http://127.0.0.1:8082",
-            )?,
+            upload: pick("ARCA_UPLOAD_URLS", "ARCA_UPLOAD_URL", "http://127.0.0.1:8081")?,
+            download: pick("ARCA_DOWNLOAD_URLS", "ARCA_DOWNLOAD_URL", "http://127.0.0.1:8082")?,
         })
     }
 }

@@ -7,9 +7,7 @@ use arca_shared::service::config_error;
 #[tokio::main]
 async fn main() -> ExitCode {
     let src = Source::env();
-    let config = match LogFormat::from_source(&src)
-        .and_then(|f| Ok((f, GatewayConfig::from_source(&src)?)))
-    {
+    let config = match LogFormat::from_source(&src).and_then(|f| Ok((f, GatewayConfig::from_source(&src)?))) {
         Ok((format, config)) => {
             arca_shared::telemetry::init(format);
             config
@@ -20,10 +18,7 @@ async fn main() -> ExitCode {
     let listener = match tokio::net::TcpListener::bind(config.listen).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!(
-                "arca-gateway: ARCA_GATEWAY_LISTEN: cannot listen on {}: {e}",
-                config.listen
-            );
+            eprintln!("arca-gateway: ARCA_GATEWAY_LISTEN: cannot listen on {}: {e}", config.listen);
             return ExitCode::from(1);
         }
     };

@@ -75,11 +75,7 @@ impl Gateway {
             (Method::GET, "/readyz") => ("/readyz", self.readiness().await),
             (Method::GET, "/metrics") => ("/metrics", metrics_response()),
             _ => {
-                let pool = if is_read(&method) {
-                    &self.download
-                } else {
-                    &self.upload
-                };
+                let pool = if is_read(&method) { &self.download } else { &self.upload };
                 if let Ok(v) = HeaderValue::from_str(&request_id) {
                     req.headers_mut().insert(X_REQUEST_ID.clone(), v);
                 }
@@ -91,12 +87,8 @@ impl Gateway {
         }
         let status = resp.status();
         let elapsed = started.elapsed();
-        metrics::HTTP_REQUESTS
-            .with_label_values(&[SERVICE, route, method.as_str(), status.as_str()])
-            .inc();
-        metrics::HTTP_DURATION
-            .with_label_values(&[SERVICE, route, method.as_str()])
-            .observe(elapsed.as_secs_f64());
+        metrics::HTTP_REQUESTS.with_label_values(&[SERVICE, route, method.as_str(), status.as_str()]).inc();
+        metrics::HTTP_DURATION.with_label_values(&[SERVICE, route, method.as_str()]).observe(elapsed.as_secs_f64());
         tracing::info!(
             request_id = %request_id,
             method = %method,
@@ -110,48 +102,25 @@ impl Gateway {
         resp
     }
 
-    async fn forward(
-        &self,
-        pool: &Pool,
-        req: Request<Incoming>,
-        peer: SocketAddr,
-        request_id: &str,
-    ) -> Response<Body> {
+    async fn forward(&self, pool: &Pool, req: Request<Incoming>, peer: SocketAddr, request_id: &str) -> Response<Body> {
         let (mut parts, body) = req.into_parts();
         strip_hop_by_hop(&mut parts.headers);
         append_forwarded_for(&mut parts.headers, peer);
         if !parts.headers.contains_key("x-forwarded-proto") {
-            parts
-                .headers
-                .insert("x-forwarded-proto", HeaderValue::from_static("http"));
+            parts.headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
         }
-        let path_and_query = parts
-            .uri
-            .path_and_query()
-            .map(|p| p.as_str().to_owned())
-            .unwrap_or_else(|| "/".into());
+        let path_and_query = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
         let read = is_read(&parts.method);
-        let timeout = if read {
-            READ_HEADERS_TIMEOUT
-        } else {
-            WRITE_HEADERS_TIMEOUT
-        };
+        let timeout = if read { READ_HEADERS_TIMEOUT } else { WRITE_HEADERS_TIMEOUT };
         // A write's body can be sent once; a read has none, so a read that finds a replica
         // gone is retried on the next one.
-        let mut body = Some(if read {
-            Empty::new().map_err(|never| match never {}).boxed()
-        } else {
-            body.boxed()
-        });
+        let mut body = Some(if read { Empty::new().map_err(|never| match never {}).boxed() } else { body.boxed() });
         for upstream in pool.order() {
             let Some(this_body) = body.take() else { break };
             let uri: Uri = match format!("{}{}", upstream.base, path_and_query).parse() {
                 Ok(u) => u,
                 Err(_) => {
-                    return error(
-                        StatusCode::BAD_REQUEST,
-                        "400 Bad request - invalid request target",
-                    );
+                    return error(StatusCode::BAD_REQUEST, "400 Bad request - invalid request target");
                 }
             };
             let mut out = Request::from_parts(parts.clone(), this_body);
@@ -169,31 +138,20 @@ impl Gateway {
                         body = Some(Empty::new().map_err(|never| match never {}).boxed());
                         continue;
                     }
-                    return error(
-                        StatusCode::BAD_GATEWAY,
-                        "502 Bad Gateway - upstream unavailable",
-                    );
+                    return error(StatusCode::BAD_GATEWAY, "502 Bad Gateway - upstream unavailable");
                 }
                 Ok(Err(e)) => {
                     upstream_failed(pool, upstream, "request", request_id, &e);
                     return error(StatusCode::BAD_GATEWAY, "502 Bad Gateway - upstream failed");
                 }
                 Err(_) => {
-                    metrics::UPSTREAM_ERRORS
-                        .with_label_values(&[pool.name, "timeout"])
-                        .inc();
+                    metrics::UPSTREAM_ERRORS.with_label_values(&[pool.name, "timeout"]).inc();
                     tracing::warn!(request_id, upstream = %upstream.base, "upstream timed out");
-                    return error(
-                        StatusCode::GATEWAY_TIMEOUT,
-                        "504 Gateway Timeout - upstream did not answer in time",
-                    );
+                    return error(StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout - upstream did not answer in time");
                 }
             }
         }
-        error(
-            StatusCode::BAD_GATEWAY,
-            "502 Bad Gateway - upstream unavailable",
-        )
+        error(StatusCode::BAD_GATEWAY, "502 Bad Gateway - upstream unavailable")
     }
 
     /// Ready when every pool has a replica that answers its health check.
@@ -204,11 +162,9 @@ impl Gateway {
                 let Ok(uri) = format!("{}/healthz", upstream.base).parse::<Uri>() else {
                     continue;
                 };
-                let req =
-                    Request::get(uri).body(Empty::new().map_err(|never| match never {}).boxed());
+                let req = Request::get(uri).body(Empty::new().map_err(|never| match never {}).boxed());
                 let Ok(req) = req else { continue };
-                if let Ok(Ok(resp)) =
-                    tokio::time::timeout(Duration::from_secs(2), self.client.request(req)).await
+                if let Ok(Ok(resp)) = tokio::time::timeout(Duration::from_secs(2), self.client.request(req)).await
                     && resp.status().is_success()
                 {
                     any = true;
@@ -218,10 +174,7 @@ impl Gateway {
             if !any {
                 return json(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    &format!(
-                        r#"{{"status":"not ready","reason":"no {} replica answers"}}"#,
-                        pool.name
-                    ),
+                    &format!(r#"{{"status":"not ready","reason":"no {} replica answers"}}"#, pool.name),
                 );
             }
         }
@@ -239,9 +192,7 @@ fn upstream_failed(
     if kind == "connect" {
         upstream.mark_down();
     }
-    metrics::UPSTREAM_ERRORS
-        .with_label_values(&[pool.name, kind])
-        .inc();
+    metrics::UPSTREAM_ERRORS.with_label_values(&[pool.name, kind]).inc();
     tracing::warn!(request_id, upstream = %upstream.base, error = %e, "upstream {kind} failed");
 }
 
@@ -274,36 +225,20 @@ fn append_forwarded_for(headers: &mut HeaderMap, peer: SocketAddr) {
 }
 
 fn json(status: StatusCode, body: &str) -> Response<Body> {
-    let mut resp = Response::new(
-        Full::new(Bytes::from(body.to_owned()))
-            .map_err(|never| match never {})
-            .boxed(),
-    );
+    let mut resp = Response::new(Full::new(Bytes::from(body.to_owned())).map_err(|never| match never {}).boxed());
     *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
 }
 
 fn error(status: StatusCode, message: &str) -> Response<Body> {
-    json(
-        status,
-        &serde_json::json!({ "message": message }).to_string(),
-    )
+    json(status, &serde_json::json!({ "message": message }).to_string())
 }
 
 fn metrics_response() -> Response<Body> {
-    let mut resp = Response::new(
-        Full::new(Bytes::from(metrics::render()))
-            .map_err(|never| match never {})
-            .boxed(),
-    );
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
+    let mut resp = Response::new(Full::new(Bytes::from(metrics::render())).map_err(|never| match never {}).boxed());
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
     resp
 }
 
@@ -314,10 +249,7 @@ mod tests {
     #[test]
     fn hop_by_hop_headers_and_the_ones_connection_names_are_dropped() {
         let mut h = HeaderMap::new();
-        h.insert(
-            "connection",
-            HeaderValue::from_static("close, x-secret-hop"),
-        );
+        h.insert("connection", HeaderValue::from_static("close, x-secret-hop"));
         h.insert("x-secret-hop", HeaderValue::from_static("1"));
         h.insert("transfer-encoding", HeaderValue::from_static("chunked"));
         h.insert("content-length", HeaderValue::from_static("5"));

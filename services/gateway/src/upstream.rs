@@ -24,13 +24,7 @@ impl Pool {
     pub fn new(name: &'static str, urls: &[String]) -> Self {
         Self {
             name,
-            upstreams: urls
-                .iter()
-                .map(|u| Upstream {
-                    base: u.clone(),
-                    down_until_ms: AtomicU64::new(0),
-                })
-                .collect(),
+            upstreams: urls.iter().map(|u| Upstream { base: u.clone(), down_until_ms: AtomicU64::new(0) }).collect(),
             next: AtomicUsize::new(0),
         }
     }
@@ -55,8 +49,7 @@ impl Pool {
 
 impl Upstream {
     pub fn mark_down(&self) {
-        self.down_until_ms
-            .store(now_ms() + DOWN_FOR.as_millis() as u64, Ordering::Relaxed);
+        self.down_until_ms.store(now_ms() + DOWN_FOR.as_millis() as u64, Ordering::Relaxed);
     }
 
     pub fn mark_up(&self) {
@@ -70,10 +63,7 @@ mod tests {
 
     #[test]
     fn round_robin_skips_replicas_marked_down() {
-        let pool = Pool::new(
-            "t",
-            &["http://a".into(), "http://b".into(), "http://c".into()],
-        );
+        let pool = Pool::new("t", &["http://a".into(), "http://b".into(), "http://c".into()]);
         let firsts: Vec<String> = (0..3).map(|_| pool.order()[0].base.clone()).collect();
         assert_eq!(firsts, ["http://a", "http://b", "http://c"]);
         pool.all()[1].mark_down();

@@ -13,11 +13,7 @@ pub const SERVICE: &str = "upload";
 
 pub fn router(state: AppState) -> Router {
     let ready_state = state.clone();
-    let api = routes::router()
-        .with_state(state)
-        .layer(axum::middleware::from_fn(
-            arca_shared::http::drain_unread_body,
-        ));
+    let api = routes::router().with_state(state).layer(axum::middleware::from_fn(arca_shared::http::drain_unread_body));
     arca_shared::http::finish(
         api.merge(arca_shared::http::ops_routes(move || {
             let s = ready_state.clone();

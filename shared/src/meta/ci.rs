@@ -15,10 +15,7 @@ impl Meta {
     }
 
     pub async fn save_pipeline(&self, p: &Pipeline) -> ApiResult<()> {
-        let _: () = self
-            .conn()
-            .set(keys::pipeline(p.project_id, p.id), to_json(p)?)
-            .await?;
+        let _: () = self.conn().set(keys::pipeline(p.project_id, p.id), to_json(p)?).await?;
         Ok(())
     }
 
@@ -27,14 +24,8 @@ impl Meta {
     }
 
     pub async fn save_job(&self, job: &Job) -> ApiResult<()> {
-        let _: () = self
-            .conn()
-            .set(keys::job(job.project_id, job.id), to_json(job)?)
-            .await?;
-        let _: () = self
-            .conn()
-            .set(keys::job_project(job.id), job.project_id)
-            .await?;
+        let _: () = self.conn().set(keys::job(job.project_id, job.id), to_json(job)?).await?;
+        let _: () = self.conn().set(keys::job_project(job.id), job.project_id).await?;
         Ok(())
     }
 

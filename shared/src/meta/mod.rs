@@ -7,6 +7,7 @@ pub mod packages;
 mod projects;
 mod tokens;
 mod users;
+pub mod versions;
 
 use redis::AsyncCommands;
 use serde::Serialize;
@@ -38,8 +39,7 @@ impl Meta {
 
     async fn get_json<T: DeserializeOwned>(&self, key: &str) -> ApiResult<Option<T>> {
         let raw: Option<String> = self.conn().get(key).await?;
-        raw.map(|s| serde_json::from_str(&s).map_err(|e| ApiError::internal(key, e)))
-            .transpose()
+        raw.map(|s| serde_json::from_str(&s).map_err(|e| ApiError::internal(key, e))).transpose()
     }
 
     async fn next_id(&self, seq_key: &str) -> ApiResult<u64> {

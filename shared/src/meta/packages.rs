@@ -77,8 +77,18 @@ repoint('latest', ARGV[5])
 return 1
 ";
 
+/// KEYS: version hash. ARGV: now.
+const COUNT_DOWNLOAD: &str = r"
+if redis.call('HEXISTS', KEYS[1], 'id') == 0 then
+  return 0
+end
+redis.call('HINCRBY', KEYS[1], 'download_count', 1)
+redis.call('HSET', KEYS[1], 'last_downloaded_at', ARGV[1])
+return 1
+";
+
 /// The fields of a version hash that make a [`Package`].
-const FIELDS: [&str; 13] = [
+pub(super) const FIELDS: [&str; 15] = [
     "id",
     "name",
     "version",
@@ -92,6 +102,8 @@ const FIELDS: [&str; 13] = [
     "download_count",
     "last_downloaded_at",
     "latest",
+    "recycled_at",
+    "recycled_by",
 ];
 
 pub struct NewFile<'a> {
@@ -140,7 +152,7 @@ pub struct ListQuery {
     pub limit: u64,
 }
 
-fn parse_package(project_id: u64, values: Vec<Option<String>>) -> ApiResult<Option<Package>> {
+pub(super) fn parse_package(project_id: u64, values: Vec<Option<String>>) -> ApiResult<Option<Package>> {
     let get = |i: usize| values.get(i).cloned().flatten();
     let num = |i: usize| get(i).and_then(|v| v.parse::<u64>().ok());
     let Some(id) = num(0) else { return Ok(None) };
@@ -153,11 +165,7 @@ fn parse_package(project_id: u64, values: Vec<Option<String>>) -> ApiResult<Opti
         project_id,
         name: get(1).unwrap_or_default(),
         version: get(2).unwrap_or_default(),
-        status: if get(3).as_deref() == Some("hidden") {
-            PackageStatus::Hidden
-        } else {
-            PackageStatus::Default
-        },
+        status: if get(3).as_deref() == Some("hidden") { PackageStatus::Hidden } else { PackageStatus::Default },
         created_at: num(4).unwrap_or(0),
         updated_at: num(5).or(num(4)).unwrap_or(0),
         pushed_by: get(6).unwrap_or_default(),
@@ -167,6 +175,8 @@ fn parse_package(project_id: u64, values: Vec<Option<String>>) -> ApiResult<Opti
         download_count: num(10).unwrap_or(0),
         last_downloaded_at: num(11),
         latest,
+        recycled_at: num(13),
+        recycled_by: get(14),
     }))
 }
 
@@ -191,21 +201,11 @@ fn member_id(member: &str) -> Option<u64> {
 
 impl Meta {
     pub async fn package_settings(&self, project_id: u64) -> ApiResult<PackageSettings> {
-        Ok(self
-            .get_json(&keys::package_settings(project_id))
-            .await?
-            .unwrap_or_default())
+        Ok(self.get_json(&keys::package_settings(project_id)).await?.unwrap_or_default())
     }
 
-    pub async fn save_package_settings(
-        &self,
-        project_id: u64,
-        settings: &PackageSettings,
-    ) -> ApiResult<()> {
-        let _: () = self
-            .conn()
-            .set(keys::package_settings(project_id), to_json(settings)?)
-            .await?;
+    pub async fn save_package_settings(&self, project_id: u64, settings: &PackageSettings) -> ApiResult<()> {
+        let _: () = self.conn().set(keys::package_settings(project_id), to_json(settings)?).await?;
         Ok(())
     }
 
@@ -243,11 +243,7 @@ impl Meta {
         }
         let mut file = new.file;
         file.package_id = id;
-        Ok(Added::File {
-            package_id: id,
-            created: outcome == 1,
-            file,
-        })
+        Ok(Added::File { package_id: id, created: outcome == 1, file })
     }
 
     /// The version and its newest file named `file_name`, in one read.
@@ -258,14 +254,13 @@ impl Meta {
         version: &str,
         file_name: &str,
     ) -> ApiResult<Option<DownloadTarget>> {
-        let (id, disabled, file): (Option<u64>, Option<String>, Option<String>) =
-            redis::cmd("HMGET")
-                .arg(keys::package_version(project_id, name, version))
-                .arg("id")
-                .arg("disabled")
-                .arg(format!("f:{file_name}"))
-                .query_async(&mut self.conn())
-                .await?;
+        let (id, disabled, file): (Option<u64>, Option<String>, Option<String>) = redis::cmd("HMGET")
+            .arg(keys::package_version(project_id, name, version))
+            .arg("id")
+            .arg("disabled")
+            .arg(format!("f:{file_name}"))
+            .query_async(&mut self.conn())
+            .await?;
         let Some(package_id) = id else {
             return Ok(None);
         };
@@ -273,33 +268,24 @@ impl Meta {
             .map(|j| serde_json::from_str(&j))
             .transpose()
             .map_err(|e| ApiError::internal("package file record", e))?;
-        Ok(Some(DownloadTarget {
-            package_id,
-            disabled: disabled.as_deref() == Some("1"),
-            file,
-        }))
+        Ok(Some(DownloadTarget { package_id, disabled: disabled.as_deref() == Some("1"), file }))
     }
 
-    /// Counts a served download. Never fails the download: errors are logged.
+    /// Counts a served download. Never fails the download: errors are logged. Only a
+    /// version that is still there is counted: an increment landing after the version
+    /// was recycled must not leave a stray hash behind its name.
     pub async fn record_download(&self, project_id: u64, name: &str, version: &str, at_ms: u64) {
-        let key = keys::package_version(project_id, name, version);
-        let res = redis::pipe()
-            .atomic()
-            .hincr(&key, "download_count", 1)
-            .hset(&key, "last_downloaded_at", at_ms)
-            .query_async::<()>(&mut self.conn())
+        let res: redis::RedisResult<i64> = Script::new(COUNT_DOWNLOAD)
+            .key(keys::package_version(project_id, name, version))
+            .arg(at_ms)
+            .invoke_async(&mut self.conn())
             .await;
         if let Err(e) = res {
             tracing::warn!(project_id, package = name, version, error = %e, "download not counted");
         }
     }
 
-    pub async fn package_by_version(
-        &self,
-        project_id: u64,
-        name: &str,
-        version: &str,
-    ) -> ApiResult<Option<Package>> {
+    pub async fn package_by_version(&self, project_id: u64, name: &str, version: &str) -> ApiResult<Option<Package>> {
         let values: Vec<Option<String>> = redis::cmd("HMGET")
             .arg(keys::package_version(project_id, name, version))
             .arg(&FIELDS[..])
@@ -309,11 +295,7 @@ impl Meta {
     }
 
     pub async fn package(&self, project_id: u64, package_id: u64) -> ApiResult<Option<Package>> {
-        Ok(self
-            .packages(project_id, &[package_id])
-            .await?
-            .into_iter()
-            .next())
+        Ok(self.packages(project_id, &[package_id]).await?.into_iter().next())
     }
 
     /// Packages by id, in the order given; unknown ids are skipped.
@@ -321,21 +303,13 @@ impl Meta {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let refs: Vec<String> = ids
-            .iter()
-            .map(|id| keys::package_ref(project_id, *id))
-            .collect();
-        let names: Vec<Option<String>> = redis::cmd("MGET")
-            .arg(&refs)
-            .query_async(&mut self.conn())
-            .await?;
+        let refs: Vec<String> = ids.iter().map(|id| keys::package_ref(project_id, *id)).collect();
+        let names: Vec<Option<String>> = redis::cmd("MGET").arg(&refs).query_async(&mut self.conn()).await?;
         let mut pipe = redis::pipe();
         let mut any = false;
-        for name_version in names.iter().flatten() {
+        for name_version in names.iter().flatten().filter(|n| *n != keys::BINNED) {
             let (name, version) = name_version.split_once('/').unwrap_or((name_version, ""));
-            pipe.cmd("HMGET")
-                .arg(keys::package_version(project_id, name, version))
-                .arg(&FIELDS[..]);
+            pipe.cmd("HMGET").arg(keys::package_version(project_id, name, version)).arg(&FIELDS[..]);
             any = true;
         }
         if !any {
@@ -363,65 +337,37 @@ impl Meta {
         if limit == 0 || offset >= total {
             return Ok((total, Vec::new()));
         }
-        let ids: Vec<u64> = self
-            .conn()
-            .zrange(&key, offset as isize, (offset + limit - 1) as isize)
-            .await?;
+        let ids: Vec<u64> = self.conn().zrange(&key, offset as isize, (offset + limit - 1) as isize).await?;
         Ok((total, self.files_by_id(package.project_id, &ids).await?))
     }
 
-    async fn files_by_id(&self, project_id: u64, ids: &[u64]) -> ApiResult<Vec<PackageFile>> {
+    pub(super) async fn files_by_id(&self, project_id: u64, ids: &[u64]) -> ApiResult<Vec<PackageFile>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let keys: Vec<String> = ids
-            .iter()
-            .map(|id| keys::package_file(project_id, *id))
-            .collect();
-        let raw: Vec<Option<String>> = redis::cmd("MGET")
-            .arg(&keys)
-            .query_async(&mut self.conn())
-            .await?;
+        let keys: Vec<String> = ids.iter().map(|id| keys::package_file(project_id, *id)).collect();
+        let raw: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query_async(&mut self.conn()).await?;
         raw.into_iter()
             .flatten()
-            .map(|s| {
-                serde_json::from_str(&s).map_err(|e| ApiError::internal("package file record", e))
-            })
+            .map(|s| serde_json::from_str(&s).map_err(|e| ApiError::internal("package file record", e)))
             .collect()
     }
 
-    pub async fn package_file(
-        &self,
-        project_id: u64,
-        file_id: u64,
-    ) -> ApiResult<Option<PackageFile>> {
-        self.get_json(&keys::package_file(project_id, file_id))
-            .await
+    pub async fn package_file(&self, project_id: u64, file_id: u64) -> ApiResult<Option<PackageFile>> {
+        self.get_json(&keys::package_file(project_id, file_id)).await
     }
 
     /// Removes a file's metadata (the caller then hands its blob to deletion). False when
     /// it was already gone.
-    pub async fn delete_package_file(
-        &self,
-        package: &Package,
-        file: &PackageFile,
-    ) -> ApiResult<bool> {
-        let (pid, name, version) = (
-            package.project_id,
-            package.name.as_str(),
-            package.version.as_str(),
-        );
+    pub async fn delete_package_file(&self, package: &Package, file: &PackageFile) -> ApiResult<bool> {
+        let (pid, name, version) = (package.project_id, package.name.as_str(), package.version.as_str());
         let files_key = keys::package_version_files(pid, name, version);
         let ids: Vec<u64> = self.conn().zrange(&files_key, 0, -1).await?;
         let others: Vec<u64> = ids.into_iter().filter(|id| *id != file.id).collect();
         let remaining = self.files_by_id(pid, &others).await?;
-        let same_name = remaining
-            .iter()
-            .filter(|f| f.file_name == file.file_name)
-            .max_by_key(|f| f.id);
+        let same_name = remaining.iter().filter(|f| f.file_name == file.file_name).max_by_key(|f| f.id);
         let newest = remaining.iter().max_by_key(|f| f.id);
-        let encode =
-            |f: Option<&PackageFile>| f.map(to_json).transpose().map(Option::unwrap_or_default);
+        let encode = |f: Option<&PackageFile>| f.map(to_json).transpose().map(Option::unwrap_or_default);
         let removed: i64 = Script::new(DELETE_FILE)
             .key(keys::package_version(pid, name, version))
             .key(files_key)
@@ -439,30 +385,19 @@ impl Meta {
     /// Queues S3 keys whose metadata is gone, for the cleanup worker.
     pub async fn queue_blob_deletes(&self, blob_keys: &[String]) -> ApiResult<()> {
         if !blob_keys.is_empty() {
-            let _: () = self
-                .conn()
-                .rpush(keys::BLOB_DELETE_QUEUE, blob_keys)
-                .await?;
+            let _: () = self.conn().rpush(keys::BLOB_DELETE_QUEUE, blob_keys).await?;
         }
         Ok(())
     }
 
     /// A page of the listed versions: `(total, page)`.
-    pub async fn list_packages(
-        &self,
-        project_id: u64,
-        q: &ListQuery,
-    ) -> ApiResult<(u64, Vec<Package>)> {
+    pub async fn list_packages(&self, project_id: u64, q: &ListQuery) -> ApiResult<(u64, Vec<Package>)> {
         let lex_key = match q.order {
             Order::Version => keys::packages_by_version(project_id),
             _ => keys::packages_by_name(project_id),
         };
         if q.name.is_none() && q.version.is_none() {
-            let key = if q.order == Order::CreatedAt {
-                keys::packages_by_created(project_id)
-            } else {
-                lex_key
-            };
+            let key = if q.order == Order::CreatedAt { keys::packages_by_created(project_id) } else { lex_key };
             let total: u64 = self.conn().zcard(&key).await?;
             if q.limit == 0 || q.offset >= total {
                 return Ok((total, Vec::new()));
@@ -478,27 +413,20 @@ impl Meta {
         }
         // Filtered: match server-side with ZSCAN over the name index (members are
         // `name\0version\0id`; the pattern keeps the substring inside the name part).
-        let needle = q
-            .name
-            .as_deref()
-            .map(case_insensitive_glob)
-            .unwrap_or_default();
+        let needle = q.name.as_deref().map(case_insensitive_glob).unwrap_or_default();
         let version = q.version.as_deref().unwrap_or("*");
         let pattern = format!("*{needle}*\0{version}\0*");
         let mut matches: Vec<(String, String, u64)> = Vec::new();
         {
             let mut conn = self.conn();
-            let mut iter: redis::AsyncIter<(String, f64)> = conn
-                .zscan_match(keys::packages_by_name(project_id), &pattern)
-                .await?;
+            let mut iter: redis::AsyncIter<(String, f64)> =
+                conn.zscan_match(keys::packages_by_name(project_id), &pattern).await?;
             while let Some(item) = iter.next_item().await {
                 let (member, _) = item?;
                 let mut parts = member.splitn(3, '\0');
-                let (Some(n), Some(v), Some(id)) = (
-                    parts.next(),
-                    parts.next(),
-                    parts.next().and_then(|i| i.parse().ok()),
-                ) else {
+                let (Some(n), Some(v), Some(id)) =
+                    (parts.next(), parts.next(), parts.next().and_then(|i| i.parse().ok()))
+                else {
                     continue;
                 };
                 matches.push((n.to_owned(), v.to_owned(), id));
@@ -513,12 +441,7 @@ impl Meta {
             matches.reverse();
         }
         let total = matches.len() as u64;
-        let ids: Vec<u64> = matches
-            .iter()
-            .skip(q.offset as usize)
-            .take(q.limit as usize)
-            .map(|m| m.2)
-            .collect();
+        let ids: Vec<u64> = matches.iter().skip(q.offset as usize).take(q.limit as usize).map(|m| m.2).collect();
         Ok((total, self.packages(project_id, &ids).await?))
     }
 }

@@ -25,11 +25,7 @@ impl Meta {
 
     /// Registers a new project; its owner (when a user created it) is made a member first,
     /// so the project is never visible without one.
-    pub async fn create_project(
-        &self,
-        project: &Project,
-        owner: Option<(u64, u8)>,
-    ) -> ApiResult<()> {
+    pub async fn create_project(&self, project: &Project, owner: Option<(u64, u8)>) -> ApiResult<()> {
         if let Some((user_id, level)) = owner {
             self.set_member(project.id, user_id, level).await?;
         }
@@ -79,37 +75,22 @@ impl Meta {
 
     /// Adds a member; false when the user already is one.
     pub async fn add_member(&self, project_id: u64, user_id: u64, level: u8) -> ApiResult<bool> {
-        let added: bool = self
-            .conn()
-            .hset_nx(keys::members(project_id), user_id, level)
-            .await?;
+        let added: bool = self.conn().hset_nx(keys::members(project_id), user_id, level).await?;
         if added {
-            let _: () = self
-                .conn()
-                .zadd(keys::user_projects(user_id), project_id, project_id)
-                .await?;
+            let _: () = self.conn().zadd(keys::user_projects(user_id), project_id, project_id).await?;
         }
         Ok(added)
     }
 
     async fn set_member(&self, project_id: u64, user_id: u64, level: u8) -> ApiResult<()> {
-        let _: () = self
-            .conn()
-            .hset(keys::members(project_id), user_id, level)
-            .await?;
-        let _: () = self
-            .conn()
-            .zadd(keys::user_projects(user_id), project_id, project_id)
-            .await?;
+        let _: () = self.conn().hset(keys::members(project_id), user_id, level).await?;
+        let _: () = self.conn().zadd(keys::user_projects(user_id), project_id, project_id).await?;
         Ok(())
     }
 
     async fn remove_member(&self, project_id: u64, user_id: u64) -> ApiResult<()> {
         let _: () = self.conn().hdel(keys::members(project_id), user_id).await?;
-        let _: () = self
-            .conn()
-            .zrem(keys::user_projects(user_id), project_id)
-            .await?;
+        let _: () = self.conn().zrem(keys::user_projects(user_id), project_id).await?;
         Ok(())
     }
 
@@ -123,10 +104,7 @@ impl Meta {
     }
 
     pub async fn user_project_ids(&self, user_id: u64) -> ApiResult<Vec<u64>> {
-        Ok(self
-            .conn()
-            .zrange(keys::user_projects(user_id), 0, -1)
-            .await?)
+        Ok(self.conn().zrange(keys::user_projects(user_id), 0, -1).await?)
     }
 
     pub async fn projects(&self, ids: &[u64]) -> ApiResult<Vec<Project>> {
@@ -134,10 +112,7 @@ impl Meta {
             return Ok(Vec::new());
         }
         let keys: Vec<String> = ids.iter().map(|id| keys::project(*id)).collect();
-        let raw: Vec<Option<String>> = redis::cmd("MGET")
-            .arg(&keys)
-            .query_async(&mut self.conn())
-            .await?;
+        let raw: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query_async(&mut self.conn()).await?;
         raw.into_iter()
             .flatten()
             .map(|s| serde_json::from_str(&s).map_err(|e| ApiError::internal("project record", e)))

@@ -43,10 +43,7 @@ impl Meta {
     pub async fn save_pat(&self, pat: &PersonalAccessToken) -> ApiResult<()> {
         redis::pipe()
             .atomic()
-            .set(
-                keys::token_by_hash(&pat.token_hash),
-                TokenRef::Pat(pat.id).encode(),
-            )
+            .set(keys::token_by_hash(&pat.token_hash), TokenRef::Pat(pat.id).encode())
             .set(keys::pat(pat.id), to_json(pat)?)
             .query_async::<()>(&mut self.conn())
             .await?;
@@ -56,10 +53,7 @@ impl Meta {
     pub async fn save_deploy_token(&self, dt: &DeployToken) -> ApiResult<()> {
         redis::pipe()
             .atomic()
-            .set(
-                keys::token_by_hash(&dt.token_hash),
-                TokenRef::Deploy(dt.id).encode(),
-            )
+            .set(keys::token_by_hash(&dt.token_hash), TokenRef::Deploy(dt.id).encode())
             .set(keys::deploy_token(dt.id), to_json(dt)?)
             .query_async::<()>(&mut self.conn())
             .await?;

@@ -17,20 +17,9 @@ return 0
 ";
 
 impl Meta {
-    pub async fn create_user(
-        &self,
-        username: &str,
-        email: Option<String>,
-        admin: bool,
-    ) -> ApiResult<User> {
+    pub async fn create_user(&self, username: &str, email: Option<String>, admin: bool) -> ApiResult<User> {
         let id = self.next_id(keys::USER_SEQ).await?;
-        let user = User {
-            id,
-            username: username.to_owned(),
-            email,
-            admin,
-            created_at: now_ms(),
-        };
+        let user = User { id, username: username.to_owned(), email, admin, created_at: now_ms() };
         let created: i64 = Script::new(CREATE_USER)
             .key(keys::user_by_name(username))
             .key(keys::user(id))
@@ -38,11 +27,7 @@ impl Meta {
             .arg(to_json(&user)?)
             .invoke_async(&mut self.conn())
             .await?;
-        if created == 1 {
-            Ok(user)
-        } else {
-            Err(ApiError::Conflict("Username has already been taken".into()))
-        }
+        if created == 1 { Ok(user) } else { Err(ApiError::Conflict("Username has already been taken".into())) }
     }
 
     pub async fn user(&self, id: u64) -> ApiResult<Option<User>> {

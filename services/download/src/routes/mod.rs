@@ -16,16 +16,10 @@ pub fn router() -> Router<AppState> {
             get(packages::download),
         )
         .route("/api/v4/projects/{id}/packages", get(packages::list))
-        .route(
-            "/api/v4/projects/{id}/packages/settings",
-            get(packages::settings),
-        )
-        .route(
-            "/api/v4/projects/{id}/packages/{package_id}",
-            get(packages::show),
-        )
-        .route(
-            "/api/v4/projects/{id}/packages/{package_id}/package_files",
-            get(packages::files),
-        )
+        .route("/api/v4/projects/{id}/packages/settings", get(packages::settings))
+        .route("/api/v4/projects/{id}/packages/{package_id}", get(packages::show))
+        .route("/api/v4/projects/{id}/packages/{package_id}/package_files", get(packages::files))
+        .route("/api/v4/projects/{id}/packages/{package_id}/metadata", get(packages::metadata))
+        .route("/api/v4/projects/{id}/packages/recycle_bin", get(packages::recycle_bin))
+        .route("/api/v4/projects/{id}/packages/events", get(packages::events))
 }

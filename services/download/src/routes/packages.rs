@@ -42,11 +42,7 @@ pub async fn download(
     let file = target.file.ok_or(ApiError::NotFound("Package File"))?;
     let etag = format!("\"{}\"", file.sha256);
     let mut out = HeaderMap::new();
-    for (name, value) in [
-        ("x-checksum-sha256", &file.sha256),
-        ("x-checksum-md5", &file.md5),
-        ("etag", &etag),
-    ] {
+    for (name, value) in [("x-checksum-sha256", &file.sha256), ("x-checksum-md5", &file.md5), ("etag", &etag)] {
         if let Ok(v) = HeaderValue::from_str(value) {
             out.insert(name, v);
         }
@@ -60,13 +56,8 @@ pub async fn download(
         let range = range_header(&headers)?;
         let is_range = range.is_some();
         let object = app.blobs.get(&file.blob_key, range).await?;
-        out.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/octet-stream"),
-        );
-        if let Ok(v) =
-            HeaderValue::from_str(&arca_shared::blobs::content_disposition(&file.file_name))
-        {
+        out.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        if let Ok(v) = HeaderValue::from_str(&arca_shared::blobs::content_disposition(&file.file_name)) {
             out.insert(header::CONTENT_DISPOSITION, v);
         }
         out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
@@ -81,11 +72,7 @@ pub async fn download(
             }
             _ => StatusCode::OK,
         };
-        let body = if method == Method::HEAD {
-            Body::empty()
-        } else {
-            Body::new(object.body.into_inner())
-        };
+        let body = if method == Method::HEAD { Body::empty() } else { Body::new(object.body.into_inner()) };
         metrics::DOWNLOADS.with_label_values(&["proxy"]).inc();
         (status, out, body).into_response()
     } else {
@@ -100,14 +87,10 @@ pub async fn download(
                 },
             )
             .await?;
-        let location = HeaderValue::from_str(&url)
-            .map_err(|e| ApiError::internal("presigned url header", e))?;
+        let location = HeaderValue::from_str(&url).map_err(|e| ApiError::internal("presigned url header", e))?;
         out.insert(header::LOCATION, location);
         // Each answer carries a fresh, short-lived URL: caches must not keep it.
-        out.insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("private, no-store"),
-        );
+        out.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
         metrics::DOWNLOADS.with_label_values(&["redirect"]).inc();
         (StatusCode::FOUND, out).into_response()
     };
@@ -123,10 +106,7 @@ fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim() == "*" || t.trim().trim_start_matches("W/") == etag)
-        })
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == "*" || t.trim().trim_start_matches("W/") == etag))
 }
 
 /// A single `bytes=` range, passed to S3 as is; anything else is refused.
@@ -134,13 +114,8 @@ fn range_header(headers: &HeaderMap) -> ApiResult<Option<String>> {
     let Some(v) = headers.get(header::RANGE) else {
         return Ok(None);
     };
-    let v = v
-        .to_str()
-        .map_err(|_| ApiError::RangeNotSatisfiable)?
-        .trim();
-    let spec = v
-        .strip_prefix("bytes=")
-        .ok_or(ApiError::RangeNotSatisfiable)?;
+    let v = v.to_str().map_err(|_| ApiError::RangeNotSatisfiable)?.trim();
+    let spec = v.strip_prefix("bytes=").ok_or(ApiError::RangeNotSatisfiable)?;
     let (a, b) = spec.split_once('-').ok_or(ApiError::RangeNotSatisfiable)?;
     let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
     if spec.contains(',') || !digits(a) || !digits(b) || (a.is_empty() && b.is_empty()) {
@@ -203,16 +178,12 @@ pub async fn list(
         Some(_) => (0, Vec::new()),
     };
     let body: Vec<Value> = packages.iter().map(views::package).collect();
-    let query: Vec<(String, String)> =
-        serde_urlencoded::from_str::<Vec<(String, String)>>(uri.query().unwrap_or(""))
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|(k, _)| k != "private_token" && k != "job_token")
-            .collect();
-    Ok((
-        page.headers(total, &base_url(&headers, uri.path()), &query),
-        Json(body),
-    ))
+    let query: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(uri.query().unwrap_or(""))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| k != "private_token" && k != "job_token")
+        .collect();
+    Ok((page.headers(total, &base_url(&headers, uri.path()), &query), Json(body)))
 }
 
 pub async fn show(
@@ -221,12 +192,50 @@ pub async fn show(
     Path((id, package_id)): Path<(String, u64)>,
 ) -> ApiResult<Json<Value>> {
     let project = app.project(&who, &id, Need::Read).await?;
-    let package = app
-        .meta
-        .package(project.id, package_id)
-        .await?
-        .ok_or(ApiError::NotFound("Package"))?;
-    Ok(Json(views::package(&package)))
+    let package = app.meta.package(project.id, package_id).await?.ok_or(ApiError::NotFound("Package"))?;
+    let metadata = app.meta.package_metadata(&package).await?;
+    Ok(Json(views::package_details(&package, &metadata)))
+}
+
+pub async fn metadata(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path((id, package_id)): Path<(String, u64)>,
+) -> ApiResult<Json<Value>> {
+    let project = app.project(&who, &id, Need::Read).await?;
+    let package = app.meta.package(project.id, package_id).await?.ok_or(ApiError::NotFound("Package"))?;
+    Ok(Json(serde_json::json!(app.meta.package_metadata(&package).await?)))
+}
+
+/// The recycle bin, most recently recycled first, with when and by whom (maintainers).
+pub async fn recycle_bin(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Query(params): Query<PageParams>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    let project = app.project(&who, &id, Need::Manage).await?;
+    let page = Page::from_params(&params)?;
+    let (total, packages) = app.meta.recycle_bin(project.id, page.offset(), page.per_page).await?;
+    let body: Vec<Value> = packages.iter().map(views::binned_package).collect();
+    Ok((page.headers(total, &base_url(&headers, uri.path()), &[]), Json(body)))
+}
+
+/// The project's audit trail of package changes, newest first (maintainers).
+pub async fn events(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Query(params): Query<PageParams>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    let project = app.project(&who, &id, Need::Manage).await?;
+    let page = Page::from_params(&params)?;
+    let (total, events) = app.meta.events(project.id, page.offset(), page.per_page).await?;
+    Ok((page.headers(total, &base_url(&headers, uri.path()), &[]), Json(events)))
 }
 
 pub async fn files(
@@ -239,34 +248,15 @@ pub async fn files(
 ) -> ApiResult<impl IntoResponse> {
     let project = app.project(&who, &id, Need::Read).await?;
     let page = Page::from_params(&params)?;
-    let package = app
-        .meta
-        .package(project.id, package_id)
-        .await?
-        .ok_or(ApiError::NotFound("Package"))?;
-    let (total, files) = app
-        .meta
-        .package_files(&package, page.offset(), page.per_page)
-        .await?;
-    let body: Vec<Value> = files
-        .iter()
-        .map(|f| views::package_file(f, (&package.name, &package.version)))
-        .collect();
-    Ok((
-        page.headers(total, &base_url(&headers, uri.path()), &[]),
-        Json(body),
-    ))
+    let package = app.meta.package(project.id, package_id).await?.ok_or(ApiError::NotFound("Package"))?;
+    let (total, files) = app.meta.package_files(&package, page.offset(), page.per_page).await?;
+    let body: Vec<Value> = files.iter().map(|f| views::package_file(f, (&package.name, &package.version))).collect();
+    Ok((page.headers(total, &base_url(&headers, uri.path()), &[]), Json(body)))
 }
 
-pub async fn settings(
-    State(app): State<AppState>,
-    Auth(who): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn settings(State(app): State<AppState>, Auth(who): Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let project = app.project(&who, &id, Need::Read).await?;
-    Ok(Json(serde_json::json!(
-        app.meta.package_settings(project.id).await?
-    )))
+    Ok(Json(serde_json::json!(app.meta.package_settings(project.id).await?)))
 }
 
 #[cfg(test)]
@@ -283,10 +273,7 @@ mod tests {
     fn ranges_are_single_byte_ranges() {
         assert_eq!(range_header(&HeaderMap::new()).expect("none"), None);
         for ok in ["bytes=0-9", "bytes=5-", "bytes=-3"] {
-            assert_eq!(
-                range_header(&with(header::RANGE, ok)).expect(ok).as_deref(),
-                Some(ok)
-            );
+            assert_eq!(range_header(&with(header::RANGE, ok)).expect(ok).as_deref(), Some(ok));
         }
         for bad in ["bytes=-", "items=0-1", "bytes=0-1,3-4", "bytes=a-b"] {
             assert!(range_header(&with(header::RANGE, bad)).is_err(), "{bad}");
@@ -297,14 +284,8 @@ mod tests {
     fn etags_match_strong_weak_and_star() {
         let etag = "\"abc\"";
         assert!(if_none_match(&with(header::IF_NONE_MATCH, "\"abc\""), etag));
-        assert!(if_none_match(
-            &with(header::IF_NONE_MATCH, "W/\"abc\", \"x\""),
-            etag
-        ));
+        assert!(if_none_match(&with(header::IF_NONE_MATCH, "W/\"abc\", \"x\""), etag));
         assert!(if_none_match(&with(header::IF_NONE_MATCH, "*"), etag));
-        assert!(!if_none_match(
-            &with(header::IF_NONE_MATCH, "\"abd\""),
-            etag
-        ));
+        assert!(!if_none_match(&with(header::IF_NONE_MATCH, "\"abd\""), etag));
     }
 }

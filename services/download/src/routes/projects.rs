@@ -12,19 +12,11 @@ use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use serde_json::Value;
 
-pub async fn show(
-    State(app): State<AppState>,
-    Auth(who): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+pub async fn show(State(app): State<AppState>, Auth(who): Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let project = match app.project(&who, &id, Need::Read).await {
         Ok(p) => p,
         // A guest may not read packages but may see that the project exists.
-        Err(ApiError::Forbidden) => app
-            .meta
-            .project_by_ref(&id)
-            .await?
-            .ok_or(ApiError::ProjectNotFound)?,
+        Err(ApiError::Forbidden) => app.meta.project_by_ref(&id).await?.ok_or(ApiError::ProjectNotFound)?,
         Err(e) => return Err(e),
     };
     Ok(Json(views::project(&project)))
@@ -40,17 +32,14 @@ pub async fn list(
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
     let page = Page::from_params(&params)?;
-    let admin = who.require_admin().is_ok()
-        || matches!(who, Principal::User { ref user, .. } if user.admin);
+    let admin = who.require_admin().is_ok() || matches!(who, Principal::User { ref user, .. } if user.admin);
     let mut ids: BTreeSet<u64> = if admin {
         app.meta.all_project_ids().await?.into_iter().collect()
     } else {
         app.meta.public_project_ids().await?.into_iter().collect()
     };
     match &who {
-        Principal::User { user, .. } if !admin => {
-            ids.extend(app.meta.user_project_ids(user.id).await?)
-        }
+        Principal::User { user, .. } if !admin => ids.extend(app.meta.user_project_ids(user.id).await?),
         Principal::Deploy(dt) => {
             ids.insert(dt.project_id);
         }
@@ -60,23 +49,12 @@ pub async fn list(
         _ => {}
     }
     let total = ids.len() as u64;
-    let window: Vec<u64> = ids
-        .iter()
-        .rev()
-        .skip(page.offset() as usize)
-        .take(page.per_page as usize)
-        .copied()
-        .collect();
+    let window: Vec<u64> =
+        ids.iter().rev().skip(page.offset() as usize).take(page.per_page as usize).copied().collect();
     let projects = app.meta.projects(&window).await?;
     let body: Vec<Value> = projects.iter().map(views::project).collect();
+    let query: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or("")).unwrap_or_default();
     let query: Vec<(String, String)> =
-        serde_urlencoded::from_str(uri.query().unwrap_or("")).unwrap_or_default();
-    let query: Vec<(String, String)> = query
-        .into_iter()
-        .filter(|(k, _)| k != "private_token" && k != "job_token")
-        .collect();
-    Ok((
-        page.headers(total, &base_url(&headers, uri.path()), &query),
-        Json(body),
-    ))
+        query.into_iter().filter(|(k, _)| k != "private_token" && k != "job_token").collect();
+    Ok((page.headers(total, &base_url(&headers, uri.path()), &query), Json(body)))
 }

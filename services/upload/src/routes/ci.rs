@@ -99,11 +99,7 @@ pub async fn update_pipeline(
 ) -> ApiResult<Json<Value>> {
     let project = app.project(&who, &id, Need::Write).await?;
     let status = final_status(body.status)?;
-    let mut pipeline = app
-        .meta
-        .pipeline(project.id, pipeline_id)
-        .await?
-        .ok_or(ApiError::NotFound("Pipeline"))?;
+    let mut pipeline = app.meta.pipeline(project.id, pipeline_id).await?.ok_or(ApiError::NotFound("Pipeline"))?;
     pipeline.status = status;
     app.meta.save_pipeline(&pipeline).await?;
     Ok(Json(views::pipeline(&pipeline)))
@@ -125,11 +121,7 @@ pub async fn create_job(
     text_field("name", &body.name)?;
     let stage = body.stage.unwrap_or_else(|| "test".to_owned());
     text_field("stage", &stage)?;
-    let pipeline = app
-        .meta
-        .pipeline(project.id, pipeline_id)
-        .await?
-        .ok_or(ApiError::NotFound("Pipeline"))?;
+    let pipeline = app.meta.pipeline(project.id, pipeline_id).await?.ok_or(ApiError::NotFound("Pipeline"))?;
     let job = Job {
         id: app.meta.next_job_id().await?,
         project_id: project.id,
@@ -155,11 +147,7 @@ pub async fn update_job(
 ) -> ApiResult<Json<Value>> {
     let project = app.project(&who, &id, Need::Write).await?;
     let status = final_status(body.status)?;
-    let mut job = app
-        .meta
-        .job(project.id, job_id)
-        .await?
-        .ok_or(ApiError::NotFound("Job"))?;
+    let mut job = app.meta.job(project.id, job_id).await?.ok_or(ApiError::NotFound("Job"))?;
     job.status = status;
     app.meta.save_job(&job).await?;
     Ok(Json(views::job(&job, None)))

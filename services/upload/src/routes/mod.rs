@@ -4,52 +4,36 @@ mod ci;
 mod packages;
 mod projects;
 mod users;
+mod versions;
 
 use arca_shared::AppState;
 use axum::Router;
-use axum::routing::{delete, post, put};
+use axum::routing::{delete, patch, post, put};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v4/users", post(users::create))
-        .route(
-            "/api/v4/users/{user_id}/personal_access_tokens",
-            post(users::create_token),
-        )
-        .route(
-            "/api/v4/personal_access_tokens/{token_id}",
-            delete(users::revoke_token),
-        )
+        .route("/api/v4/users/{user_id}/personal_access_tokens", post(users::create_token))
+        .route("/api/v4/personal_access_tokens/{token_id}", delete(users::revoke_token))
         .route("/api/v4/projects", post(projects::create))
         .route("/api/v4/projects/{id}/members", post(projects::add_member))
-        .route(
-            "/api/v4/projects/{id}/deploy_tokens",
-            post(projects::create_deploy_token),
-        )
-        .route(
-            "/api/v4/projects/{id}/deploy_tokens/{token_id}",
-            delete(projects::revoke_deploy_token),
-        )
+        .route("/api/v4/projects/{id}/deploy_tokens", post(projects::create_deploy_token))
+        .route("/api/v4/projects/{id}/deploy_tokens/{token_id}", delete(projects::revoke_deploy_token))
         .route("/api/v4/projects/{id}/pipelines", post(ci::create_pipeline))
-        .route(
-            "/api/v4/projects/{id}/pipelines/{pipeline_id}",
-            put(ci::update_pipeline),
-        )
-        .route(
-            "/api/v4/projects/{id}/pipelines/{pipeline_id}/jobs",
-            post(ci::create_job),
-        )
+        .route("/api/v4/projects/{id}/pipelines/{pipeline_id}", put(ci::update_pipeline))
+        .route("/api/v4/projects/{id}/pipelines/{pipeline_id}/jobs", post(ci::create_job))
         .route("/api/v4/projects/{id}/jobs/{job_id}", put(ci::update_job))
         .route(
             "/api/v4/projects/{id}/packages/generic/{package_name}/{package_version}/{*file_name}",
             put(packages::upload),
         )
+        .route("/api/v4/projects/{id}/packages/{package_id}/package_files/{file_id}", delete(packages::delete_file))
+        .route("/api/v4/projects/{id}/packages/settings", put(packages::update_settings))
+        .route("/api/v4/projects/{id}/packages/{package_id}", patch(versions::update).delete(versions::recycle))
         .route(
-            "/api/v4/projects/{id}/packages/{package_id}/package_files/{file_id}",
-            delete(packages::delete_file),
+            "/api/v4/projects/{id}/packages/{package_id}/metadata/{key}",
+            put(versions::set_metadata).delete(versions::delete_metadata),
         )
-        .route(
-            "/api/v4/projects/{id}/packages/settings",
-            put(packages::update_settings),
-        )
+        .route("/api/v4/projects/{id}/packages/{package_id}/restore", post(versions::restore))
+        .route("/api/v4/projects/{id}/packages/recycle_bin/{package_id}", delete(versions::purge))
 }

@@ -11,6 +11,7 @@ use arca_shared::blobs::{BlobKeys, BlobWriter};
 use arca_shared::checksum::{Expected, Hasher};
 use arca_shared::http::{Params, Path, Query};
 use arca_shared::meta::packages::{Added, NewFile};
+use arca_shared::meta::versions::{Event, PackageRef};
 use arca_shared::model::{PackageFile, PackageSettings, PackageStatus, Project};
 use arca_shared::time::now_ms;
 use arca_shared::{ApiError, ApiResult, AppState, Auth, validate, views};
@@ -81,10 +82,8 @@ pub async fn upload(
     };
     let description = description(params.description.as_deref())?;
     let max = app.config.max_file_size;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > max) {
         return Err(ApiError::PayloadTooLarge);
     }
@@ -92,29 +91,17 @@ pub async fn upload(
     let settings = app.meta.package_settings(project.id).await?;
     let reject_duplicate = rejects_duplicates(&settings, &name, &version);
     if reject_duplicate
-        && app
-            .meta
-            .download_target(project.id, &name, &version, &file_name)
-            .await?
-            .is_some_and(|t| t.file.is_some())
+        && app.meta.download_target(project.id, &name, &version, &file_name).await?.is_some_and(|t| t.file.is_some())
     {
-        return Err(ApiError::ForbiddenBecause(
-            "Duplicate package is not allowed",
-        ));
+        return Err(ApiError::ForbiddenBecause("Duplicate package is not allowed"));
     }
 
     let upload_id = uuid::Uuid::new_v4().to_string();
-    let writer = app
-        .blobs
-        .writer(BlobKeys::package_file(project.id, &upload_id));
+    let writer = app.blobs.writer(BlobKeys::package_file(project.id, &upload_id));
     let (blob_key, digests) = stream_to_blob(writer, body, &expected, max).await?;
 
     let file = PackageFile {
-        id: app
-            .meta
-            .next_file_id()
-            .await
-            .inspect_err(|_| discard(&app, &blob_key))?,
+        id: app.meta.next_file_id().await.inspect_err(|_| discard(&app, &blob_key))?,
         package_id: 0,
         project_id: project.id,
         file_name: file_name.clone(),
@@ -135,34 +122,26 @@ pub async fn upload(
         file,
         reject_duplicate,
     };
-    let added = app
-        .meta
-        .add_package_file(new)
-        .await
-        .inspect_err(|_| discard(&app, &blob_key))?;
+    let added = app.meta.add_package_file(new).await.inspect_err(|_| discard(&app, &blob_key))?;
     let file = match added {
-        Added::File {
-            package_id,
-            created,
-            file,
-        } => {
+        Added::File { package_id, created, file } => {
             tracing::info!(project_id = project.id, package = %name, version = %version, package_id, file_id = file.id, size = file.size, created, "package file published");
+            let package = PackageRef { id: package_id, name: &name, version: &version };
+            let detail =
+                json!({ "file_id": file.id, "file_name": file.file_name, "size": file.size, "sha256": file.sha256 });
+            let event =
+                Event { actor: &file.pushed_by, action: "package_file.created", package: Some(package), detail };
+            app.meta.record_event(project.id, event).await;
             file
         }
         Added::Duplicate => {
             discard(&app, &blob_key);
-            return Err(ApiError::ForbiddenBecause(
-                "Duplicate package is not allowed",
-            ));
+            return Err(ApiError::ForbiddenBecause("Duplicate package is not allowed"));
         }
     };
     arca_shared::metrics::UPLOADED_BYTES.inc_by(file.size);
     if select_file {
-        Ok((
-            StatusCode::CREATED,
-            Json(views::package_file(&file, (&name, &version))),
-        )
-            .into_response())
+        Ok((StatusCode::CREATED, Json(views::package_file(&file, (&name, &version)))).into_response())
     } else {
         Ok((StatusCode::CREATED, Json(json!({"message": "201 Created"}))).into_response())
     }
@@ -185,9 +164,7 @@ async fn stream_to_blob(
             Err(e) => {
                 tracing::info!(error = %e, "upload body ended early; discarding");
                 writer.abort().await;
-                return Err(ApiError::bad_request(
-                    "the request body ended before it was complete",
-                ));
+                return Err(ApiError::bad_request("the request body ended before it was complete"));
             }
         };
         hasher.update(&chunk);
@@ -228,22 +205,16 @@ pub async fn delete_file(
     Path((id, package_id, file_id)): Path<(String, u64, u64)>,
 ) -> ApiResult<StatusCode> {
     let project = app.project(&who, &id, Need::Manage).await?;
-    let package = app
-        .meta
-        .package(project.id, package_id)
-        .await?
-        .ok_or(ApiError::NotFound("Package"))?;
-    let file = app
-        .meta
-        .package_file(project.id, file_id)
-        .await?
-        .filter(|f| f.package_id == package.id);
+    let package = app.meta.package(project.id, package_id).await?.ok_or(ApiError::NotFound("Package"))?;
+    let file = app.meta.package_file(project.id, file_id).await?.filter(|f| f.package_id == package.id);
     let file = file.ok_or(ApiError::NotFound("Package File"))?;
     if app.meta.delete_package_file(&package, &file).await? {
         // Metadata first, bytes after: no visible record ever points at a missing blob.
-        app.meta
-            .queue_blob_deletes(std::slice::from_ref(&file.blob_key))
-            .await?;
+        app.meta.queue_blob_deletes(std::slice::from_ref(&file.blob_key)).await?;
+        let detail = json!({ "file_id": file.id, "file_name": file.file_name });
+        let event =
+            Event { actor: &who.username(), action: "package_file.deleted", package: Some((&package).into()), detail };
+        app.meta.record_event(project.id, event).await;
         tracing::info!(project_id = project.id, package_id, file_id, by = %who.username(), "package file deleted");
     }
     Ok(StatusCode::NO_CONTENT)
@@ -274,19 +245,16 @@ pub async fn update_settings(
     if let Some(re) = change.generic_duplicate_exception_regex {
         // Rust's regex runs in linear time, like GitLab's RE2, so a user's pattern cannot
         // stall a publish; the size limit bounds its compiled form.
-        let ok = re.len() <= 255
-            && regex::RegexBuilder::new(&re)
-                .size_limit(1 << 20)
-                .build()
-                .is_ok();
+        let ok = re.len() <= 255 && regex::RegexBuilder::new(&re).size_limit(1 << 20).build().is_ok();
         if !ok {
             return Err(ApiError::invalid("generic_duplicate_exception_regex"));
         }
         settings.generic_duplicate_exception_regex = re;
     }
-    app.meta
-        .save_package_settings(project.id, &settings)
-        .await?;
+    app.meta.save_package_settings(project.id, &settings).await?;
+    let event =
+        Event { actor: &who.username(), action: "package_settings.updated", package: None, detail: json!(settings) };
+    app.meta.record_event(project.id, event).await;
     tracing::info!(project_id = project.id, by = %who.username(), allowed = settings.generic_duplicates_allowed, "package settings changed");
     Ok(Json(json!(settings)))
 }

@@ -51,13 +51,10 @@ pub async fn create(
         creator_id: who.user_id().unwrap_or(0),
     };
     let owner = who.user_id().map(|id| (id, access::OWNER));
-    app.meta
-        .create_project(&project, owner)
-        .await
-        .map_err(|e| match e {
-            ApiError::Conflict(_) => ApiError::bad_request("path has already been taken"),
-            other => other,
-        })?;
+    app.meta.create_project(&project, owner).await.map_err(|e| match e {
+        ApiError::Conflict(_) => ApiError::bad_request("path has already been taken"),
+        other => other,
+    })?;
     tracing::info!(project_id = project.id, path = %project.path_with_namespace(), "project created");
     Ok((StatusCode::CREATED, Json(views::project(&project))))
 }
@@ -90,24 +87,11 @@ pub async fn add_member(
             return Err(ApiError::Forbidden);
         }
     }
-    let user = app
-        .meta
-        .user(body.user_id)
-        .await?
-        .ok_or(ApiError::NotFound("User"))?;
-    if !app
-        .meta
-        .add_member(project.id, user.id, body.access_level)
-        .await?
-    {
+    let user = app.meta.user(body.user_id).await?.ok_or(ApiError::NotFound("User"))?;
+    if !app.meta.add_member(project.id, user.id, body.access_level).await? {
         return Err(ApiError::Conflict("Member already exists".into()));
     }
-    tracing::info!(
-        project_id = project.id,
-        user_id = user.id,
-        access_level = body.access_level,
-        "member added"
-    );
+    tracing::info!(project_id = project.id, user_id = user.id, access_level = body.access_level, "member added");
     let mut v = views::user(&user);
     v["access_level"] = json!(body.access_level);
     Ok((StatusCode::CREATED, Json(v)))
@@ -133,9 +117,7 @@ pub async fn create_deploy_token(
     check_scopes(&body.scopes, &DEPLOY_SCOPES)?;
     let expires_at = expiry(body.expires_at.as_deref())?;
     let token_id = app.meta.next_deploy_token_id().await?;
-    let username = body
-        .username
-        .unwrap_or_else(|| format!("gitlab+deploy-token-{token_id}"));
+    let username = body.username.unwrap_or_else(|| format!("gitlab+deploy-token-{token_id}"));
     // GitLab's default deploy user names contain `+`; otherwise the user-name rules apply.
     validate::slug("username", &username.replace('+', "_"))?;
     let secret = new_token("arca-dt-");
@@ -152,10 +134,7 @@ pub async fn create_deploy_token(
     };
     app.meta.save_deploy_token(&dt).await?;
     tracing::info!(project_id = project.id, token_id, "deploy token created");
-    Ok((
-        StatusCode::CREATED,
-        Json(views::deploy_token(&dt, Some(&secret))),
-    ))
+    Ok((StatusCode::CREATED, Json(views::deploy_token(&dt, Some(&secret)))))
 }
 
 pub async fn revoke_deploy_token(
@@ -164,11 +143,7 @@ pub async fn revoke_deploy_token(
     Path((id, token_id)): Path<(String, u64)>,
 ) -> ApiResult<StatusCode> {
     let project = app.project(&who, &id, Need::Manage).await?;
-    let dt = app
-        .meta
-        .deploy_token(token_id)
-        .await?
-        .filter(|dt| dt.project_id == project.id);
+    let dt = app.meta.deploy_token(token_id).await?.filter(|dt| dt.project_id == project.id);
     let dt = dt.ok_or(ApiError::NotFound("Deploy Token"))?;
     if !dt.revoked {
         app.meta.revoke_deploy_token(dt).await?;

@@ -31,10 +31,7 @@ pub async fn create(
     {
         return Err(ApiError::invalid("email"));
     }
-    let user = app
-        .meta
-        .create_user(&body.username, body.email, body.admin)
-        .await?;
+    let user = app.meta.create_user(&body.username, body.email, body.admin).await?;
     tracing::info!(user_id = user.id, username = %user.username, "user created");
     Ok((StatusCode::CREATED, Json(views::user(&user))))
 }
@@ -103,19 +100,8 @@ pub async fn revoke_token(
     if matches!(who, Principal::Anonymous) {
         return Err(ApiError::Unauthorized);
     }
-    let pat = app
-        .meta
-        .pat(token_id)
-        .await?
-        .ok_or(ApiError::NotFound("Personal Access Token"))?;
-    let own = who.user_id() == Some(pat.user_id)
-        && matches!(
-            who,
-            Principal::User {
-                read_only: false,
-                ..
-            }
-        );
+    let pat = app.meta.pat(token_id).await?.ok_or(ApiError::NotFound("Personal Access Token"))?;
+    let own = who.user_id() == Some(pat.user_id) && matches!(who, Principal::User { read_only: false, .. });
     if !own {
         who.require_admin().map_err(|e| match e {
             // A stranger's token is not theirs to see.
