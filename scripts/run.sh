@@ -30,7 +30,11 @@ secret() {
     [ -s "$file" ] || head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$file"
     cat "$file"
 }
-export ARCA_ADMIN_TOKEN="${ARCA_ADMIN_TOKEN:-arca-admin-$(secret admin-token)}"
+if [ -z "${ARCA_ADMIN_TOKEN:-}" ]; then
+    [ -s "$ROOT/admin-token" ] || echo "arca-admin-$(head -c 24 /dev/urandom | base64 | tr -d '/+=')" > "$ROOT/admin-token"
+    ARCA_ADMIN_TOKEN=$(cat "$ROOT/admin-token")
+fi
+export ARCA_ADMIN_TOKEN
 export ARCA_JWT_SECRET="${ARCA_JWT_SECRET:-$(secret jwt-secret)}"
 
 echo "building arca (dev profile)..."
