@@ -74,5 +74,5 @@ for target in "gateway http://$GW$path" "download-direct http://$DOWN$path"; do
     rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
     p99=$(awk '$1=="99%" {print $2}' <<<"$out")
     non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-    echo "$name: ${rps} redirects/s, p99 ${p99} (302s are wrk's non-2xx: ${non2xx:-0})"
+    echo "$name: ${rps} redirects/s, p99 ${p99}, error responses ${non2xx:-0}"
 done

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
+use crate::archive::ArchiveCache;
 use crate::auth::{Authenticator, Need, Principal, extract_token};
 use crate::blobs::Blobs;
 use crate::config::Config;
@@ -19,7 +20,13 @@ pub struct App {
     pub meta: Meta,
     pub blobs: Blobs,
     pub auth: Authenticator,
+    /// Parsed central directories of job-artifact archives.
+    pub archives: ArchiveCache,
 }
+
+/// How many zip entries (over all cached archives) the archive cache keeps: about
+/// 150 MB of parsed central directories at most.
+const ARCHIVE_CACHE_ENTRIES: usize = 1_000_000;
 
 pub type AppState = Arc<App>;
 
@@ -42,7 +49,7 @@ impl App {
         }
         let meta = Meta::new(redis);
         let auth = Authenticator::new(&config.admin_token, &config.jwt_secret, meta.clone());
-        Ok(Arc::new(Self { config, meta, blobs, auth }))
+        Ok(Arc::new(Self { config, meta, blobs, auth, archives: ArchiveCache::new(ARCHIVE_CACHE_ENTRIES) }))
     }
 
     /// Readiness: Redis and S3 both answer.

@@ -164,12 +164,42 @@ impl Blobs {
         self.client.head_bucket().bucket(&self.bucket).send().await.map(|_| ()).map_err(|e| classify("head bucket", e))
     }
 
+    /// The largest object S3 takes in one PUT.
+    pub const SINGLE_PUT_MAX: u64 = 5 << 30;
+
+    /// The way to store a body: one streaming PutObject when its length is known and S3
+    /// takes it in one request, else a multipart upload.
+    pub fn upload(&self, key: String, length: Option<u64>) -> Upload {
+        match length {
+            Some(len) if len <= Self::SINGLE_PUT_MAX => Upload::Stream(self.stream_put(key, len)),
+            _ => Upload::Parts(self.writer(key)),
+        }
+    }
+
+    /// Starts a PutObject whose body is fed chunk by chunk: no buffering beyond a few
+    /// chunks, whatever the size. The payload is sent unsigned (a streamed body cannot be
+    /// hashed before it is sent); arca's own digests cover the bytes end to end.
+    fn stream_put(&self, key: String, length: u64) -> StreamUpload {
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let req = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .content_length(length as i64)
+            .body(ByteStream::from_body_1_x(ChannelBody { rx }))
+            .customize()
+            .disable_payload_signing();
+        let task = tokio::spawn(async move { req.send().await.map(|_| ()).map_err(|e| classify("put object", e)) });
+        StreamUpload { key, tx: Some(tx), task, held: None, blobs: self.clone() }
+    }
+
     pub fn writer(&self, key: String) -> BlobWriter {
         BlobWriter {
             client: self.client.clone(),
             bucket: self.bucket.clone(),
             key,
-            buf: BytesMut::new(),
+            buf: BytesMut::with_capacity(PART_SIZE),
             upload_id: None,
             next_part: 1,
             in_flight: JoinSet::new(),
@@ -263,6 +293,130 @@ pub struct GetObject {
     pub body: ByteStream,
 }
 
+/// A request body fed through a channel (what [`StreamUpload`] writes into).
+struct ChannelBody {
+    rx: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>,
+}
+
+impl http_body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        self.rx.poll_recv(cx).map(|item| item.map(|r| r.map(http_body::Frame::data)))
+    }
+}
+
+/// A body being stored, by one streaming PUT or a multipart upload. Nothing is visible
+/// under its key until [`Upload::finish`]; [`Upload::abort`] leaves nothing.
+pub enum Upload {
+    Stream(StreamUpload),
+    Parts(BlobWriter),
+}
+
+impl Upload {
+    pub fn key(&self) -> &str {
+        match self {
+            Self::Stream(s) => &s.key,
+            Self::Parts(w) => w.key(),
+        }
+    }
+
+    pub async fn write(&mut self, chunk: Bytes) -> Result<(), BlobError> {
+        match self {
+            Self::Stream(s) => s.write(chunk).await,
+            Self::Parts(w) => w.write(chunk).await,
+        }
+    }
+
+    pub async fn finish(self) -> Result<(), BlobError> {
+        match self {
+            Self::Stream(s) => s.finish().await,
+            Self::Parts(w) => w.finish().await,
+        }
+    }
+
+    pub async fn abort(self) {
+        match self {
+            Self::Stream(s) => s.abort().await,
+            Self::Parts(w) => w.abort().await,
+        }
+    }
+}
+
+/// A PutObject fed as the client's body arrives. The last chunk is held back until
+/// [`StreamUpload::finish`]: S3 commits an object once it has all `Content-Length` bytes,
+/// so holding one chunk lets a caller that finds a bad checksum at the very end still
+/// make the request fail instead of storing the object.
+pub struct StreamUpload {
+    key: String,
+    tx: Option<tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>>,
+    task: tokio::task::JoinHandle<Result<(), BlobError>>,
+    held: Option<Bytes>,
+    blobs: Blobs,
+}
+
+impl StreamUpload {
+    async fn send(&mut self, item: Result<Bytes, std::io::Error>) -> Result<(), BlobError> {
+        let Some(tx) = &self.tx else { return Err(BlobError::Other("upload already ended".into())) };
+        if tx.send(item).await.is_err() {
+            // The request ended early: its outcome says why.
+            self.tx = None;
+            return match (&mut self.task).await {
+                Ok(Err(e)) => Err(e),
+                Ok(Ok(())) => Err(BlobError::Other("put object ended before its body".into())),
+                Err(e) => Err(BlobError::Other(format!("put task: {e}"))),
+            };
+        }
+        Ok(())
+    }
+
+    async fn write(&mut self, chunk: Bytes) -> Result<(), BlobError> {
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        if let Some(previous) = self.held.replace(chunk) {
+            self.send(Ok(previous)).await?;
+        }
+        Ok(())
+    }
+
+    async fn finish(mut self) -> Result<(), BlobError> {
+        if let Some(last) = self.held.take() {
+            self.send(Ok(last)).await?;
+        }
+        self.tx = None;
+        match (&mut self.task).await {
+            Ok(result) => result,
+            Err(e) => Err(BlobError::Other(format!("put task: {e}"))),
+        }
+    }
+
+    async fn abort(mut self) {
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(Err(std::io::Error::other("upload abandoned"))).await;
+        }
+        // A PUT that completed anyway (an empty body needs no chunk) is undone.
+        if let Ok(Ok(())) = (&mut self.task).await
+            && let Err(e) = self.blobs.delete(&self.key).await
+        {
+            tracing::warn!(key = %self.key, error = %e, "could not delete an abandoned object; the orphan sweep will");
+        }
+    }
+}
+
+impl Drop for StreamUpload {
+    fn drop(&mut self) {
+        // Dropped mid-body (the client went away): fail the PUT rather than let it finish.
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.try_send(Err(std::io::Error::other("upload abandoned")));
+        }
+    }
+}
+
 /// `attachment; filename="<name>"` with the last path segment, quotes and controls
 /// stripped so the header cannot be split or spoofed.
 pub fn content_disposition(file_name: &str) -> String {
@@ -298,7 +452,7 @@ impl BlobWriter {
             let take = room.min(chunk.len());
             self.buf.extend_from_slice(&chunk.split_to(take));
             if self.buf.len() == PART_SIZE {
-                let part = self.buf.split().freeze();
+                let part = std::mem::replace(&mut self.buf, BytesMut::with_capacity(PART_SIZE)).freeze();
                 self.send_part(part).await?;
             }
         }
@@ -334,7 +488,9 @@ impl BlobWriter {
             .key(&self.key)
             .upload_id(upload_id)
             .part_number(number)
-            .body(ByteStream::from(part));
+            .body(ByteStream::from(part))
+            .customize()
+            .disable_payload_signing();
         self.in_flight.spawn(async move {
             let out = req.send().await.map_err(|e| classify("upload part", e))?;
             Ok(CompletedPart::builder().part_number(number).set_e_tag(out.e_tag().map(str::to_owned)).build())

@@ -149,3 +149,36 @@ pub const PACKAGE_PURGES: &str = "arca:{cleanup}:package-purges";
 pub fn lease(work: &str) -> String {
     format!("arca:{{cleanup}}:lease:{work}")
 }
+
+/// Top-level pipelines of a ref: ZSET pipeline id by creation time.
+pub fn ref_pipelines(project_id: u64, ref_name: &str) -> String {
+    format!("arca:{{p{project_id}}}:ref:{ref_name}:pipelines")
+}
+
+/// Child pipelines of a pipeline: ZSET id by creation time.
+pub fn pipeline_children(project_id: u64, pipeline_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:pipeline:{pipeline_id}:children")
+}
+
+/// A pipeline's jobs by name: HASH name -> newest job id of that name.
+pub fn pipeline_jobs(project_id: u64, pipeline_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:pipeline:{pipeline_id}:jobs")
+}
+
+/// Refs that have pipelines: SET.
+pub fn project_refs(project_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:refs")
+}
+
+/// A job's artifacts record.
+pub fn artifact(project_id: u64, job_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:artifact:{job_id}")
+}
+
+/// Jobs of a project that have artifacts: ZSET job id.
+pub fn project_artifacts(project_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:artifacts")
+}
+
+/// When artifacts expire: ZSET `<project id>:<job id>` by expiry time (ms).
+pub const ARTIFACT_EXPIRY: &str = "arca:{cleanup}:artifact-expiry";

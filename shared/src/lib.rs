@@ -3,12 +3,14 @@
 //! HTTP plumbing every service runs on.
 
 pub mod app;
+pub mod archive;
 pub mod auth;
 pub mod blobs;
 pub mod checksum;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod expire_in;
 pub mod http;
 pub mod keys;
 pub mod meta;

@@ -74,6 +74,14 @@ pub static BLOBS_DELETED: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
+pub static ARCHIVE_RANGE_BYTES: LazyLock<prometheus::IntCounter> = LazyLock::new(|| {
+    prometheus::register_int_counter!(
+        "arca_archive_range_read_bytes_total",
+        "Bytes read from S3 with range requests to serve files from inside artifact archives."
+    )
+    .expect("metric registers once")
+});
+
 /// Forces registration, so every series exists (at zero) from the first scrape.
 pub fn init() {
     LazyLock::force(&HTTP_REQUESTS);
@@ -85,6 +93,7 @@ pub fn init() {
     LazyLock::force(&DOWNLOADS);
     LazyLock::force(&PROXIED_BYTES);
     LazyLock::force(&BLOBS_DELETED);
+    LazyLock::force(&ARCHIVE_RANGE_BYTES);
 }
 
 /// The default registry in Prometheus text format.

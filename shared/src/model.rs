@@ -176,3 +176,25 @@ impl Default for PackageSettings {
         Self { generic_duplicates_allowed: true, generic_duplicate_exception_regex: String::new() }
     }
 }
+
+/// A job's artifacts archive.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Artifact {
+    pub job_id: u64,
+    pub project_id: u64,
+    pub blob_key: String,
+    pub size: u64,
+    pub sha256: String,
+    pub entries: u64,
+    pub created_at: u64,
+    /// Unix ms after which it is gone; `None` never (or kept).
+    pub expire_at: Option<u64>,
+    /// `keep` was called: no expiry (until a project-wide artifact deletion).
+    pub locked: bool,
+}
+
+impl Artifact {
+    pub fn expired(&self, now_ms: u64) -> bool {
+        self.expire_at.is_some_and(|t| t <= now_ms)
+    }
+}

@@ -176,3 +176,15 @@ pub fn package_file(f: &crate::model::PackageFile, package: (&str, &str)) -> Val
         "pushed_by": f.pushed_by,
     })
 }
+
+/// A job with its artifacts, as GitLab shows it after an upload or `keep`.
+pub fn job_with_artifacts(j: &Job, artifact: Option<&crate::model::Artifact>) -> Value {
+    let mut v = job(j, None);
+    if let Some(a) = artifact {
+        v["artifacts_file"] = json!({ "filename": "artifacts.zip", "size": a.size });
+        v["artifacts"] =
+            json!([{ "file_type": "archive", "size": a.size, "filename": "artifacts.zip", "file_format": "zip" }]);
+        v["artifacts_expire_at"] = json!(a.expire_at.map(rfc3339));
+    }
+    v
+}

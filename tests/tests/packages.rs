@@ -77,6 +77,25 @@ async fn curl_upload_file_and_location_round_trips() {
         assert_eq!(code, 0, "{name}: {out}");
         assert_eq!(serde_json::from_str::<Value>(&out).expect("json")["message"], "201 Created");
 
+        if size > 8 * 1024 * 1024 {
+            // Without a length (chunked), the body goes through a multipart upload instead.
+            let chunked_url = url.replace(name, &format!("chunked-{name}"));
+            let (code, out) = curl(&[
+                "-sS",
+                "--fail-with-body",
+                "--header",
+                &header,
+                "--header",
+                "Transfer-Encoding: chunked",
+                "--upload-file",
+                src.to_str().expect("utf8"),
+                &chunked_url,
+            ])
+            .await;
+            assert_eq!(code, 0, "chunked {name}: {out}");
+            let (status, bytes) = fetch(&stack, &chunked_url).await;
+            assert_eq!((status, sha256(&bytes)), (200, sha256(&data)), "chunked {name}");
+        }
         let dst = dir.path().join(format!("{name}.out"));
         let (code, out) =
             curl(&["-sS", "--fail", "--location", "--header", &header, "-o", dst.to_str().expect("utf8"), &url]).await;

@@ -23,7 +23,11 @@ async fn the_quick_start_runs_as_printed() {
         .await
         .expect("bash runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "quick start failed:\nstdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "quick start failed:\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // It really published, read back, and walked the version through the recycle bin.
     assert!(stdout.contains("\"recycled_by\":\"alice\""), "{stdout}");
     assert!(stdout.contains("\"package.restored\""), "{stdout}");

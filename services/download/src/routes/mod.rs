@@ -1,5 +1,6 @@
 //! The read routes, one file per group.
 
+mod artifacts;
 mod packages;
 mod projects;
 
@@ -22,4 +23,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v4/projects/{id}/packages/{package_id}/metadata", get(packages::metadata))
         .route("/api/v4/projects/{id}/packages/recycle_bin", get(packages::recycle_bin))
         .route("/api/v4/projects/{id}/packages/events", get(packages::events))
+        .route("/api/v4/projects/{id}/jobs/{job_id}/artifacts", get(artifacts::archive_by_job))
+        .route("/api/v4/projects/{id}/jobs/{job_id}/artifacts/{*artifact_path}", get(artifacts::file_by_job))
+        .route("/api/v4/projects/{id}/jobs/artifacts/{ref_name}/download", get(artifacts::archive_by_ref))
+        .route("/api/v4/projects/{id}/jobs/artifacts/{ref_name}/raw/{*artifact_path}", get(artifacts::file_by_ref))
 }

@@ -75,7 +75,7 @@ pub async fn create_pipeline(
         status: CiStatus::Running,
         created_at: now_ms(),
     };
-    app.meta.save_pipeline(&pipeline).await?;
+    app.meta.create_pipeline(&pipeline).await?;
     Ok((StatusCode::CREATED, Json(views::pipeline(&pipeline))))
 }
 
@@ -133,7 +133,7 @@ pub async fn create_job(
         created_at: now_ms(),
         user: who.username(),
     };
-    app.meta.save_job(&job).await?;
+    app.meta.create_job(&job).await?;
     let token = app.auth.jwt.sign(&job, JOB_TOKEN_TTL_SECS)?;
     Ok((StatusCode::CREATED, Json(views::job(&job, Some(&token)))))
 }

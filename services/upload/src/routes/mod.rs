@@ -1,5 +1,6 @@
 //! The write routes, one file per group.
 
+mod artifacts;
 mod ci;
 mod packages;
 mod projects;
@@ -36,4 +37,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/api/v4/projects/{id}/packages/{package_id}/restore", post(versions::restore))
         .route("/api/v4/projects/{id}/packages/recycle_bin/{package_id}", delete(versions::purge))
+        .route("/api/v4/jobs/{job_id}/artifacts", post(artifacts::upload))
+        .route("/api/v4/projects/{id}/jobs/{job_id}/artifacts/keep", post(artifacts::keep))
+        .route("/api/v4/projects/{id}/jobs/{job_id}/artifacts", delete(artifacts::delete))
+        .route("/api/v4/projects/{id}/artifacts", delete(artifacts::delete_project))
 }

@@ -7,7 +7,7 @@
 //! the blob written so far is removed.
 
 use arca_shared::auth::Need;
-use arca_shared::blobs::{BlobKeys, BlobWriter};
+use arca_shared::blobs::{BlobKeys, Upload};
 use arca_shared::checksum::{Expected, Hasher};
 use arca_shared::http::{Params, Path, Query};
 use arca_shared::meta::packages::{Added, NewFile};
@@ -97,8 +97,8 @@ pub async fn upload(
     }
 
     let upload_id = uuid::Uuid::new_v4().to_string();
-    let writer = app.blobs.writer(BlobKeys::package_file(project.id, &upload_id));
-    let (blob_key, digests) = stream_to_blob(writer, body, &expected, max).await?;
+    let upload = app.blobs.upload(BlobKeys::package_file(project.id, &upload_id), declared);
+    let (blob_key, digests) = stream_to_blob(upload, body, &expected, max).await?;
 
     let file = PackageFile {
         id: app.meta.next_file_id().await.inspect_err(|_| discard(&app, &blob_key))?,
@@ -151,7 +151,7 @@ pub async fn upload(
 /// client's checksums before the object is completed. Returns the key and the digests of
 /// a complete object; on any failure the partial upload is aborted.
 async fn stream_to_blob(
-    mut writer: BlobWriter,
+    mut writer: Upload,
     body: Body,
     expected: &Expected,
     max: u64,

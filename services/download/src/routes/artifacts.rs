@@ -1,0 +1,189 @@
+//! Job artifacts, the read side (SPEC section 8): the archive by job or by ref (302 to a
+//! presigned URL), and one file from inside it, read from S3 with range requests and
+//! streamed out decompressed.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use arca_shared::archive::{self, Archive, RangeReader};
+use arca_shared::auth::Need;
+use arca_shared::blobs::PresignOptions;
+use arca_shared::http::{Path, Query};
+use arca_shared::model::{Artifact, Project};
+use arca_shared::time::now_ms;
+use arca_shared::{ApiError, ApiResult, App, AppState, Auth, metrics};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Deserialize;
+
+/// Chunks of decompressed output handed to the client.
+const CHUNK: usize = 64 * 1024;
+
+#[derive(Deserialize)]
+pub struct JobName {
+    job: Option<String>,
+}
+
+async fn live_artifact(app: &App, project: &Project, job_id: u64) -> ApiResult<Artifact> {
+    app.meta.artifact(project.id, job_id).await?.filter(|a| !a.expired(now_ms())).ok_or(ApiError::NotFound("Artifacts"))
+}
+
+/// The artifacts of the job named `job` in the latest successful pipeline of `ref_name`.
+async fn artifact_by_ref(app: &App, project: &Project, ref_name: &str, job: Option<String>) -> ApiResult<Artifact> {
+    let name = job.filter(|j| !j.is_empty()).ok_or(ApiError::invalid("job"))?;
+    let job = app.meta.job_by_ref(project.id, ref_name, &name).await?.ok_or(ApiError::NotFound("Job"))?;
+    live_artifact(app, project, job.id).await
+}
+
+async fn redirect(app: &App, artifact: &Artifact) -> ApiResult<Response> {
+    let opts =
+        PresignOptions { file_name: "artifacts.zip", content_type: "application/zip", ttl: app.config.presign_ttl };
+    let url = app.blobs.presign_get(&artifact.blob_key, opts).await?;
+    let location = HeaderValue::from_str(&url).map_err(|e| ApiError::internal("presigned url header", e))?;
+    metrics::DOWNLOADS.with_label_values(&["artifacts_redirect"]).inc();
+    Ok((
+        StatusCode::FOUND,
+        [(header::LOCATION, location), (header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"))],
+    )
+        .into_response())
+}
+
+pub async fn archive_by_job(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path((id, job_id)): Path<(String, u64)>,
+) -> ApiResult<Response> {
+    let project = app.project(&who, &id, Need::Read).await?;
+    let artifact = live_artifact(&app, &project, job_id).await?;
+    redirect(&app, &artifact).await
+}
+
+pub async fn archive_by_ref(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path((id, ref_name)): Path<(String, String)>,
+    Query(q): Query<JobName>,
+) -> ApiResult<Response> {
+    let project = app.project(&who, &id, Need::Read).await?;
+    let artifact = artifact_by_ref(&app, &project, &ref_name, q.job).await?;
+    redirect(&app, &artifact).await
+}
+
+pub async fn file_by_job(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    method: Method,
+    Path((id, job_id, path)): Path<(String, u64, String)>,
+) -> ApiResult<Response> {
+    let project = app.project(&who, &id, Need::Read).await?;
+    archive::validate_entry_path(&path)?;
+    let artifact = live_artifact(&app, &project, job_id).await?;
+    serve_entry(&app, &artifact, &path, "application/octet-stream", method == Method::HEAD).await
+}
+
+pub async fn file_by_ref(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    method: Method,
+    Path((id, ref_name, path)): Path<(String, String, String)>,
+    Query(q): Query<JobName>,
+) -> ApiResult<Response> {
+    let project = app.project(&who, &id, Need::Read).await?;
+    archive::validate_entry_path(&path)?;
+    let artifact = artifact_by_ref(&app, &project, &ref_name, q.job).await?;
+    serve_entry(&app, &artifact, &path, "text/plain; charset=utf-8", method == Method::HEAD).await
+}
+
+/// The archive's parsed central directory: from the cache, or read with range requests.
+async fn central_directory(app: &App, artifact: &Artifact) -> ApiResult<Arc<Archive>> {
+    if let Some(a) = app.archives.get(&artifact.blob_key) {
+        return Ok(a);
+    }
+    let reader = RangeReader::new(
+        app.blobs.clone(),
+        artifact.blob_key.clone(),
+        artifact.size,
+        tokio::runtime::Handle::current(),
+    );
+    let parsed = tokio::task::spawn_blocking(move || archive::open(reader))
+        .await
+        .map_err(|e| ApiError::internal("zip task", e))?
+        .map_err(|e| ApiError::Unavailable(format!("reading the central directory: {e}")))?;
+    let parsed = Arc::new(parsed);
+    app.archives.put(&artifact.blob_key, parsed.clone());
+    Ok(parsed)
+}
+
+/// Streams one entry, matched by its exact name (so entry names that try to climb out of
+/// the archive are never interpreted), decompressed and cut at its declared size: an entry
+/// that inflates beyond what it declares is an error, not a memory blow-up.
+async fn serve_entry(
+    app: &App,
+    artifact: &Artifact,
+    path: &str,
+    content_type: &'static str,
+    head: bool,
+) -> ApiResult<Response> {
+    let cd = central_directory(app, artifact).await?;
+    let index = cd.index_for_name(path).ok_or(ApiError::NotFound("File"))?;
+    let mut archive = (*cd).clone();
+    let base = path.rsplit('/').next().unwrap_or(path).to_owned();
+    let (declared, is_dir) = {
+        let meta = tokio::task::spawn_blocking({
+            let mut archive = archive.clone();
+            move || archive.by_index_raw(index).map(|f| (f.size(), f.is_dir()))
+        })
+        .await
+        .map_err(|e| ApiError::internal("zip task", e))?;
+        meta.map_err(|e| ApiError::bad_request(format!("the entry cannot be read: {e}")))?
+    };
+    if is_dir {
+        return Err(ApiError::NotFound("File"));
+    }
+    let resp = Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::CONTENT_LENGTH, declared)
+        .header(header::CONTENT_DISPOSITION, arca_shared::blobs::content_disposition(&base));
+    if head {
+        return resp.body(Body::empty()).map_err(|e| ApiError::internal("response", e));
+    }
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut file = match archive.by_index(index) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+                return;
+            }
+        };
+        let mut buf = vec![0u8; CHUNK];
+        let mut sent = 0u64;
+        loop {
+            let n = match file.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "artifact entry unreadable mid-stream");
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            };
+            sent += n as u64;
+            if sent > declared {
+                tracing::warn!(declared, "artifact entry inflates beyond its declared size; cut off");
+                let _ = tx.blocking_send(Err(std::io::Error::other("entry larger than declared")));
+                return;
+            }
+            if tx.blocking_send(Ok(Bytes::copy_from_slice(&buf[..n]))).is_err() {
+                return; // the client went away
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
+    metrics::DOWNLOADS.with_label_values(&["artifact_file"]).inc();
+    resp.body(Body::from_stream(stream)).map_err(|e| ApiError::internal("response", e))
+}

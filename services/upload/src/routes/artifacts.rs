@@ -1,0 +1,240 @@
+//! Job artifacts, the write side (SPEC section 8): the runner's upload, `keep`, deleting a
+//! job's artifacts, and deleting a project's.
+
+use std::sync::Arc;
+
+use arca_shared::archive::{self, RangeReader};
+use arca_shared::auth::{Need, Principal};
+use arca_shared::blobs::{BlobKeys, Upload};
+use arca_shared::checksum::Hasher;
+use arca_shared::http::{Path, Query};
+use arca_shared::model::Artifact;
+use arca_shared::time::now_ms;
+use arca_shared::{ApiError, ApiResult, AppState, Auth, expire_in, views};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Deserialize, Default)]
+pub struct UploadParams {
+    expire_in: Option<String>,
+    artifact_format: Option<String>,
+    artifact_type: Option<String>,
+}
+
+/// Only the archive of a job, as a zip, is kept (GitLab's reports are out of scope).
+fn check_format(params: &UploadParams) -> ApiResult<()> {
+    if params.artifact_format.as_deref().is_some_and(|f| f != "zip") {
+        return Err(ApiError::invalid("artifact_format"));
+    }
+    if params.artifact_type.as_deref().is_some_and(|t| t != "archive") {
+        return Err(ApiError::invalid("artifact_type"));
+    }
+    Ok(())
+}
+
+/// `POST /api/v4/jobs/:job_id/artifacts` with the job's own token, as the runner sends it:
+/// a multipart body whose `file` field is the zip (the other fields may come first), or
+/// the zip as the raw body.
+pub async fn upload(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(job_id): Path<u64>,
+    Query(mut params): Query<UploadParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let job = match who {
+        Principal::Job(job) if job.id == job_id => job,
+        Principal::Anonymous => return Err(ApiError::Unauthorized),
+        _ => return Err(ApiError::Forbidden),
+    };
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let max = app.config.max_artifacts_size;
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max + 64 * 1024) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let key = BlobKeys::job_artifacts(job.project_id, job.id, &uuid::Uuid::new_v4().to_string());
+    let (size, sha256) = if content_type.starts_with("multipart/form-data") {
+        let boundary = multer::parse_boundary(&content_type)
+            .map_err(|_| ApiError::bad_request("multipart body without a boundary"))?;
+        let mut multipart = multer::Multipart::new(body.into_data_stream(), boundary);
+        let mut stored = None;
+        while let Some(field) =
+            multipart.next_field().await.map_err(|e| ApiError::bad_request(format!("multipart: {e}")))?
+        {
+            match field.name() {
+                Some("file") if stored.is_none() => {
+                    check_format(&params)?;
+                    let stream = field.map(|c| c.map_err(std::io::Error::other));
+                    stored = Some(store_upload(app.blobs.upload(key.clone(), None), stream, max).await?);
+                }
+                Some(name @ ("expire_in" | "artifact_format" | "artifact_type")) => {
+                    let name = name.to_owned();
+                    let text = field.text().await.map_err(|e| ApiError::bad_request(format!("multipart: {e}")))?;
+                    match name.as_str() {
+                        "expire_in" => params.expire_in = Some(text),
+                        "artifact_format" => params.artifact_format = Some(text),
+                        _ => params.artifact_type = Some(text),
+                    }
+                }
+                _ => {}
+            }
+        }
+        stored.ok_or_else(|| ApiError::bad_request("multipart body without a file field"))?
+    } else {
+        check_format(&params)?;
+        let stream = body.into_data_stream().map(|c| c.map_err(std::io::Error::other));
+        store_upload(app.blobs.upload(key.clone(), declared), stream, max).await?
+    };
+    let on_error = |e: ApiError| {
+        discard(&app, &key);
+        e
+    };
+    check_format(&params).map_err(on_error)?;
+    let expire_after = match params.expire_in.as_deref() {
+        None => Some(app.config.artifacts_expire_in),
+        Some(raw) => expire_in::parse(raw).map_err(|_| on_error(ApiError::invalid("expire_in")))?,
+    };
+
+    // The archive must be a valid zip: its end-of-central-directory and central directory
+    // are parsed (from S3, with range reads) before it is accepted.
+    let reader = RangeReader::new(app.blobs.clone(), key.clone(), size, tokio::runtime::Handle::current());
+    let parsed = tokio::task::spawn_blocking(move || archive::open(reader))
+        .await
+        .map_err(|e| on_error(ApiError::internal("zip check task", e)))?;
+    let parsed = match parsed {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::info!(job_id, error = %e, "refusing an artifacts upload that is not a zip");
+            return Err(on_error(ApiError::bad_request("the artifacts file is not a valid zip archive")));
+        }
+    };
+    let artifact = Artifact {
+        job_id: job.id,
+        project_id: job.project_id,
+        blob_key: key.clone(),
+        size,
+        sha256,
+        entries: parsed.len() as u64,
+        created_at: now_ms(),
+        expire_at: expire_after.map(|d| now_ms() + d.as_millis() as u64),
+        locked: false,
+    };
+    let previous = app.meta.save_artifact(&artifact).await.map_err(on_error)?;
+    app.archives.put(&key, Arc::new(parsed));
+    if let Some(old) = previous {
+        app.meta.queue_blob_deletes(&[old.blob_key]).await?;
+    }
+    arca_shared::metrics::UPLOADED_BYTES.inc_by(size);
+    tracing::info!(project_id = job.project_id, job_id, size, entries = artifact.entries, "job artifacts stored");
+    Ok((StatusCode::CREATED, Json(views::job_with_artifacts(&job, Some(&artifact)))))
+}
+
+/// Streams an archive into S3, within `max` bytes. Returns size and SHA-256.
+async fn store_upload(
+    mut writer: Upload,
+    mut chunks: impl Stream<Item = Result<Bytes, std::io::Error>> + Unpin,
+    max: u64,
+) -> ApiResult<(u64, String)> {
+    let mut hasher = Hasher::default();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                writer.abort().await;
+                return Err(ApiError::bad_request(format!("the request body ended early: {e}")));
+            }
+        };
+        hasher.update(&chunk);
+        if hasher.size() > max {
+            writer.abort().await;
+            return Err(ApiError::PayloadTooLarge);
+        }
+        if let Err(e) = writer.write(chunk).await {
+            writer.abort().await;
+            return Err(e.into());
+        }
+    }
+    let digests = hasher.finish();
+    if digests.size == 0 {
+        writer.abort().await;
+        return Err(ApiError::bad_request("the artifacts file is empty"));
+    }
+    writer.finish().await?;
+    Ok((digests.size, digests.sha256))
+}
+
+fn discard(app: &AppState, key: &str) {
+    let app = app.clone();
+    let key = key.to_owned();
+    tokio::spawn(async move {
+        if let Err(e) = app.blobs.delete(&key).await {
+            tracing::warn!(blob = %key, error = %e, "could not delete a refused archive; the orphan sweep will");
+        }
+    });
+}
+
+/// `POST .../jobs/:job_id/artifacts/keep`: the artifacts no longer expire.
+pub async fn keep(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path((id, job_id)): Path<(String, u64)>,
+) -> ApiResult<Json<Value>> {
+    let project = app.project(&who, &id, Need::Write).await?;
+    let job = app.meta.job(project.id, job_id).await?.ok_or(ApiError::NotFound("Job"))?;
+    let mut artifact = app.meta.artifact(project.id, job_id).await?.filter(|a| !a.expired(now_ms()));
+    let Some(a) = artifact.as_mut() else { return Err(ApiError::NotFound("Artifacts")) };
+    a.expire_at = None;
+    a.locked = true;
+    app.meta.save_artifact(a).await?;
+    Ok(Json(views::job_with_artifacts(&job, artifact.as_ref())))
+}
+
+/// `DELETE .../jobs/:job_id/artifacts` (maintainer): gone now; the worker deletes the blob.
+pub async fn delete(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path((id, job_id)): Path<(String, u64)>,
+) -> ApiResult<StatusCode> {
+    let project = app.project(&who, &id, Need::Manage).await?;
+    let artifact = app.meta.artifact(project.id, job_id).await?.ok_or(ApiError::NotFound("Artifacts"))?;
+    app.meta.delete_artifact(project.id, job_id).await?;
+    app.meta.queue_blob_deletes(&[artifact.blob_key]).await?;
+    tracing::info!(project_id = project.id, job_id, by = %who.username(), "job artifacts deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /projects/:id/artifacts` (maintainer): every artifact of the project expires
+/// now, kept ones included, except those of the latest successful pipeline of each ref.
+/// The cleanup worker deletes them within a pass or two.
+pub async fn delete_project(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let project = app.project(&who, &id, Need::Manage).await?;
+    let spared: std::collections::HashSet<u64> = app.meta.latest_artifact_jobs(project.id).await?.into_iter().collect();
+    let now = now_ms();
+    let mut expiring = 0u64;
+    for job_id in app.meta.project_artifact_jobs(project.id).await? {
+        if spared.contains(&job_id) {
+            continue;
+        }
+        if let Some(mut a) = app.meta.artifact(project.id, job_id).await? {
+            a.expire_at = Some(now);
+            a.locked = false;
+            app.meta.save_artifact(&a).await?;
+            expiring += 1;
+        }
+    }
+    tracing::info!(project_id = project.id, expiring, spared = spared.len(), by = %who.username(), "project artifacts deletion requested");
+    Ok((StatusCode::ACCEPTED, Json(json!({ "message": "202 Accepted" }))))
+}
