@@ -333,3 +333,25 @@ pub async fn drain_unread_body(req: Request, next: Next) -> Response {
     let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     next.run(Request::from_parts(parts, axum::body::Body::from_stream(stream))).await
 }
+
+/// Like [`number`], for an optional field: `null`, absent or an empty string are `None`.
+pub fn opt_number<'de, D, N>(d: D) -> Result<Option<N>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    N: std::str::FromStr + serde::Deserialize<'de>,
+{
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum NumOrStr<N> {
+        Num(N),
+        Str(String),
+    }
+    match Option::<NumOrStr<N>>::deserialize(d)? {
+        None => Ok(None),
+        Some(NumOrStr::Num(n)) => Ok(Some(n)),
+        Some(NumOrStr::Str(s)) if s.trim().is_empty() => Ok(None),
+        Some(NumOrStr::Str(s)) => {
+            s.trim().parse().map(Some).map_err(|_| serde::de::Error::custom(format!("not a number: {s:?}")))
+        }
+    }
+}

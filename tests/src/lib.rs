@@ -267,3 +267,24 @@ impl Stack {
 pub fn encode_path(path: &str) -> String {
     path.replace('/', "%2F")
 }
+
+/// Sends a request with the target exactly as given (as `curl --path-as-is` does; HTTP
+/// clients normalise `..` and `%2E%2E` away). Returns the status and the JSON body.
+pub async fn raw_request(method: &str, url: &str, token: &str, body: &[u8]) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("http url");
+    let (host, target) = rest.split_once('/').expect("path");
+    let mut conn = tokio::net::TcpStream::connect(host).await.expect("connect");
+    let head = format!(
+        "{method} /{target} HTTP/1.1\r\nHost: {host}\r\nPRIVATE-TOKEN: {token}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.expect("write");
+    conn.write_all(body).await.expect("write");
+    let mut out = Vec::new();
+    conn.read_to_end(&mut out).await.expect("read");
+    let text = String::from_utf8_lossy(&out);
+    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    (status, serde_json::from_str(body.trim()).unwrap_or(Value::Null))
+}

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use arca_tests::{ADMIN_TOKEN, Stack, encode_path};
+use arca_tests::{ADMIN_TOKEN, Stack, encode_path, raw_request};
 use rand::RngCore;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -241,7 +241,7 @@ async fn invalid_names_are_400_and_store_nothing() {
     ];
     for (url, field) in &cases {
         // reqwest would normalise `..`; send the raw target over TCP like `curl --path-as-is`.
-        let (status, body) = raw_put(url, b"data").await;
+        let (status, body) = raw_request("PUT", url, ADMIN_TOKEN, b"data").await;
         assert_eq!(status, 400, "{url}: {body}");
         assert_eq!(body["error"], format!("{field} is invalid"), "{url}");
     }
@@ -259,25 +259,6 @@ async fn invalid_names_are_400_and_store_nothing() {
     assert!(list.is_empty());
     // The same characters are fine where they are allowed.
     assert_eq!(put(&stack, &format!("{base}/my.pkg_1+x/1.0.0-rc.1+b/dir/a.b-c_d+e"), b"ok".to_vec()).await.0, 201);
-}
-
-/// PUT with the request target exactly as given; returns the status and JSON body.
-async fn raw_put(url: &str, body: &[u8]) -> (u16, Value) {
-    let rest = url.strip_prefix("http://").expect("http url");
-    let (host, target) = rest.split_once('/').expect("path");
-    let mut conn = tokio::net::TcpStream::connect(host).await.expect("connect");
-    let head = format!(
-        "PUT /{target} HTTP/1.1\r\nHost: {host}\r\nPRIVATE-TOKEN: {ADMIN_TOKEN}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    conn.write_all(head.as_bytes()).await.expect("write");
-    conn.write_all(body).await.expect("write");
-    let mut out = Vec::new();
-    tokio::io::AsyncReadExt::read_to_end(&mut conn, &mut out).await.expect("read");
-    let text = String::from_utf8_lossy(&out);
-    let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    (status, serde_json::from_str(body.trim()).unwrap_or(Value::Null))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

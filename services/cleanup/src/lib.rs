@@ -2,6 +2,7 @@
 //! section 9). It serves only `/healthz`, `/readyz` and `/metrics`; its work runs in a loop
 //! every `ARCA_CLEANUP_INTERVAL`.
 
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::time::Duration;
 
@@ -29,6 +30,7 @@ pub async fn run_once(app: &AppState) -> anyhow::Result<()> {
     delete_queued_blobs(app).await?;
     schedule_expired_recycle_bin(app).await?;
     purge_packages(app).await?;
+    expire_artifacts(app).await?;
     arca_shared::metrics::CLEANUP_LAST_RUN.set(arca_shared::time::now_ms() as i64 / 1000);
     Ok(())
 }
@@ -89,6 +91,58 @@ async fn purge_packages(app: &AppState) -> anyhow::Result<u64> {
         tracing::info!(project_id, package_id, blobs = blob_keys.len(), "package version purged");
     }
     Ok(purged)
+}
+
+/// Artifacts looked at per pass.
+const ARTIFACT_BATCH: usize = 1000;
+
+/// Deletes expired job artifacts. Those of the latest successful pipeline of each ref are
+/// kept whatever their expiry (as GitLab keeps the latest artifacts) and looked at again a
+/// minute later. Each artifact is claimed with a lease, its blob deleted (in batches),
+/// then its record; a crash in between leaves work that the next pass redoes.
+async fn expire_artifacts(app: &AppState) -> anyhow::Result<u64> {
+    let now = now_ms();
+    let mut spared: HashMap<u64, HashSet<u64>> = HashMap::new();
+    let mut claimed = Vec::new();
+    for (project_id, job_id) in app.meta.due_artifacts(now, ARTIFACT_BATCH).await? {
+        let latest = match spared.get(&project_id) {
+            Some(latest) => latest,
+            None => {
+                let latest: HashSet<u64> = app.meta.latest_artifact_jobs(project_id).await?.into_iter().collect();
+                spared.entry(project_id).or_insert(latest)
+            }
+        };
+        if latest.contains(&job_id) {
+            app.meta.postpone_expiry(project_id, job_id, now + 60_000).await?;
+            continue;
+        }
+        let work = format!("artifact:{project_id}:{job_id}");
+        if !app.meta.claim(&work, worker_id(), LEASE_MS).await? {
+            continue;
+        }
+        match app.meta.artifact(project_id, job_id).await? {
+            // Kept or replaced meanwhile: its record already says when it expires.
+            Some(a) if !a.expired(now) => app.meta.release(&work).await?,
+            Some(a) => claimed.push((work, a)),
+            None => {
+                app.meta.delete_artifact(project_id, job_id).await?;
+                app.meta.release(&work).await?;
+            }
+        }
+    }
+    let keys: Vec<String> = claimed.iter().map(|(_, a)| a.blob_key.clone()).collect();
+    for batch in keys.chunks(DELETE_BATCH) {
+        app.blobs.delete_many(batch).await?;
+        arca_shared::metrics::BLOBS_DELETED.with_label_values(&["expired_artifacts"]).inc_by(batch.len() as u64);
+    }
+    for (work, a) in &claimed {
+        app.meta.delete_artifact(a.project_id, a.job_id).await?;
+        app.meta.release(work).await?;
+    }
+    if !claimed.is_empty() {
+        tracing::info!(count = claimed.len(), "expired job artifacts deleted");
+    }
+    Ok(claimed.len() as u64)
 }
 
 /// S3 allows 1,000 keys per DeleteObjects.

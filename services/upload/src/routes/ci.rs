@@ -2,7 +2,7 @@
 //! hands out the job token (SPEC section 8).
 
 use arca_shared::auth::Need;
-use arca_shared::http::{Params, Path, number};
+use arca_shared::http::{Params, Path, opt_number};
 use arca_shared::model::{CiStatus, Job, Pipeline};
 use arca_shared::time::now_ms;
 use arca_shared::{ApiError, ApiResult, AppState, Auth, views};
@@ -42,10 +42,6 @@ pub struct NewPipeline {
     sha: Option<String>,
     #[serde(default, deserialize_with = "opt_number")]
     parent_pipeline_id: Option<u64>,
-}
-
-fn opt_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    number(d).map(Some)
 }
 
 pub async fn create_pipeline(

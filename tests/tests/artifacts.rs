@@ -1,0 +1,369 @@
+//! Job artifacts (SPEC section 8) end to end against real Redis and S3: uploads as the
+//! runner sends them, downloads by job and by ref, single files from inside the archive,
+//! keep, deletes, and the project-wide expiry that the cleanup worker carries out.
+
+use std::io::{Cursor, Write};
+use std::time::Duration;
+
+use arca_tests::{ADMIN_TOKEN, Stack, raw_request};
+use serde_json::{Value, json};
+use zip::CompressionMethod;
+use zip::write::SimpleFileOptions;
+
+fn make_zip(entries: &[(&str, &[u8])], method: CompressionMethod, zip64: bool) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = SimpleFileOptions::default().compression_method(method).large_file(zip64);
+    for (name, data) in entries {
+        w.start_file(*name, opts).expect("start entry");
+        w.write_all(data).expect("write entry");
+    }
+    w.finish().expect("finish zip").into_inner()
+}
+
+struct Ci<'a> {
+    stack: &'a Stack,
+    pid: u64,
+}
+
+impl Ci<'_> {
+    async fn pipeline(&self, ref_name: &str, parent: Option<u64>) -> u64 {
+        let body = json!({"ref": ref_name, "parent_pipeline_id": parent});
+        self.stack.admin_post(&format!("/projects/{}/pipelines", self.pid), body).await["id"].as_u64().expect("id")
+    }
+
+    async fn finish_pipeline(&self, pipeline: u64, status: &str) {
+        let url = self.stack.api(&format!("/projects/{}/pipelines/{pipeline}", self.pid));
+        let resp = self
+            .stack
+            .http
+            .put(url)
+            .header("PRIVATE-TOKEN", ADMIN_TOKEN)
+            .json(&json!({"status": status}))
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(resp.status(), 200);
+    }
+
+    /// A running job: `(id, token)`.
+    async fn job(&self, pipeline: u64, name: &str) -> (u64, String) {
+        let job = self
+            .stack
+            .admin_post(&format!("/projects/{}/pipelines/{pipeline}/jobs", self.pid), json!({"name": name}))
+            .await;
+        (job["id"].as_u64().expect("id"), job["token"].as_str().expect("token").to_owned())
+    }
+
+    async fn finish_job(&self, job: u64) {
+        let url = self.stack.api(&format!("/projects/{}/jobs/{job}", self.pid));
+        let resp = self
+            .stack
+            .http
+            .put(url)
+            .header("PRIVATE-TOKEN", ADMIN_TOKEN)
+            .json(&json!({"status": "success"}))
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(resp.status(), 200);
+    }
+
+    /// Uploads the archive as a raw body.
+    async fn upload(&self, job: u64, token: &str, zip: Vec<u8>, query: &str) -> (u16, Value) {
+        let url = self.stack.api(&format!("/jobs/{job}/artifacts{query}"));
+        let resp = self.stack.http.post(url).header("JOB-TOKEN", token).body(zip).send().await.expect("req");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A job that ran in `pipeline` and left `zip` behind.
+    async fn job_with(&self, pipeline: u64, name: &str, zip: Vec<u8>) -> u64 {
+        let (id, token) = self.job(pipeline, name).await;
+        assert_eq!(self.upload(id, &token, zip, "").await.0, 201);
+        self.finish_job(id).await;
+        id
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.stack
+            .http
+            .get(self.stack.api(&format!("/projects/{}{path}", self.pid)))
+            .header("PRIVATE-TOKEN", ADMIN_TOKEN)
+            .send()
+            .await
+            .expect("req")
+    }
+
+    /// Follows a 302 to S3 and returns the bytes.
+    async fn fetch(&self, path: &str) -> (u16, Vec<u8>) {
+        let resp = self.get(path).await;
+        if resp.status() != 302 {
+            return (resp.status().as_u16(), Vec::new());
+        }
+        let location = resp.headers()["location"].to_str().expect("ascii").to_owned();
+        let s3 = reqwest::get(location).await.expect("s3");
+        (s3.status().as_u16(), s3.bytes().await.expect("body").to_vec())
+    }
+
+    async fn text(&self, path: &str) -> (u16, String) {
+        let resp = self.get(path).await;
+        (resp.status().as_u16(), resp.text().await.expect("text"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn runner_multipart_and_raw_uploads_and_every_download() {
+    let stack = Stack::start().await;
+    let (pid, _) = stack.project("ci", "private").await;
+    let ci = Ci { stack: &stack, pid };
+    let zip =
+        make_zip(&[("out/report.txt", b"all green\n"), ("bin/tool", &[7u8; 5000])], CompressionMethod::Deflated, false);
+
+    // As gitlab-runner sends it: multipart, `file` last, options as fields.
+    let p = ci.pipeline("main", None).await;
+    let (job, token) = ci.job(p, "build").await;
+    let boundary = "------------------------arcaTestBoundary";
+    let mut body = Vec::new();
+    for (name, value) in [("artifact_format", "zip"), ("artifact_type", "archive"), ("expire_in", "1 week")] {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"artifacts.zip\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+    body.extend(&zip);
+    body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let resp = stack
+        .http
+        .post(stack.api(&format!("/jobs/{job}/artifacts")))
+        .header("JOB-TOKEN", &token)
+        .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body)
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(resp.status(), 201);
+    let stored: Value = resp.json().await.expect("json");
+    assert_eq!(stored["artifacts_file"]["size"], zip.len());
+    let expires = stored["artifacts_expire_at"].as_str().expect("expiry").to_owned();
+    assert!(expires.as_str() > "2026", "{expires}");
+    ci.finish_job(job).await;
+    ci.finish_pipeline(p, "success").await;
+
+    assert_eq!(ci.fetch(&format!("/jobs/{job}/artifacts")).await, (200, zip.clone()), "archive by job");
+    assert_eq!(ci.fetch("/jobs/artifacts/main/download?job=build").await, (200, zip.clone()), "archive by ref");
+    let resp = ci.get(&format!("/jobs/{job}/artifacts/out/report.txt")).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/octet-stream");
+    assert_eq!(resp.text().await.expect("text"), "all green\n");
+    let resp = ci.get("/jobs/artifacts/main/raw/bin/tool?job=build").await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"].to_str().expect("ascii").starts_with("text/plain"));
+    assert_eq!(resp.bytes().await.expect("body").to_vec(), vec![7u8; 5000]);
+
+    // Raw body, with the token as a query parameter.
+    let (job2, token2) = ci.job(p, "test").await;
+    let url = stack.api(&format!("/jobs/{job2}/artifacts?expire_in=never&job_token={token2}"));
+    let resp = stack.http.post(url).body(zip.clone()).send().await.expect("req");
+    assert_eq!(resp.status(), 201);
+    assert_eq!(resp.json::<Value>().await.expect("json")["artifacts_expire_at"], Value::Null);
+    // Downloads with a job token as query parameter too.
+    let url = stack.api(&format!("/projects/{pid}/jobs/{job2}/artifacts/out/report.txt?job_token={token2}"));
+    assert_eq!(stack.http.get(url).send().await.expect("req").text().await.expect("text"), "all green\n");
+
+    for (path, status) in [
+        (format!("/jobs/{job}/artifacts/out/missing.txt"), 404),
+        (format!("/jobs/{job}/artifacts/out"), 404),
+        (format!("/jobs/{job}/artifacts/%2E%2E/etc/passwd"), 400),
+        (format!("/jobs/{job}/artifacts/out/%2E%2E/report.txt"), 400),
+        (format!("/jobs/{job}/artifacts/out%5Creport.txt"), 400),
+        (format!("/jobs/{job}/artifacts/a%00b"), 400),
+        ("/jobs/artifacts/main/raw/out/report.txt".to_owned(), 400),
+        ("/jobs/artifacts/main/raw/out/report.txt?job=nope".to_owned(), 404),
+        ("/jobs/artifacts/nobranch/download?job=build".to_owned(), 404),
+        ("/jobs/999/artifacts".to_owned(), 404),
+    ] {
+        let (got, body) = raw_request("GET", &stack.api(&format!("/projects/{pid}{path}")), ADMIN_TOKEN, b"").await;
+        assert_eq!(got, status, "{path}: {body}");
+        assert!(body["message"].is_string() || body["error"].is_string(), "{path}: JSON error body, got {body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn zip64_and_a_hundred_thousand_entries() {
+    let stack = Stack::start().await;
+    let (pid, _) = stack.project("big", "private").await;
+    let ci = Ci { stack: &stack, pid };
+    let p = ci.pipeline("main", None).await;
+
+    let zip64 = make_zip(&[("a.txt", b"zip64 entry"), ("b.bin", &[1u8; 70_000])], CompressionMethod::Deflated, true);
+    let job = ci.job_with(p, "zip64", zip64).await;
+    assert_eq!(ci.text(&format!("/jobs/{job}/artifacts/a.txt")).await, (200, "zip64 entry".into()));
+
+    let names: Vec<String> = (0..100_000).map(|i| format!("d{}/f{i}.txt", i % 100)).collect();
+    let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), n.as_bytes())).collect();
+    let many = make_zip(&entries, CompressionMethod::Stored, false);
+    let job = ci.job_with(p, "many", many).await;
+    for i in [0, 54_321, 99_999] {
+        let name = &names[i];
+        assert_eq!(ci.text(&format!("/jobs/{job}/artifacts/{name}")).await, (200, name.clone()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn uploads_need_a_running_job_a_zip_and_the_size_limit() {
+    let stack = Stack::start_with(|s| {
+        s.insert("ARCA_MAX_ARTIFACTS_SIZE".into(), "64KiB".into());
+    })
+    .await;
+    let (pid, _) = stack.project("strict", "private").await;
+    let ci = Ci { stack: &stack, pid };
+    let p = ci.pipeline("main", None).await;
+    let zip = make_zip(&[("x", b"y")], CompressionMethod::Deflated, false);
+    let (job, token) = ci.job(p, "build").await;
+    let (other_job, other_token) = ci.job(p, "other").await;
+
+    let (status, body) = ci.upload(job, &token, b"this is not a zip".to_vec(), "").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("zip")));
+    assert_eq!(ci.upload(job, &token, vec![], "").await.0, 400, "empty");
+    assert_eq!(ci.upload(job, &token, zip.clone(), "?expire_in=soonish").await.0, 400);
+    assert_eq!(ci.upload(job, &token, zip.clone(), "?artifact_format=gzip").await.0, 400);
+    assert_eq!(ci.upload(job, &token, vec![0u8; 65 * 1024 + 70_000], "").await.0, 413);
+    assert_eq!(ci.upload(job, &other_token, zip.clone(), "").await.0, 403, "another job's token");
+    assert_eq!(ci.upload(job, ADMIN_TOKEN, zip.clone(), "").await.0, 403, "only job tokens upload");
+    let resp =
+        stack.http.post(stack.api(&format!("/jobs/{job}/artifacts"))).body(zip.clone()).send().await.expect("req");
+    assert_eq!(resp.status(), 401);
+    assert_eq!(ci.get(&format!("/jobs/{job}/artifacts")).await.status(), 404, "nothing stored");
+
+    ci.finish_job(other_job).await;
+    assert_eq!(ci.upload(other_job, &other_token, zip.clone(), "").await.0, 401, "finished job");
+    assert_eq!(ci.upload(job, &token, zip, "").await.0, 201);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let out = stack
+        .app
+        .blobs
+        .client()
+        .list_objects_v2()
+        .bucket(stack.app.blobs.bucket())
+        .prefix("artifacts/")
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(out.contents().len(), 1, "refused uploads left no blob");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn by_ref_takes_the_latest_successful_pipeline_parent_before_children() {
+    let stack = Stack::start().await;
+    let (pid, _) = stack.project("refs", "private").await;
+    let ci = Ci { stack: &stack, pid };
+    let zip = |s: &str| make_zip(&[("who.txt", s.as_bytes())], CompressionMethod::Deflated, false);
+
+    let old = ci.pipeline("main", None).await;
+    ci.job_with(old, "build", zip("old")).await;
+    ci.finish_pipeline(old, "success").await;
+
+    let parent = ci.pipeline("main", None).await;
+    ci.job_with(parent, "build", zip("parent")).await;
+    let child = ci.pipeline("main", Some(parent)).await;
+    ci.job_with(child, "build", zip("child")).await;
+    ci.job_with(child, "docs", zip("child docs")).await;
+    ci.finish_pipeline(child, "success").await;
+    ci.finish_pipeline(parent, "success").await;
+
+    let failed = ci.pipeline("main", None).await;
+    ci.job_with(failed, "build", zip("failed")).await;
+    ci.finish_pipeline(failed, "failed").await;
+    let running = ci.pipeline("main", None).await;
+    ci.job_with(running, "build", zip("running")).await;
+
+    let other = ci.pipeline("feature/x", None).await;
+    ci.job_with(other, "build", zip("feature")).await;
+    ci.finish_pipeline(other, "success").await;
+
+    let raw = |r: &str, job: &str| format!("/jobs/artifacts/{r}/raw/who.txt?job={job}");
+    assert_eq!(ci.text(&raw("main", "build")).await, (200, "parent".into()), "parent wins a name clash");
+    assert_eq!(ci.text(&raw("main", "docs")).await, (200, "child docs".into()), "children searched after");
+    assert_eq!(ci.text(&raw("feature%2Fx", "build")).await, (200, "feature".into()), "refs with slashes");
+    assert_eq!(ci.get(&raw("main", "deploy")).await.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn keep_delete_and_project_wide_expiry() {
+    let stack = Stack::start().await;
+    let (pid, _) = stack.project("cleanup", "private").await;
+    let ci = Ci { stack: &stack, pid };
+    let zip = |s: &str| make_zip(&[("f.txt", s.as_bytes())], CompressionMethod::Deflated, false);
+
+    let main1 = ci.pipeline("main", None).await;
+    let kept = ci.job_with(main1, "build", zip("main1")).await;
+    ci.finish_pipeline(main1, "success").await;
+    let main2 = ci.pipeline("main", None).await;
+    let latest_main = ci.job_with(main2, "build", zip("main2")).await;
+    ci.finish_pipeline(main2, "success").await;
+    let dev = ci.pipeline("dev", None).await;
+    let latest_dev = ci.job_with(dev, "build", zip("dev")).await;
+    ci.finish_pipeline(dev, "success").await;
+    let broken = ci.pipeline("dev", None).await;
+    let failed = ci.job_with(broken, "build", zip("failed")).await;
+    ci.finish_pipeline(broken, "failed").await;
+    let deleted = ci.job_with(main2, "extra", zip("extra")).await;
+
+    let resp = stack
+        .http
+        .post(stack.api(&format!("/projects/{pid}/jobs/{kept}/artifacts/keep")))
+        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.json::<Value>().await.expect("json")["artifacts_expire_at"], Value::Null);
+
+    let del = |job: u64| {
+        stack
+            .http
+            .delete(stack.api(&format!("/projects/{pid}/jobs/{job}/artifacts")))
+            .header("PRIVATE-TOKEN", ADMIN_TOKEN)
+            .send()
+    };
+    assert_eq!(del(deleted).await.expect("req").status(), 204);
+    assert_eq!(del(deleted).await.expect("req").status(), 404);
+    assert_eq!(ci.get(&format!("/jobs/{deleted}/artifacts")).await.status(), 404);
+
+    let resp = stack
+        .http
+        .delete(stack.api(&format!("/projects/{pid}/artifacts")))
+        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(resp.status(), 202);
+    // Expired at once for readers, kept ones included; the latest per ref survive.
+    assert_eq!(ci.get(&format!("/jobs/{kept}/artifacts")).await.status(), 404);
+    assert_eq!(ci.get(&format!("/jobs/{failed}/artifacts")).await.status(), 404);
+    assert_eq!(ci.fetch(&format!("/jobs/{latest_main}/artifacts")).await.0, 200);
+    assert_eq!(ci.fetch(&format!("/jobs/{latest_dev}/artifacts")).await.0, 200);
+
+    // The worker (1 s interval in tests) deletes the blobs: two remain.
+    let mut left = 0;
+    for _ in 0..100 {
+        let out = stack
+            .app
+            .blobs
+            .client()
+            .list_objects_v2()
+            .bucket(stack.app.blobs.bucket())
+            .prefix("artifacts/")
+            .send()
+            .await
+            .expect("list");
+        left = out.contents().len();
+        if left == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(left, 2, "only the latest artifacts of each ref are left");
+    assert_eq!(ci.text(&format!("/jobs/{latest_main}/artifacts/f.txt")).await, (200, "main2".into()));
+}
