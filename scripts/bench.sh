@@ -5,6 +5,8 @@
 #      peak RSS of the gateway and the upload service.
 #   2. Download redirects per second at 64 connections, through the gateway and directly
 #      against the download service (wrk), with p99 latency.
+#   3. Time to first byte of one small file from a 2 GiB job-artifacts archive of 100,000
+#      entries, against downloading the whole archive, and the bytes read from S3 for each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
@@ -26,6 +28,7 @@ export ARCA_REDIS_URL="redis://127.0.0.1:$REDIS_PORT" ARCA_S3_ENDPOINT="http://1
 export ARCA_ADMIN_TOKEN=bench-admin-token-0123456789 ARCA_JWT_SECRET=bench-jwt-secret-0123456789
 export ARCA_GATEWAY_LISTEN=$GW ARCA_UPLOAD_LISTEN=$UP ARCA_DOWNLOAD_LISTEN=$DOWN ARCA_CLEANUP_LISTEN=$CLEAN
 export ARCA_UPLOAD_URLS="http://$UP" ARCA_DOWNLOAD_URLS="http://$DOWN" ARCA_MAX_FILE_SIZE=8GiB RUST_LOG=warn
+export ARCA_MAX_ARTIFACTS_SIZE=3GiB
 
 pids=()
 stop() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -76,3 +79,38 @@ for target in "gateway http://$GW$path" "download-direct http://$DOWN$path"; do
     non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out")
     echo "$name: ${rps} redirects/s, p99 ${p99}, error responses ${non2xx:-0}"
 done
+
+echo
+ARCHIVE_MIB="${BENCH_ARCHIVE_MIB:-2048}"
+echo "== 3. one file from a ${ARCHIVE_MIB} MiB archive of 100,000 entries"
+python3 - "$ROOT/archive.zip" "$ARCHIVE_MIB" <<'PY'
+import os, sys, zipfile
+path, mib = sys.argv[1], int(sys.argv[2])
+n = 100_000
+size = mib * 1024 * 1024 // n
+chunk = os.urandom(size)
+with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
+    for i in range(n):
+        # Distinct bytes per entry without paying for 2 GiB of randomness.
+        z.writestr(f"dir{i % 100}/file{i}.bin", i.to_bytes(4, "little") + chunk[4:])
+    z.writestr("summary.txt", "the one small file we want\n")
+PY
+archive_bytes=$(stat -c %s "$ROOT/archive.zip")
+pipeline=$(curl -sf -X POST -H "$AUTH" "$API/projects/1/pipelines?ref=main" | grep -o '"id":[0-9]*' | head -n1 | cut -d: -f2)
+job_json=$(curl -sf -X POST -H "$AUTH" "$API/projects/1/pipelines/$pipeline/jobs?name=build")
+job=$(grep -o '"id":[0-9]*' <<<"$job_json" | head -n1 | cut -d: -f2)
+job_token=$(sed -E 's/.*"token":"([^"]+)".*/\1/' <<<"$job_json")
+curl -sf -o /dev/null -H "JOB-TOKEN: $job_token" --upload-file "$ROOT/archive.zip" -X POST "$API/jobs/$job/artifacts"
+range_bytes() { curl -sf "http://$DOWN/metrics" | awk '/^arca_archive_range_read_bytes_total/ {print $2}'; }
+one_file() {
+    local before after t
+    before=$(range_bytes)
+    t=$(curl -sf -o /dev/null -w '%{time_starttransfer}' -H "$AUTH" "$API/projects/1/jobs/$job/artifacts/summary.txt")
+    after=$(range_bytes)
+    echo "$1: time to first byte ${t}s, bytes read from S3 $((${after%.*} - ${before%.*}))"
+}
+one_file "one file, cold cache (central directory read) "
+one_file "one file, warm cache                          "
+t_whole=$(curl -sf -o /dev/null --location -w '%{time_starttransfer} %{time_total}' -H "$AUTH" "$API/projects/1/jobs/$job/artifacts")
+echo "whole archive via redirect: time to first byte ${t_whole% *}s, complete ${t_whole#* }s, bytes read from S3 $archive_bytes"
+rm -f "$ROOT/archive.zip"
