@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 
 use crate::archive::ArchiveCache;
 use crate::auth::{Authenticator, Need, Principal, extract_token};
-use crate::blobs::Blobs;
+use crate::blobs::{Blobs, MultipartEvent, MultipartHook};
 use crate::config::Config;
 use crate::db::Redis;
 use crate::error::{ApiError, ApiResult};
@@ -34,7 +34,8 @@ impl App {
     /// Connects to Redis (waiting for it) and S3 (creating the bucket when absent).
     pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         let redis = Redis::connect(&config.redis).await?;
-        let blobs = Blobs::new(&config.s3).await;
+        let meta = Meta::new(redis);
+        let blobs = Blobs::new(&config.s3).await.with_multipart_hook(multipart_hook(meta.clone()));
         let mut delay = std::time::Duration::from_millis(100);
         loop {
             match blobs.ensure_bucket().await {
@@ -47,7 +48,6 @@ impl App {
                 Err(e) => anyhow::bail!("ARCA_S3_BUCKET: cannot use bucket {:?}: {e}", config.s3.bucket),
             }
         }
-        let meta = Meta::new(redis);
         let auth = Authenticator::new(&config.admin_token, &config.jwt_secret, meta.clone());
         Ok(Arc::new(Self { config, meta, blobs, auth, archives: ArchiveCache::new(ARCHIVE_CACHE_ENTRIES) }))
     }
@@ -71,6 +71,25 @@ impl App {
         self.auth.authorize(who, &project, need).await?;
         Ok(project)
     }
+}
+
+/// Records multipart uploads in flight in Redis (see `Meta::track_multipart`). A failure
+/// to record is logged; the upload itself goes on.
+fn multipart_hook(meta: Meta) -> MultipartHook {
+    Arc::new(move |event| {
+        let meta = meta.clone();
+        Box::pin(async move {
+            let res = match &event {
+                MultipartEvent::Started { key, upload_id } => {
+                    meta.track_multipart(key, upload_id, crate::time::now_ms()).await
+                }
+                MultipartEvent::Ended { key, upload_id } => meta.untrack_multipart(key, upload_id).await,
+            };
+            if let Err(e) = res {
+                tracing::warn!(error = %e, "multipart upload not tracked");
+            }
+        })
+    })
 }
 
 /// The caller, authenticated from whichever token transport the request used.

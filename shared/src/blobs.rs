@@ -18,6 +18,8 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::{Bytes, BytesMut};
+use futures_util::future::BoxFuture;
+use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use crate::config::S3Config;
@@ -74,11 +76,21 @@ impl BlobKeys {
     }
 }
 
+/// What a multipart upload tells its observer (arca records uploads in flight in Redis,
+/// so the cleanup worker can abort those a crash abandoned).
+pub enum MultipartEvent {
+    Started { key: String, upload_id: String },
+    Ended { key: String, upload_id: String },
+}
+
+pub type MultipartHook = Arc<dyn Fn(MultipartEvent) -> BoxFuture<'static, ()> + Send + Sync>;
+
 #[derive(Clone)]
 pub struct Blobs {
     client: Client,
     presigner: Client,
     bucket: String,
+    hook: Option<MultipartHook>,
 }
 
 /// Headers S3 must answer a presigned GET with.
@@ -126,7 +138,52 @@ impl Blobs {
             client: build(cfg.endpoint.as_ref()),
             presigner: build(cfg.public_endpoint.as_ref()),
             bucket: cfg.bucket.clone(),
+            hook: None,
         }
+    }
+
+    /// Observes every multipart upload's start (before its first part) and end.
+    pub fn with_multipart_hook(mut self, hook: MultipartHook) -> Self {
+        self.hook = Some(hook);
+        self
+    }
+
+    /// Aborts a multipart upload; one that is already gone counts as aborted.
+    pub async fn abort_multipart(&self, key: &str, upload_id: &str) -> Result<(), BlobError> {
+        match self.client.abort_multipart_upload().bucket(&self.bucket).key(key).upload_id(upload_id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => match classify("abort multipart upload", e) {
+                BlobError::NotFound => Ok(()),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// Lists objects under `prefix`, a page at a time: `(key, last modified ms)`.
+    pub async fn list_page(
+        &self,
+        prefix: &str,
+        token: Option<String>,
+    ) -> Result<(Vec<(String, u64)>, Option<String>), BlobError> {
+        let out = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .set_continuation_token(token)
+            .send()
+            .await
+            .map_err(|e| classify("list objects", e))?;
+        let objects = out
+            .contents()
+            .iter()
+            .filter_map(|o| {
+                let key = o.key()?.to_owned();
+                let modified = o.last_modified().and_then(|t| t.to_millis().ok()).unwrap_or(0).max(0) as u64;
+                Some((key, modified))
+            })
+            .collect();
+        Ok((objects, out.next_continuation_token().map(str::to_owned)))
     }
 
     pub fn bucket(&self) -> &str {
@@ -204,6 +261,7 @@ impl Blobs {
             next_part: 1,
             in_flight: JoinSet::new(),
             done: Vec::new(),
+            hook: self.hook.clone(),
         }
     }
 
@@ -439,6 +497,7 @@ pub struct BlobWriter {
     next_part: i32,
     in_flight: JoinSet<Result<CompletedPart, BlobError>>,
     done: Vec<CompletedPart>,
+    hook: Option<MultipartHook>,
 }
 
 impl BlobWriter {
@@ -473,6 +532,9 @@ impl BlobWriter {
                     .map_err(|e| classify("create multipart upload", e))?;
                 let id = out.upload_id().ok_or_else(|| BlobError::Other("no upload id".into()))?.to_owned();
                 self.upload_id = Some(id.clone());
+                if let Some(hook) = &self.hook {
+                    hook(MultipartEvent::Started { key: self.key.clone(), upload_id: id.clone() }).await;
+                }
                 id
             }
         };
@@ -547,7 +609,9 @@ impl BlobWriter {
             .send()
             .await
             .map_err(|e| classify("complete multipart upload", e))?;
-        self.upload_id = None;
+        if let (Some(hook), Some(upload_id)) = (&self.hook, self.upload_id.take()) {
+            hook(MultipartEvent::Ended { key: self.key.clone(), upload_id }).await;
+        }
         Ok(())
     }
 
@@ -566,11 +630,19 @@ impl BlobWriter {
                 .abort_multipart_upload()
                 .bucket(&self.bucket)
                 .key(&self.key)
-                .upload_id(upload_id)
+                .upload_id(&upload_id)
                 .send()
                 .await;
-            if let Err(e) = res {
-                tracing::warn!(key = %self.key, error = %aws_sdk_s3::error::DisplayErrorContext(&e), "abort multipart upload failed");
+            match res {
+                Err(e) => {
+                    // Still recorded as in flight: the cleanup worker aborts it later.
+                    tracing::warn!(key = %self.key, error = %aws_sdk_s3::error::DisplayErrorContext(&e), "abort multipart upload failed");
+                }
+                Ok(_) => {
+                    if let Some(hook) = &self.hook {
+                        hook(MultipartEvent::Ended { key: self.key.clone(), upload_id }).await;
+                    }
+                }
             }
         }
     }
@@ -585,9 +657,14 @@ impl Drop for BlobWriter {
             let client = self.client.clone();
             let bucket = self.bucket.clone();
             let key = self.key.clone();
+            let hook = self.hook.clone();
             if let Ok(handle) = tokio::runtime::Handle::try_current() {
                 handle.spawn(async move {
-                    let _ = client.abort_multipart_upload().bucket(bucket).key(key).upload_id(upload_id).send().await;
+                    let res =
+                        client.abort_multipart_upload().bucket(bucket).key(&key).upload_id(&upload_id).send().await;
+                    if let (Ok(_), Some(hook)) = (res, hook) {
+                        hook(MultipartEvent::Ended { key, upload_id }).await;
+                    }
                 });
             }
         }

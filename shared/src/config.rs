@@ -233,6 +233,13 @@ pub struct Config {
     pub artifacts_expire_in: Duration,
     pub recycle_retention: Duration,
     pub cleanup_interval: Duration,
+    /// Objects younger than this are never taken for orphans (uploads in flight); the
+    /// orphan sweep also runs at most once per this period.
+    pub orphan_grace: Duration,
+    /// Multipart uploads older than this are aborted.
+    pub multipart_max_age: Duration,
+    /// How long a cleanup worker holds a unit of work before another may take it over.
+    pub cleanup_lease: Duration,
 }
 
 const DAY: u64 = 24 * 60 * 60;
@@ -256,6 +263,9 @@ impl Config {
             artifacts_expire_in: src.duration("ARCA_ARTIFACTS_EXPIRE_IN", Duration::from_secs(30 * DAY))?,
             recycle_retention: src.duration("ARCA_RECYCLE_RETENTION", Duration::from_secs(30 * DAY))?,
             cleanup_interval: src.duration("ARCA_CLEANUP_INTERVAL", Duration::from_secs(60))?,
+            orphan_grace: src.duration("ARCA_ORPHAN_GRACE", Duration::from_secs(60 * 60))?,
+            multipart_max_age: src.duration("ARCA_MULTIPART_MAX_AGE", Duration::from_secs(DAY))?,
+            cleanup_lease: src.duration("ARCA_CLEANUP_LEASE", Duration::from_secs(5 * 60))?,
         })
     }
 }

@@ -182,3 +182,11 @@ pub fn project_artifacts(project_id: u64) -> String {
 
 /// When artifacts expire: ZSET `<project id>:<job id>` by expiry time (ms).
 pub const ARTIFACT_EXPIRY: &str = "arca:{cleanup}:artifact-expiry";
+
+/// Multipart uploads in flight: ZSET `<s3 key>\n<upload id>` by start time (ms).
+pub const MULTIPART_UPLOADS: &str = "arca:{cleanup}:multipart-uploads";
+
+/// When a periodic cleanup job last ran.
+pub fn last_run(job: &str) -> String {
+    format!("arca:{{cleanup}}:last-run:{job}")
+}

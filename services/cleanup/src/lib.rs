@@ -31,12 +31,15 @@ pub async fn run_once(app: &AppState) -> anyhow::Result<()> {
     schedule_expired_recycle_bin(app).await?;
     purge_packages(app).await?;
     expire_artifacts(app).await?;
+    abort_stale_multiparts(app).await?;
+    sweep_orphans(app).await?;
     arca_shared::metrics::CLEANUP_LAST_RUN.set(arca_shared::time::now_ms() as i64 / 1000);
     Ok(())
 }
 
-/// How long a worker may hold one unit of work before another may take it over.
-const LEASE_MS: u64 = 5 * 60 * 1000;
+fn lease_ms(app: &AppState) -> u64 {
+    app.config.cleanup_lease.as_millis() as u64
+}
 
 /// Who this worker is, in its leases.
 fn worker_id() -> &'static str {
@@ -75,7 +78,7 @@ async fn purge_packages(app: &AppState) -> anyhow::Result<u64> {
     let mut purged = 0;
     for (project_id, package_id) in app.meta.due_purges(now_ms(), 100).await? {
         let work = format!("purge:{project_id}:{package_id}");
-        if !app.meta.claim(&work, worker_id(), LEASE_MS).await? {
+        if !app.meta.claim(&work, worker_id(), lease_ms(app)).await? {
             continue;
         }
         let files = app.meta.binned_files(project_id, package_id).await?;
@@ -100,7 +103,7 @@ const ARTIFACT_BATCH: usize = 1000;
 /// kept whatever their expiry (as GitLab keeps the latest artifacts) and looked at again a
 /// minute later. Each artifact is claimed with a lease, its blob deleted (in batches),
 /// then its record; a crash in between leaves work that the next pass redoes.
-async fn expire_artifacts(app: &AppState) -> anyhow::Result<u64> {
+pub async fn expire_artifacts(app: &AppState) -> anyhow::Result<u64> {
     let now = now_ms();
     let mut spared: HashMap<u64, HashSet<u64>> = HashMap::new();
     let mut claimed = Vec::new();
@@ -117,7 +120,7 @@ async fn expire_artifacts(app: &AppState) -> anyhow::Result<u64> {
             continue;
         }
         let work = format!("artifact:{project_id}:{job_id}");
-        if !app.meta.claim(&work, worker_id(), LEASE_MS).await? {
+        if !app.meta.claim(&work, worker_id(), lease_ms(app)).await? {
             continue;
         }
         match app.meta.artifact(project_id, job_id).await? {
@@ -143,6 +146,71 @@ async fn expire_artifacts(app: &AppState) -> anyhow::Result<u64> {
         tracing::info!(count = claimed.len(), "expired job artifacts deleted");
     }
     Ok(claimed.len() as u64)
+}
+
+/// Aborts multipart uploads that have run longer than `ARCA_MULTIPART_MAX_AGE`: those a
+/// crashed upload service left behind (arca records each before sending its first part).
+pub async fn abort_stale_multiparts(app: &AppState) -> anyhow::Result<u64> {
+    let cutoff = now_ms().saturating_sub(app.config.multipart_max_age.as_millis() as u64);
+    let mut aborted = 0;
+    for (key, upload_id) in app.meta.stale_multiparts(cutoff, 1000).await? {
+        app.blobs.abort_multipart(&key, &upload_id).await?;
+        app.meta.untrack_multipart(&key, &upload_id).await?;
+        aborted += 1;
+        tracing::info!(blob = %key, "stale multipart upload aborted");
+    }
+    if aborted > 0 {
+        arca_shared::metrics::BLOBS_DELETED.with_label_values(&["stale_multipart"]).inc_by(aborted);
+    }
+    Ok(aborted)
+}
+
+/// Where arca's blobs live in the bucket (anything else there is not ours to delete).
+const BLOB_PREFIXES: [&str; 2] = ["packages/", "artifacts/"];
+
+/// Deletes objects that no metadata references and that are older than
+/// `ARCA_ORPHAN_GRACE` (so an upload between its last byte and its metadata commit is
+/// safe). One worker sweeps at a time (a lease), at most once per grace period. The
+/// referenced set is read before the bucket is listed: an object committed after that
+/// read is younger than the grace period unless its commit took longer than the grace.
+pub async fn sweep_orphans(app: &AppState) -> anyhow::Result<u64> {
+    let now = now_ms();
+    let grace = app.config.orphan_grace.as_millis() as u64;
+    if app.meta.last_run("orphan-sweep").await?.is_some_and(|t| now.saturating_sub(t) < grace) {
+        return Ok(0);
+    }
+    if !app.meta.claim("orphan-sweep", worker_id(), lease_ms(app)).await? {
+        return Ok(0);
+    }
+    let referenced = app.meta.referenced_blob_keys().await?;
+    let cutoff = now.saturating_sub(grace);
+    let mut orphans = Vec::new();
+    for prefix in BLOB_PREFIXES {
+        let mut token = None;
+        loop {
+            let (objects, next) = app.blobs.list_page(prefix, token).await?;
+            orphans.extend(
+                objects
+                    .into_iter()
+                    .filter(|(key, modified)| *modified < cutoff && !referenced.contains(key))
+                    .map(|(k, _)| k),
+            );
+            match next {
+                Some(t) => token = Some(t),
+                None => break,
+            }
+        }
+    }
+    for batch in orphans.chunks(DELETE_BATCH) {
+        app.blobs.delete_many(batch).await?;
+        arca_shared::metrics::BLOBS_DELETED.with_label_values(&["orphan"]).inc_by(batch.len() as u64);
+    }
+    if !orphans.is_empty() {
+        tracing::info!(count = orphans.len(), "orphan blobs deleted");
+    }
+    app.meta.set_last_run("orphan-sweep", now).await?;
+    app.meta.release("orphan-sweep").await?;
+    Ok(orphans.len() as u64)
 }
 
 /// S3 allows 1,000 keys per DeleteObjects.

@@ -5,6 +5,7 @@
 mod ci;
 pub mod packages;
 mod projects;
+pub mod sweep;
 mod tokens;
 mod users;
 pub mod versions;

@@ -1,0 +1,73 @@
+//! What the cleanup worker's sweeps need from Redis: every S3 key that metadata still
+//! references, and the multipart uploads in flight.
+
+use std::collections::HashSet;
+
+use redis::AsyncCommands;
+
+use super::Meta;
+use crate::error::ApiResult;
+use crate::keys;
+
+#[derive(serde::Deserialize)]
+struct BlobRef {
+    blob_key: String,
+}
+
+impl Meta {
+    /// Every S3 key a package file or an artifacts record points at. Scans the key space:
+    /// run it seldom (the orphan sweep does, once per interval, under a lease). On Redis
+    /// Cluster this reads the node the connection reaches; see docs/ARCHITECTURE.md.
+    pub async fn referenced_blob_keys(&self) -> ApiResult<HashSet<String>> {
+        let mut out = HashSet::new();
+        for pattern in ["arca:{p*}:file:*", "arca:{p*}:artifact:*"] {
+            let names: Vec<String> = {
+                let mut conn = self.conn();
+                let mut iter: redis::AsyncIter<String> = conn.scan_match(pattern).await?;
+                let mut names = Vec::new();
+                while let Some(name) = iter.next_item().await {
+                    names.push(name?);
+                }
+                names
+            };
+            for chunk in names.chunks(500) {
+                let values: Vec<Option<String>> = redis::cmd("MGET").arg(chunk).query_async(&mut self.conn()).await?;
+                for v in values.into_iter().flatten() {
+                    if let Ok(r) = serde_json::from_str::<BlobRef>(&v) {
+                        out.insert(r.blob_key);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records a multipart upload before its first part is sent, so one abandoned by a
+    /// crash is found and aborted later.
+    pub async fn track_multipart(&self, key: &str, upload_id: &str, at_ms: u64) -> ApiResult<()> {
+        let _: () = self.conn().zadd(keys::MULTIPART_UPLOADS, format!("{key}\n{upload_id}"), at_ms).await?;
+        Ok(())
+    }
+
+    pub async fn untrack_multipart(&self, key: &str, upload_id: &str) -> ApiResult<()> {
+        let _: () = self.conn().zrem(keys::MULTIPART_UPLOADS, format!("{key}\n{upload_id}")).await?;
+        Ok(())
+    }
+
+    /// Multipart uploads started before `cutoff_ms`: `(key, upload id)`.
+    pub async fn stale_multiparts(&self, cutoff_ms: u64, limit: usize) -> ApiResult<Vec<(String, String)>> {
+        let members: Vec<String> =
+            self.conn().zrangebyscore_limit(keys::MULTIPART_UPLOADS, 0, cutoff_ms, 0, limit as isize).await?;
+        Ok(members.iter().filter_map(|m| m.split_once('\n')).map(|(k, u)| (k.to_owned(), u.to_owned())).collect())
+    }
+
+    /// When a periodic job last ran (Unix ms), and marks it as running now.
+    pub async fn last_run(&self, job: &str) -> ApiResult<Option<u64>> {
+        Ok(self.conn().get(keys::last_run(job)).await?)
+    }
+
+    pub async fn set_last_run(&self, job: &str, at_ms: u64) -> ApiResult<()> {
+        let _: () = self.conn().set(keys::last_run(job), at_ms).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,250 @@
+//! The cleanup worker (SPEC section 9) against real Redis and S3: several workers never do
+//! the same work twice, a dead worker's work is finished by another, orphans are swept
+//! only past their grace period, uploads in flight survive a sweep, and abandoned multipart
+//! uploads are aborted. These tests drive the worker's passes themselves: the stack's own
+//! worker only runs once, at start (`ARCA_CLEANUP_INTERVAL=1000days`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arca_shared::blobs::BlobKeys;
+use arca_shared::config::{Config, Source};
+use arca_shared::model::Artifact;
+use arca_shared::time::now_ms;
+use arca_shared::{App, AppState};
+use arca_tests::{ADMIN_TOKEN, Stack};
+use futures_util::StreamExt;
+
+fn manual(
+    extra: &'static [(&'static str, &'static str)],
+) -> impl FnOnce(&mut std::collections::HashMap<String, String>) {
+    move |s| {
+        s.insert("ARCA_CLEANUP_INTERVAL".into(), "1000days".into());
+        for (k, v) in extra {
+            s.insert((*k).into(), (*v).into());
+        }
+    }
+}
+
+async fn keys_under(app: &AppState, prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let (page, next) = app.blobs.list_page(prefix, token).await.expect("list");
+        out.extend(page.into_iter().map(|(k, _)| k));
+        match next {
+            Some(t) => token = Some(t),
+            None => return out,
+        }
+    }
+}
+
+async fn put_object(app: &AppState, key: &str) {
+    app.blobs
+        .client()
+        .put_object()
+        .bucket(app.blobs.bucket())
+        .key(key)
+        .body(bytes::Bytes::from_static(b"PK").into())
+        .send()
+        .await
+        .expect("put");
+}
+
+/// `n` artifacts of project `pid` whose expiry passed, with jobs ids from `first`.
+async fn expired_artifacts(app: &AppState, pid: u64, first: u64, n: u64, expired: bool) -> Vec<String> {
+    let keys: Vec<(u64, String)> =
+        (first..first + n).map(|job| (job, BlobKeys::job_artifacts(pid, job, &uuid(job)))).collect();
+    futures_util::stream::iter(keys.clone())
+        .for_each_concurrent(16, |(job, key)| async move {
+            put_object(app, &key).await;
+            let a = Artifact {
+                job_id: job,
+                project_id: pid,
+                blob_key: key,
+                size: 2,
+                sha256: String::new(),
+                entries: 0,
+                created_at: now_ms(),
+                expire_at: Some(if expired { now_ms() - 1000 } else { now_ms() + 3_600_000 }),
+                locked: false,
+            };
+            app.meta.save_artifact(&a).await.expect("save");
+        })
+        .await;
+    keys.into_iter().map(|(_, k)| k).collect()
+}
+
+fn uuid(n: u64) -> String {
+    format!("00000000-0000-0000-0000-{n:012}")
+}
+
+async fn second_app(stack: &Stack, extra: &[(&str, &str)]) -> AppState {
+    let mut settings = stack.backends.settings();
+    for (k, v) in extra {
+        settings.insert((*k).into(), (*v).into());
+    }
+    App::connect(Config::from_source(&Source::map(settings)).expect("config")).await.expect("app")
+}
+
+/// Runs the artifact pass until it finds nothing; returns what this worker deleted.
+async fn drain(app: AppState) -> u64 {
+    let mut total = 0;
+    loop {
+        let n = arca_cleanup::expire_artifacts(&app).await.expect("pass");
+        if n == 0 {
+            return total;
+        }
+        total += n;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_workers_delete_every_expired_blob_exactly_once() {
+    let stack = Stack::start_with(manual(&[])).await;
+    let (pid, _) = stack.project("many", "private").await;
+    let doomed = expired_artifacts(&stack.app, pid, 1, 2000, true).await;
+    let alive = expired_artifacts(&stack.app, pid, 10_000, 20, false).await;
+    let other = second_app(&stack, &[]).await;
+    let (a, b) = tokio::join!(tokio::spawn(drain(stack.app.clone())), tokio::spawn(drain(other)));
+    let (a, b) = (a.expect("worker a"), b.expect("worker b"));
+    println!("worker a deleted {a}, worker b {b}");
+    assert_eq!(a + b, doomed.len() as u64, "each expired artifact deleted once");
+    assert!(a > 0 && b > 0, "both workers took part: {a} / {b}");
+    let left = keys_under(&stack.app, &format!("artifacts/{pid}/")).await;
+    let mut want = alive.clone();
+    want.sort();
+    let mut left_sorted = left.clone();
+    left_sorted.sort();
+    assert_eq!(left_sorted, want, "exactly the unexpired ones are left");
+    for job in [1, 1000, 2000] {
+        assert!(stack.app.meta.artifact(pid, job).await.expect("redis").is_none());
+    }
+    assert!(stack.app.meta.artifact(pid, 10_000).await.expect("redis").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dead_workers_claims_expire_and_another_finishes() {
+    let stack = Stack::start_with(manual(&[("ARCA_CLEANUP_LEASE", "1s")])).await;
+    let (pid, _) = stack.project("crash", "private").await;
+    expired_artifacts(&stack.app, pid, 1, 50, true).await;
+    // A worker claimed ten artifacts and died before deleting them.
+    for job in 1..=10 {
+        assert!(stack.app.meta.claim(&format!("artifact:{pid}:{job}"), "dead-worker", 1000).await.expect("claim"));
+    }
+    assert_eq!(drain(stack.app.clone()).await, 40, "claimed work is left alone");
+    assert_eq!(keys_under(&stack.app, "artifacts/").await.len(), 10);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(drain(stack.app.clone()).await, 10, "the dead worker's claims expired");
+    assert!(keys_under(&stack.app, "artifacts/").await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn orphans_older_than_the_grace_period_are_swept() {
+    let stack = Stack::start_with(manual(&[("ARCA_ORPHAN_GRACE", "2s")])).await;
+    let (pid, _) = stack.project("orphans", "private").await;
+    let url = stack.api(&format!("/projects/{pid}/packages/generic/kept/1/file"));
+    let resp = stack.http.put(&url).header("PRIVATE-TOKEN", ADMIN_TOKEN).body("referenced").send().await.expect("req");
+    assert_eq!(resp.status(), 201);
+    let old = BlobKeys::package_file(pid, "orphan-old");
+    put_object(&stack.app, &old).await;
+    put_object(&stack.app, "elsewhere/not-ours").await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let young = BlobKeys::package_file(pid, "orphan-young");
+    put_object(&stack.app, &young).await;
+
+    let swept = arca_cleanup::sweep_orphans(&stack.app).await.expect("sweep");
+    assert_eq!(swept, 1);
+    let left = keys_under(&stack.app, "packages/").await;
+    assert!(!left.contains(&old), "old orphan deleted");
+    assert!(left.contains(&young), "young orphan kept within its grace period");
+    assert_eq!(left.len(), 2, "the referenced file stays: {left:?}");
+    assert_eq!(keys_under(&stack.app, "elsewhere/").await.len(), 1, "keys outside arca's prefixes are not touched");
+    let resp = stack.http.get(&url).header("PRIVATE-TOKEN", ADMIN_TOKEN).send().await.expect("req");
+    let location = resp.headers()["location"].to_str().expect("ascii").to_owned();
+    assert_eq!(reqwest::get(location).await.expect("s3").text().await.expect("body"), "referenced");
+    assert_eq!(arca_cleanup::sweep_orphans(&stack.app).await.expect("sweep"), 0, "at most once per grace period");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_upload_in_flight_survives_a_sweep() {
+    let stack = Stack::start_with(manual(&[("ARCA_ORPHAN_GRACE", "0s")])).await;
+    let (pid, _) = stack.project("inflight", "private").await;
+    // Both kinds of upload: one streaming PUT (known length), one multipart (chunked).
+    let mut tasks = Vec::new();
+    for chunked in [false, true] {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(1);
+        let url = stack
+            .api(&format!("/projects/{pid}/packages/generic/slow/1/{}", if chunked { "chunked" } else { "sized" }));
+        let mut req = stack.http.put(url).header("PRIVATE-TOKEN", ADMIN_TOKEN);
+        let size = 20 * 1024 * 1024;
+        if !chunked {
+            req = req.header("Content-Length", size);
+        }
+        let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|i| (i, rx)) });
+        let req = req.body(reqwest::Body::wrap_stream(stream));
+        tasks.push((tokio::spawn(req.send()), tx, size));
+    }
+    let chunk = bytes::Bytes::from(vec![9u8; 1024 * 1024]);
+    for (_, tx, _) in &tasks {
+        for _ in 0..12 {
+            tx.send(Ok(chunk.clone())).await.expect("send");
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    arca_cleanup::sweep_orphans(&stack.app).await.expect("sweep");
+    arca_cleanup::abort_stale_multiparts(&stack.app).await.expect("multipart pass");
+    for (task, tx, _) in tasks {
+        for _ in 0..8 {
+            tx.send(Ok(chunk.clone())).await.expect("send");
+        }
+        drop(tx);
+        assert_eq!(task.await.expect("task").expect("response").status(), 201, "the upload completes");
+    }
+    let listed = stack
+        .http
+        .get(stack.api(&format!("/projects/{pid}/packages/1/package_files")))
+        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("req");
+    let files: serde_json::Value = listed.json().await.expect("json");
+    assert_eq!(files.as_array().map(Vec::len), Some(2));
+    assert!(files.as_array().expect("files").iter().all(|f| f["size"] == 20 * 1024 * 1024));
+    assert_eq!(keys_under(&stack.app, "packages/").await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn abandoned_multipart_uploads_are_aborted() {
+    let stack = Stack::start_with(manual(&[("ARCA_MULTIPART_MAX_AGE", "1s")])).await;
+    let app = Arc::new(stack.app.clone());
+    // As a crashed upload service leaves it: created, one part sent, tracked, never ended.
+    let key = BlobKeys::package_file(1, "abandoned");
+    let client = app.blobs.client();
+    let created = client.create_multipart_upload().bucket(app.blobs.bucket()).key(&key).send().await.expect("create");
+    let upload_id = created.upload_id().expect("id").to_owned();
+    client
+        .upload_part()
+        .bucket(app.blobs.bucket())
+        .key(&key)
+        .upload_id(&upload_id)
+        .part_number(1)
+        .body(bytes::Bytes::from(vec![1u8; 6 * 1024 * 1024]).into())
+        .send()
+        .await
+        .expect("part");
+    app.meta.track_multipart(&key, &upload_id, now_ms()).await.expect("track");
+    let parts = || {
+        std::fs::read_dir(stack.backends.dir.path().join("s3"))
+            .expect("s3 dir")
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".upload_id-"))
+            .count()
+    };
+    assert_eq!(parts(), 1);
+    assert_eq!(arca_cleanup::abort_stale_multiparts(&app).await.expect("pass"), 0, "not stale yet");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(arca_cleanup::abort_stale_multiparts(&app).await.expect("pass"), 1);
+    assert_eq!(parts(), 0, "its parts are gone");
+    assert!(app.meta.stale_multiparts(now_ms(), 10).await.expect("redis").is_empty(), "and it is no longer tracked");
+}
