@@ -7,6 +7,8 @@
 #      against the download service (wrk), with p99 latency.
 #   3. Time to first byte of one small file from a 2 GiB job-artifacts archive of 100,000
 #      entries, against downloading the whole archive, and the bytes read from S3 for each.
+#   4. Objects the cleanup worker deletes per second, 10,000 expired artifacts, with one
+#      worker and with two.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
@@ -114,3 +116,25 @@ one_file "one file, warm cache                          "
 t_whole=$(curl -sf -o /dev/null --location -w '%{time_starttransfer} %{time_total}' -H "$AUTH" "$API/projects/1/jobs/$job/artifacts")
 echo "whole archive via redirect: time to first byte ${t_whole% *}s, complete ${t_whole#* }s, bytes read from S3 $archive_bytes"
 rm -f "$ROOT/archive.zip"
+
+echo
+CLEANUP_COUNT="${BENCH_CLEANUP_COUNT:-10000}"
+echo "== 4. cleanup: ${CLEANUP_COUNT} expired artifacts"
+kill "${pids[4]}" 2>/dev/null || true   # the stack's own worker sits this one out
+# Artifacts whose expiry is due (others, like section 3's archive, are not the worker's yet).
+expiry_left() { redis-cli -p "$REDIS_PORT" zcount 'arca:{cleanup}:artifact-expiry' -inf "$(date +%s%3N)"; }
+for workers in 1 2; do
+    target/release/seed-expired 1 $((workers * 1000000)) "$CLEANUP_COUNT"
+    before=$(expiry_left)
+    started=$(date +%s.%N)
+    worker_pids=()
+    for _ in $(seq 1 "$workers"); do
+        ARCA_CLEANUP_LISTEN=127.0.0.1:$(free_port) ARCA_CLEANUP_INTERVAL=100ms target/release/arca-cleanup >>"$ROOT/logs/bench-cleanup.log" 2>&1 &
+        worker_pids+=($!)
+    done
+    while [ "$(expiry_left)" != 0 ]; do sleep 0.05; done
+    took=$(python3 -c "import time; print(f'{time.time() - $started:.2f}')")
+    for p in "${worker_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait "${worker_pids[@]}" 2>/dev/null || true
+    echo "$workers worker(s): ${before} expired artifacts deleted in ${took}s = $(python3 -c "print(f'{$before/$took:.0f}')") objects/s"
+done

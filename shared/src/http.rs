@@ -355,3 +355,17 @@ where
         }
     }
 }
+
+/// An optional setting given as a number or a string (`10` or `"10"` or `"all"`).
+pub fn opt_string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum NumOrStr {
+        Num(u64),
+        Str(String),
+    }
+    Ok(Option::<NumOrStr>::deserialize(d)?.map(|v| match v {
+        NumOrStr::Num(n) => n.to_string(),
+        NumOrStr::Str(s) => s,
+    }))
+}

@@ -82,6 +82,36 @@ pub static ARCHIVE_RANGE_BYTES: LazyLock<prometheus::IntCounter> = LazyLock::new
     .expect("metric registers once")
 });
 
+pub static CLEANUP_BYTES_DELETED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        Opts::new("arca_cleanup_bytes_deleted_total", "Bytes the cleanup worker deleted, by reason (where known)."),
+        &["reason"]
+    )
+    .expect("metric registers once")
+});
+
+pub static CLEANUP_RUN_DURATION: LazyLock<prometheus::Histogram> = LazyLock::new(|| {
+    prometheus::register_histogram!(
+        "arca_cleanup_run_duration_seconds",
+        "Time one cleanup pass takes.",
+        vec![0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0]
+    )
+    .expect("metric registers once")
+});
+
+pub static CLEANUP_ERRORS: LazyLock<prometheus::IntCounter> = LazyLock::new(|| {
+    prometheus::register_int_counter!("arca_cleanup_errors_total", "Cleanup passes that failed.")
+        .expect("metric registers once")
+});
+
+pub static CLEANUP_QUEUE_DEPTH: LazyLock<prometheus::IntGaugeVec> = LazyLock::new(|| {
+    prometheus::register_int_gauge_vec!(
+        Opts::new("arca_cleanup_queue_depth", "Work waiting for the cleanup worker, by queue."),
+        &["queue"]
+    )
+    .expect("metric registers once")
+});
+
 /// Forces registration, so every series exists (at zero) from the first scrape.
 pub fn init() {
     LazyLock::force(&HTTP_REQUESTS);
@@ -94,6 +124,10 @@ pub fn init() {
     LazyLock::force(&PROXIED_BYTES);
     LazyLock::force(&BLOBS_DELETED);
     LazyLock::force(&ARCHIVE_RANGE_BYTES);
+    LazyLock::force(&CLEANUP_BYTES_DELETED);
+    LazyLock::force(&CLEANUP_RUN_DURATION);
+    LazyLock::force(&CLEANUP_ERRORS);
+    LazyLock::force(&CLEANUP_QUEUE_DEPTH);
 }
 
 /// The default registry in Prometheus text format.

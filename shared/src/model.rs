@@ -164,16 +164,28 @@ pub struct PackageFile {
     pub pushed_by: String,
 }
 
-/// GitLab's generic-package settings of a project.
+/// GitLab's generic-package settings of a project, and its retention policy.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PackageSettings {
     pub generic_duplicates_allowed: bool,
     pub generic_duplicate_exception_regex: String,
+    /// GitLab's `keep_n_duplicated_package_files`: keep the newest N files of a name in a
+    /// version (`None`: all).
+    #[serde(default)]
+    pub keep_n_duplicated_package_files: Option<u32>,
+    /// Versions neither downloaded nor created for this many days go to the recycle bin.
+    #[serde(default)]
+    pub delete_versions_not_downloaded_for_days: Option<u32>,
 }
 
 impl Default for PackageSettings {
     fn default() -> Self {
-        Self { generic_duplicates_allowed: true, generic_duplicate_exception_regex: String::new() }
+        Self {
+            generic_duplicates_allowed: true,
+            generic_duplicate_exception_regex: String::new(),
+            keep_n_duplicated_package_files: None,
+            delete_versions_not_downloaded_for_days: None,
+        }
     }
 }
 

@@ -248,3 +248,107 @@ async fn abandoned_multipart_uploads_are_aborted() {
     assert_eq!(parts(), 0, "its parts are gone");
     assert!(app.meta.stale_multiparts(now_ms(), 10).await.expect("redis").is_empty(), "and it is no longer tracked");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn retention_keeps_the_newest_duplicates_and_bins_stale_versions() {
+    let stack = Stack::start_with(manual(&[])).await;
+    let (pid, _) = stack.project("retained", "private").await;
+    let settings = stack.api(&format!("/projects/{pid}/packages/settings"));
+    let put_settings =
+        |body: serde_json::Value| stack.http.put(&settings).header("PRIVATE-TOKEN", ADMIN_TOKEN).json(&body).send();
+    assert_eq!(
+        put_settings(serde_json::json!({"keep_n_duplicated_package_files": "7"})).await.expect("req").status(),
+        400
+    );
+    let resp = put_settings(
+        serde_json::json!({"keep_n_duplicated_package_files": 1, "delete_versions_not_downloaded_for_days": 30}),
+    )
+    .await
+    .expect("req");
+    assert_eq!(resp.status(), 200);
+
+    let publish = |name: &'static str, file: &'static str, body: &'static str| {
+        let url = stack.api(&format!("/projects/{pid}/packages/generic/{name}/1/{file}"));
+        let req = stack.http.put(url).header("PRIVATE-TOKEN", ADMIN_TOKEN).body(body);
+        async move { assert_eq!(req.send().await.expect("req").status(), 201) }
+    };
+    for body in ["one", "two", "three"] {
+        publish("dup", "app.bin", body).await;
+    }
+    publish("dup", "other.txt", "kept").await;
+    let files: serde_json::Value = stack
+        .http
+        .get(stack.api(&format!("/projects/{pid}/packages/1/package_files")))
+        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("req")
+        .json()
+        .await
+        .expect("json");
+    let names: Vec<(String, u64)> = files
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| (f["file_name"].as_str().unwrap_or("").to_owned(), f["size"].as_u64().unwrap_or(0)))
+        .collect();
+    assert_eq!(names, [("app.bin".to_owned(), 5), ("other.txt".to_owned(), 4)], "only the newest app.bin is kept");
+    arca_cleanup::run_once(&stack.app).await.expect("pass");
+    assert_eq!(keys_under(&stack.app, &format!("packages/{pid}/")).await.len(), 2, "the older blobs are deleted");
+
+    // Versions: one old and never downloaded, one old but downloaded lately, one new.
+    publish("stale", "f", "x").await;
+    publish("used", "f", "x").await;
+    publish("fresh", "f", "x").await;
+    let forty_days_ago = now_ms() - 40 * 24 * 3600 * 1000;
+    let mut conn = stack.app.meta.conn();
+    for name in ["stale", "used"] {
+        let key = arca_shared::keys::package_version(pid, name, "1");
+        let _: () = redis::cmd("HSET")
+            .arg(&key)
+            .arg("created_at")
+            .arg(forty_days_ago)
+            .query_async(&mut conn)
+            .await
+            .expect("hset");
+    }
+    let _: () = redis::cmd("HSET")
+        .arg(arca_shared::keys::package_version(pid, "used", "1"))
+        .arg("last_downloaded_at")
+        .arg(now_ms())
+        .query_async(&mut conn)
+        .await
+        .expect("hset");
+    let _: () = redis::cmd("DEL")
+        .arg(arca_shared::keys::last_run("version-retention"))
+        .query_async(&mut conn)
+        .await
+        .expect("del");
+
+    assert_eq!(arca_cleanup::apply_version_retention(&stack.app).await.expect("pass"), 1);
+    let list: serde_json::Value = stack
+        .http
+        .get(stack.api(&format!("/projects/{pid}/packages")))
+        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("req")
+        .json()
+        .await
+        .expect("json");
+    let listed: Vec<&str> = list.as_array().expect("list").iter().filter_map(|p| p["name"].as_str()).collect();
+    assert_eq!(listed, ["dup", "used", "fresh"]);
+    let bin: serde_json::Value = stack
+        .http
+        .get(stack.api(&format!("/projects/{pid}/packages/recycle_bin")))
+        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("req")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(bin[0]["name"], "stale");
+    assert_eq!(bin[0]["recycled_by"], "retention");
+    assert_eq!(arca_cleanup::apply_version_retention(&stack.app).await.expect("pass"), 0, "at most hourly");
+}

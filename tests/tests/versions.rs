@@ -77,6 +77,18 @@ impl Fixture {
         (302, Some(reqwest::get(location).await.expect("s3").text().await.expect("text")))
     }
 
+    /// The version's details once its download count (bumped in the background) is `n`.
+    async fn details_with_count(&self, id: u64, n: u64) -> Value {
+        for _ in 0..100 {
+            let (_, d) = self.get(&self.pkg_url(&format!("/{id}"))).await;
+            if d["download_count"] == n {
+                return d;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("download_count of {id} never reached {n}");
+    }
+
     async fn listed(&self) -> Vec<u64> {
         let (_, list) = self.get(&self.pkg_url("?per_page=100")).await;
         list.as_array().expect("list").iter().filter_map(|p| p["id"].as_u64()).collect()
@@ -221,9 +233,7 @@ async fn recycle_and_restore_bring_back_everything() {
         .await;
     f.download("tool", "3.1", "tool.bin").await;
     f.download("tool", "3.1", "tool.bin").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let (_, before) = f.get(&f.pkg_url(&format!("/{id}"))).await;
-    assert_eq!(before["download_count"], 2);
+    let before = f.details_with_count(id, 2).await;
 
     assert_eq!(
         f.call(reqwest::Method::DELETE, &f.pkg_url(&format!("/{id}")), &f.developer, None).await.0,
@@ -282,7 +292,7 @@ async fn a_recycled_version_can_be_published_again_and_then_not_restored_over_it
     let new = f.publish(&f.developer, "svc", "1.0", "svc.tar", "new build", "").await;
     assert_ne!(new, old, "a new version, not the recycled one");
     assert_eq!(f.download("svc", "1.0", "svc.tar").await, (302, Some("new build".into())));
-    let (_, d) = f.get(&f.pkg_url(&format!("/{new}"))).await;
+    let d = f.details_with_count(new, 1).await;
     assert_eq!(d["download_count"], 1, "counts start afresh");
 
     let (status, body) =

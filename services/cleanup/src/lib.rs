@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::time::Duration;
 
+use arca_shared::meta::packages::{ListQuery, Order};
 use arca_shared::meta::versions::{Event, PackageRef};
 use arca_shared::time::now_ms;
 use arca_shared::{AppState, keys};
@@ -25,16 +26,22 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// One pass over every kind of work; a pass with nothing to do still counts as a
-/// successful run.
-pub async fn run_once(app: &AppState) -> anyhow::Result<()> {
+/// successful run. Returns true when a batch was full, so more work is waiting now.
+pub async fn run_once(app: &AppState) -> anyhow::Result<bool> {
+    let started = std::time::Instant::now();
     delete_queued_blobs(app).await?;
     schedule_expired_recycle_bin(app).await?;
-    purge_packages(app).await?;
-    expire_artifacts(app).await?;
+    let purged = purge_packages(app).await?;
+    let expired = expire_artifacts(app).await?;
     abort_stale_multiparts(app).await?;
     sweep_orphans(app).await?;
-    arca_shared::metrics::CLEANUP_LAST_RUN.set(arca_shared::time::now_ms() as i64 / 1000);
-    Ok(())
+    apply_version_retention(app).await?;
+    for (queue, depth) in app.meta.cleanup_queue_depths(now_ms()).await? {
+        arca_shared::metrics::CLEANUP_QUEUE_DEPTH.with_label_values(&[queue]).set(depth);
+    }
+    arca_shared::metrics::CLEANUP_RUN_DURATION.observe(started.elapsed().as_secs_f64());
+    arca_shared::metrics::CLEANUP_LAST_RUN.set(now_ms() as i64 / 1000);
+    Ok(purged >= PURGE_BATCH as u64 || expired >= ARTIFACT_BATCH as u64)
 }
 
 fn lease_ms(app: &AppState) -> u64 {
@@ -76,7 +83,7 @@ async fn schedule_expired_recycle_bin(app: &AppState) -> anyhow::Result<()> {
 /// another once the lease expires, and every step is idempotent.
 async fn purge_packages(app: &AppState) -> anyhow::Result<u64> {
     let mut purged = 0;
-    for (project_id, package_id) in app.meta.due_purges(now_ms(), 100).await? {
+    for (project_id, package_id) in app.meta.due_purges(now_ms(), PURGE_BATCH).await? {
         let work = format!("purge:{project_id}:{package_id}");
         if !app.meta.claim(&work, worker_id(), lease_ms(app)).await? {
             continue;
@@ -87,6 +94,8 @@ async fn purge_packages(app: &AppState) -> anyhow::Result<u64> {
             app.blobs.delete_many(batch).await?;
             arca_shared::metrics::BLOBS_DELETED.with_label_values(&["purged_version"]).inc_by(batch.len() as u64);
         }
+        let bytes: u64 = files.iter().map(|f| f.size).sum();
+        arca_shared::metrics::CLEANUP_BYTES_DELETED.with_label_values(&["purged_version"]).inc_by(bytes);
         let file_ids: Vec<u64> = files.iter().map(|f| f.id).collect();
         app.meta.finish_purge(project_id, package_id, &file_ids).await?;
         app.meta.release(&work).await?;
@@ -95,6 +104,9 @@ async fn purge_packages(app: &AppState) -> anyhow::Result<u64> {
     }
     Ok(purged)
 }
+
+/// Versions purged per pass.
+const PURGE_BATCH: usize = 100;
 
 /// Artifacts looked at per pass.
 const ARTIFACT_BATCH: usize = 1000;
@@ -142,6 +154,8 @@ pub async fn expire_artifacts(app: &AppState) -> anyhow::Result<u64> {
         app.meta.delete_artifact(a.project_id, a.job_id).await?;
         app.meta.release(work).await?;
     }
+    let bytes: u64 = claimed.iter().map(|(_, a)| a.size).sum();
+    arca_shared::metrics::CLEANUP_BYTES_DELETED.with_label_values(&["expired_artifacts"]).inc_by(bytes);
     if !claimed.is_empty() {
         tracing::info!(count = claimed.len(), "expired job artifacts deleted");
     }
@@ -213,6 +227,57 @@ pub async fn sweep_orphans(app: &AppState) -> anyhow::Result<u64> {
     Ok(orphans.len() as u64)
 }
 
+/// How often the per-project version retention is applied.
+const RETENTION_EVERY_MS: u64 = 60 * 60 * 1000;
+const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// Moves to the recycle bin the versions of projects whose settings carry
+/// `delete_versions_not_downloaded_for_days` that nobody downloaded within that many days
+/// (or, never downloaded, that were created before). Reversible: they can be restored
+/// until the recycle bin's own retention purges them. At most hourly, by one worker.
+pub async fn apply_version_retention(app: &AppState) -> anyhow::Result<u64> {
+    let now = now_ms();
+    if app.meta.last_run("version-retention").await?.is_some_and(|t| now.saturating_sub(t) < RETENTION_EVERY_MS) {
+        return Ok(0);
+    }
+    if !app.meta.claim("version-retention", worker_id(), lease_ms(app)).await? {
+        return Ok(0);
+    }
+    let mut recycled = 0;
+    for project_id in app.meta.all_project_ids().await? {
+        let Some(days) = app.meta.package_settings(project_id).await?.delete_versions_not_downloaded_for_days else {
+            continue;
+        };
+        let cutoff = now.saturating_sub(u64::from(days) * DAY_MS);
+        let mut stale = Vec::new();
+        let mut offset = 0;
+        loop {
+            let q = ListQuery { name: None, version: None, order: Order::CreatedAt, desc: false, offset, limit: 500 };
+            let (_, page) = app.meta.list_packages(project_id, &q).await?;
+            if page.is_empty() {
+                break;
+            }
+            offset += page.len() as u64;
+            stale.extend(page.into_iter().filter(|p| p.last_downloaded_at.unwrap_or(p.created_at) < cutoff));
+        }
+        for package in &stale {
+            if app.meta.recycle_package(package, "retention").await? {
+                let detail = serde_json::json!({ "reason": format!("not downloaded for {days} days") });
+                let event =
+                    Event { actor: "retention", action: "package.recycled", package: Some(package.into()), detail };
+                app.meta.record_event(project_id, event).await;
+                recycled += 1;
+            }
+        }
+    }
+    app.meta.set_last_run("version-retention", now).await?;
+    app.meta.release("version-retention").await?;
+    if recycled > 0 {
+        tracing::info!(recycled, "versions not downloaded within their project's retention moved to the recycle bin");
+    }
+    Ok(recycled)
+}
+
 /// S3 allows 1,000 keys per DeleteObjects.
 const DELETE_BATCH: usize = 1000;
 
@@ -251,8 +316,17 @@ pub async fn work_loop(app: AppState, interval: Duration, shutdown: impl Future<
         tokio::select! {
             _ = &mut shutdown => break,
             _ = ticker.tick() => {
-                if let Err(e) = run_once(&app).await {
-                    tracing::error!(error = %format!("{e:#}"), "cleanup pass failed");
+                // Full batches mean a backlog: keep going without waiting for the next tick.
+                loop {
+                    match run_once(&app).await {
+                        Ok(true) => continue,
+                        Ok(false) => break,
+                        Err(e) => {
+                            arca_shared::metrics::CLEANUP_ERRORS.inc();
+                            tracing::error!(error = %format!("{e:#}"), "cleanup pass failed");
+                            break;
+                        }
+                    }
                 }
             }
         }

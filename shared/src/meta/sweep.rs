@@ -61,6 +61,24 @@ impl Meta {
         Ok(members.iter().filter_map(|m| m.split_once('\n')).map(|(k, u)| (k.to_owned(), u.to_owned())).collect())
     }
 
+    /// How much work waits: `(queue, depth)` for the blob-delete queue, due purges, due
+    /// artifact expiries and tracked multipart uploads.
+    pub async fn cleanup_queue_depths(&self, now_ms: u64) -> ApiResult<Vec<(&'static str, i64)>> {
+        let (blobs, purges, artifacts, multiparts): (i64, i64, i64, i64) = redis::pipe()
+            .llen(keys::BLOB_DELETE_QUEUE)
+            .zcount(keys::PACKAGE_PURGES, 0, now_ms)
+            .zcount(keys::ARTIFACT_EXPIRY, 0, now_ms)
+            .zcard(keys::MULTIPART_UPLOADS)
+            .query_async(&mut self.conn())
+            .await?;
+        Ok(vec![
+            ("blob_deletes", blobs),
+            ("package_purges", purges),
+            ("artifact_expiry", artifacts),
+            ("multipart_uploads", multiparts),
+        ])
+    }
+
     /// When a periodic job last ran (Unix ms), and marks it as running now.
     pub async fn last_run(&self, job: &str) -> ApiResult<Option<u64>> {
         Ok(self.conn().get(keys::last_run(job)).await?)

@@ -140,6 +140,9 @@ pub async fn upload(
         }
     };
     arca_shared::metrics::UPLOADED_BYTES.inc_by(file.size);
+    if let Some(keep) = settings.keep_n_duplicated_package_files {
+        keep_newest_duplicates(&app, project.id, file.package_id, &file.file_name, keep as usize).await;
+    }
     if select_file {
         Ok((StatusCode::CREATED, Json(views::package_file(&file, (&name, &version)))).into_response())
     } else {
@@ -187,6 +190,33 @@ async fn stream_to_blob(
     Ok((key, digests))
 }
 
+/// Applies `keep_n_duplicated_package_files` to one file name of a version: the oldest
+/// files beyond the newest `keep` are deleted like `DELETE .../package_files/:id`. A
+/// failure is logged; the publish itself has succeeded.
+async fn keep_newest_duplicates(app: &AppState, project_id: u64, package_id: u64, file_name: &str, keep: usize) {
+    let result: ApiResult<usize> = async {
+        let Some(package) = app.meta.package(project_id, package_id).await? else { return Ok(0) };
+        let (_, files) = app.meta.package_files(&package, 0, u64::MAX / 2).await?;
+        let same: Vec<&PackageFile> = files.iter().filter(|f| f.file_name == file_name).collect();
+        let surplus = same.len().saturating_sub(keep);
+        let mut removed = 0;
+        for old in same.into_iter().take(surplus) {
+            if app.meta.delete_package_file(&package, old).await? {
+                app.meta.queue_blob_deletes(std::slice::from_ref(&old.blob_key)).await?;
+                let detail = json!({ "file_id": old.id, "file_name": old.file_name, "reason": "keep_n_duplicated_package_files" });
+                let event = Event { actor: "retention", action: "package_file.deleted", package: Some((&package).into()), detail };
+                app.meta.record_event(project_id, event).await;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(project_id, package_id, error = %e, "duplicate retention not applied");
+    }
+}
+
 /// A blob whose metadata was never committed: delete it now, in the background; if that
 /// fails too, the cleanup worker's orphan sweep removes it later.
 fn discard(app: &AppState, blob_key: &str) {
@@ -225,6 +255,12 @@ pub struct SettingsChange {
     #[serde(default, deserialize_with = "opt_bool")]
     generic_duplicates_allowed: Option<bool>,
     generic_duplicate_exception_regex: Option<String>,
+    /// `1`, `10`, `20`, `30`, `40`, `50` (GitLab's choices) or `all`.
+    #[serde(default, deserialize_with = "arca_shared::http::opt_string_or_number")]
+    keep_n_duplicated_package_files: Option<String>,
+    /// Days, `0` to switch off.
+    #[serde(default, deserialize_with = "arca_shared::http::opt_number")]
+    delete_versions_not_downloaded_for_days: Option<u32>,
 }
 
 fn opt_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
@@ -250,6 +286,19 @@ pub async fn update_settings(
             return Err(ApiError::invalid("generic_duplicate_exception_regex"));
         }
         settings.generic_duplicate_exception_regex = re;
+    }
+    if let Some(keep) = change.keep_n_duplicated_package_files {
+        settings.keep_n_duplicated_package_files = match keep.as_str() {
+            "all" => None,
+            "1" | "10" | "20" | "30" | "40" | "50" => keep.parse().ok(),
+            _ => return Err(ApiError::invalid("keep_n_duplicated_package_files")),
+        };
+    }
+    if let Some(days) = change.delete_versions_not_downloaded_for_days {
+        if days > 36_500 {
+            return Err(ApiError::invalid("delete_versions_not_downloaded_for_days"));
+        }
+        settings.delete_versions_not_downloaded_for_days = (days > 0).then_some(days);
     }
     app.meta.save_package_settings(project.id, &settings).await?;
     let event =
