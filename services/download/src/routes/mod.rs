@@ -5,8 +5,13 @@ mod packages;
 mod projects;
 
 use arca_shared::AppState;
-use axum::Router;
+use arca_shared::pagination::{Page, base_url};
+use axum::extract::OriginalUri;
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
 use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::Value;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -27,4 +32,21 @@ pub fn router() -> Router<AppState> {
         .route("/api/v4/projects/{id}/jobs/{job_id}/artifacts/{*artifact_path}", get(artifacts::file_by_job))
         .route("/api/v4/projects/{id}/jobs/artifacts/{ref_name}/download", get(artifacts::archive_by_ref))
         .route("/api/v4/projects/{id}/jobs/artifacts/{ref_name}/raw/{*artifact_path}", get(artifacts::file_by_ref))
+}
+
+/// A page of a listing with GitLab's pagination headers. The request's other parameters
+/// are carried into `Link`, its token parameters never are.
+pub(crate) fn paged(
+    page: Page,
+    total: u64,
+    items: Vec<Value>,
+    uri: &OriginalUri,
+    headers: &HeaderMap,
+) -> impl IntoResponse + use<> {
+    let query: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(uri.query().unwrap_or(""))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| k != "private_token" && k != "job_token")
+        .collect();
+    (page.headers(total, &base_url(headers, uri.path()), &query), Json(items))
 }

@@ -9,7 +9,7 @@ use arca_shared::auth::Need;
 use arca_shared::blobs::PresignOptions;
 use arca_shared::http::{Path, Query};
 use arca_shared::meta::packages::{ListQuery, Order};
-use arca_shared::pagination::{Page, PageParams, base_url};
+use arca_shared::pagination::{Page, PageParams};
 use arca_shared::time::now_ms;
 use arca_shared::{ApiError, ApiResult, AppState, Auth, metrics, validate, views};
 use axum::Json;
@@ -140,7 +140,7 @@ pub async fn list(
     Auth(who): Auth,
     Path(id): Path<String>,
     Query(params): Query<ListParams>,
-    OriginalUri(uri): OriginalUri,
+    uri: OriginalUri,
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
     let project = app.project(&who, &id, Need::Read).await?;
@@ -177,13 +177,7 @@ pub async fn list(
         }
         Some(_) => (0, Vec::new()),
     };
-    let body: Vec<Value> = packages.iter().map(views::package).collect();
-    let query: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(uri.query().unwrap_or(""))
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(k, _)| k != "private_token" && k != "job_token")
-        .collect();
-    Ok((page.headers(total, &base_url(&headers, uri.path()), &query), Json(body)))
+    Ok(super::paged(page, total, packages.iter().map(views::package).collect(), &uri, &headers))
 }
 
 pub async fn show(
@@ -213,14 +207,13 @@ pub async fn recycle_bin(
     Auth(who): Auth,
     Path(id): Path<String>,
     Query(params): Query<PageParams>,
-    OriginalUri(uri): OriginalUri,
+    uri: OriginalUri,
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
     let project = app.project(&who, &id, Need::Manage).await?;
     let page = Page::from_params(&params)?;
     let (total, packages) = app.meta.recycle_bin(project.id, page.offset(), page.per_page).await?;
-    let body: Vec<Value> = packages.iter().map(views::binned_package).collect();
-    Ok((page.headers(total, &base_url(&headers, uri.path()), &[]), Json(body)))
+    Ok(super::paged(page, total, packages.iter().map(views::binned_package).collect(), &uri, &headers))
 }
 
 /// The project's audit trail of package changes, newest first (maintainers).
@@ -229,13 +222,13 @@ pub async fn events(
     Auth(who): Auth,
     Path(id): Path<String>,
     Query(params): Query<PageParams>,
-    OriginalUri(uri): OriginalUri,
+    uri: OriginalUri,
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
     let project = app.project(&who, &id, Need::Manage).await?;
     let page = Page::from_params(&params)?;
     let (total, events) = app.meta.events(project.id, page.offset(), page.per_page).await?;
-    Ok((page.headers(total, &base_url(&headers, uri.path()), &[]), Json(events)))
+    Ok(super::paged(page, total, events, &uri, &headers))
 }
 
 pub async fn files(
@@ -243,15 +236,15 @@ pub async fn files(
     Auth(who): Auth,
     Path((id, package_id)): Path<(String, u64)>,
     Query(params): Query<PageParams>,
-    OriginalUri(uri): OriginalUri,
+    uri: OriginalUri,
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
     let project = app.project(&who, &id, Need::Read).await?;
     let page = Page::from_params(&params)?;
     let package = app.meta.package(project.id, package_id).await?.ok_or(ApiError::NotFound("Package"))?;
     let (total, files) = app.meta.package_files(&package, page.offset(), page.per_page).await?;
-    let body: Vec<Value> = files.iter().map(|f| views::package_file(f, (&package.name, &package.version))).collect();
-    Ok((page.headers(total, &base_url(&headers, uri.path()), &[]), Json(body)))
+    let body = files.iter().map(|f| views::package_file(f, (&package.name, &package.version))).collect();
+    Ok(super::paged(page, total, body, &uri, &headers))
 }
 
 pub async fn settings(State(app): State<AppState>, Auth(who): Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {

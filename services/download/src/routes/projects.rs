@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use arca_shared::auth::{Need, Principal};
 use arca_shared::http::{Path, Query};
-use arca_shared::pagination::{Page, PageParams, base_url};
+use arca_shared::pagination::{Page, PageParams};
 use arca_shared::{ApiError, ApiResult, AppState, Auth, views};
 use axum::Json;
 use axum::extract::{OriginalUri, State};
@@ -28,7 +28,7 @@ pub async fn list(
     State(app): State<AppState>,
     Auth(who): Auth,
     Query(params): Query<PageParams>,
-    OriginalUri(uri): OriginalUri,
+    uri: OriginalUri,
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
     let page = Page::from_params(&params)?;
@@ -52,9 +52,5 @@ pub async fn list(
     let window: Vec<u64> =
         ids.iter().rev().skip(page.offset() as usize).take(page.per_page as usize).copied().collect();
     let projects = app.meta.projects(&window).await?;
-    let body: Vec<Value> = projects.iter().map(views::project).collect();
-    let query: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or("")).unwrap_or_default();
-    let query: Vec<(String, String)> =
-        query.into_iter().filter(|(k, _)| k != "private_token" && k != "job_token").collect();
-    Ok((page.headers(total, &base_url(&headers, uri.path()), &query), Json(body)))
+    Ok(super::paged(page, total, projects.iter().map(views::project).collect(), &uri, &headers))
 }

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use arca_shared::archive::{self, RangeReader};
 use arca_shared::auth::{Need, Principal};
-use arca_shared::blobs::{BlobKeys, Upload};
-use arca_shared::checksum::Hasher;
+use arca_shared::blobs::BlobKeys;
+use arca_shared::checksum::Expected;
 use arca_shared::http::{Path, Query};
 use arca_shared::model::Artifact;
 use arca_shared::time::now_ms;
@@ -15,9 +15,10 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
+
 use serde::Deserialize;
+
+use super::store::{discard, store};
 use serde_json::{Value, json};
 
 #[derive(Deserialize, Default)]
@@ -62,7 +63,7 @@ pub async fn upload(
         return Err(ApiError::PayloadTooLarge);
     }
     let key = BlobKeys::job_artifacts(job.project_id, job.id, &uuid::Uuid::new_v4().to_string());
-    let (size, sha256) = if content_type.starts_with("multipart/form-data") {
+    let digests = if content_type.starts_with("multipart/form-data") {
         let boundary = multer::parse_boundary(&content_type)
             .map_err(|_| ApiError::bad_request("multipart body without a boundary"))?;
         let mut multipart = multer::Multipart::new(body.into_data_stream(), boundary);
@@ -73,8 +74,9 @@ pub async fn upload(
             match field.name() {
                 Some("file") if stored.is_none() => {
                     check_format(&params)?;
-                    let stream = field.map(|c| c.map_err(std::io::Error::other));
-                    stored = Some(store_upload(app.blobs.upload(key.clone(), None), stream, max).await?);
+                    stored = Some(
+                        store(app.blobs.upload(key.clone(), None), field, max, &Expected::default(), false).await?,
+                    );
                 }
                 Some(name @ ("expire_in" | "artifact_format" | "artifact_type")) => {
                     let name = name.to_owned();
@@ -91,8 +93,8 @@ pub async fn upload(
         stored.ok_or_else(|| ApiError::bad_request("multipart body without a file field"))?
     } else {
         check_format(&params)?;
-        let stream = body.into_data_stream().map(|c| c.map_err(std::io::Error::other));
-        store_upload(app.blobs.upload(key.clone(), declared), stream, max).await?
+        store(app.blobs.upload(key.clone(), declared), body.into_data_stream(), max, &Expected::default(), false)
+            .await?
     };
     let on_error = |e: ApiError| {
         discard(&app, &key);
@@ -106,7 +108,7 @@ pub async fn upload(
 
     // The archive must be a valid zip: its end-of-central-directory and central directory
     // are parsed (from S3, with range reads) before it is accepted.
-    let reader = RangeReader::new(app.blobs.clone(), key.clone(), size, tokio::runtime::Handle::current());
+    let reader = RangeReader::new(app.blobs.clone(), key.clone(), digests.size, tokio::runtime::Handle::current());
     let parsed = tokio::task::spawn_blocking(move || archive::open(reader))
         .await
         .map_err(|e| on_error(ApiError::internal("zip check task", e)))?;
@@ -121,8 +123,8 @@ pub async fn upload(
         job_id: job.id,
         project_id: job.project_id,
         blob_key: key.clone(),
-        size,
-        sha256,
+        size: digests.size,
+        sha256: digests.sha256,
         entries: parsed.len() as u64,
         created_at: now_ms(),
         expire_at: expire_after.map(|d| now_ms() + d.as_millis() as u64),
@@ -133,53 +135,15 @@ pub async fn upload(
     if let Some(old) = previous {
         app.meta.queue_blob_deletes(&[old.blob_key]).await?;
     }
-    arca_shared::metrics::UPLOADED_BYTES.inc_by(size);
-    tracing::info!(project_id = job.project_id, job_id, size, entries = artifact.entries, "job artifacts stored");
+    arca_shared::metrics::UPLOADED_BYTES.inc_by(artifact.size);
+    tracing::info!(
+        project_id = job.project_id,
+        job_id,
+        size = artifact.size,
+        entries = artifact.entries,
+        "job artifacts stored"
+    );
     Ok((StatusCode::CREATED, Json(views::job_with_artifacts(&job, Some(&artifact)))))
-}
-
-/// Streams an archive into S3, within `max` bytes. Returns size and SHA-256.
-async fn store_upload(
-    mut writer: Upload,
-    mut chunks: impl Stream<Item = Result<Bytes, std::io::Error>> + Unpin,
-    max: u64,
-) -> ApiResult<(u64, String)> {
-    let mut hasher = Hasher::default();
-    while let Some(chunk) = chunks.next().await {
-        let chunk = match chunk {
-            Ok(c) => c,
-            Err(e) => {
-                writer.abort().await;
-                return Err(ApiError::bad_request(format!("the request body ended early: {e}")));
-            }
-        };
-        hasher.update(&chunk);
-        if hasher.size() > max {
-            writer.abort().await;
-            return Err(ApiError::PayloadTooLarge);
-        }
-        if let Err(e) = writer.write(chunk).await {
-            writer.abort().await;
-            return Err(e.into());
-        }
-    }
-    let digests = hasher.finish();
-    if digests.size == 0 {
-        writer.abort().await;
-        return Err(ApiError::bad_request("the artifacts file is empty"));
-    }
-    writer.finish().await?;
-    Ok((digests.size, digests.sha256))
-}
-
-fn discard(app: &AppState, key: &str) {
-    let app = app.clone();
-    let key = key.to_owned();
-    tokio::spawn(async move {
-        if let Err(e) = app.blobs.delete(&key).await {
-            tracing::warn!(blob = %key, error = %e, "could not delete a refused archive; the orphan sweep will");
-        }
-    });
 }
 
 /// `POST .../jobs/:job_id/artifacts/keep`: the artifacts no longer expire.

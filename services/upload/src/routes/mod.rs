@@ -4,6 +4,7 @@ mod artifacts;
 mod ci;
 mod packages;
 mod projects;
+mod store;
 mod users;
 mod versions;
 

@@ -7,8 +7,8 @@
 //! the blob written so far is removed.
 
 use arca_shared::auth::Need;
-use arca_shared::blobs::{BlobKeys, Upload};
-use arca_shared::checksum::{Expected, Hasher};
+use arca_shared::blobs::BlobKeys;
+use arca_shared::checksum::Expected;
 use arca_shared::http::{Params, Path, Query};
 use arca_shared::meta::packages::{Added, NewFile};
 use arca_shared::meta::versions::{Event, PackageRef};
@@ -20,8 +20,9 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
 use serde::Deserialize;
+
+use super::store::{discard, store};
 use serde_json::{Value, json};
 
 #[derive(Deserialize)]
@@ -98,7 +99,8 @@ pub async fn upload(
 
     let upload_id = uuid::Uuid::new_v4().to_string();
     let upload = app.blobs.upload(BlobKeys::package_file(project.id, &upload_id), declared);
-    let (blob_key, digests) = stream_to_blob(upload, body, &expected, max).await?;
+    let blob_key = upload.key().to_owned();
+    let digests = store(upload, body.into_data_stream(), max, &expected, true).await?;
 
     let file = PackageFile {
         id: app.meta.next_file_id().await.inspect_err(|_| discard(&app, &blob_key))?,
@@ -150,46 +152,6 @@ pub async fn upload(
     }
 }
 
-/// Streams `body` into `writer`, hashing it; checks the size limit as bytes arrive and the
-/// client's checksums before the object is completed. Returns the key and the digests of
-/// a complete object; on any failure the partial upload is aborted.
-async fn stream_to_blob(
-    mut writer: Upload,
-    body: Body,
-    expected: &Expected,
-    max: u64,
-) -> ApiResult<(String, arca_shared::checksum::Digests)> {
-    let mut hasher = Hasher::default();
-    let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = match chunk {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::info!(error = %e, "upload body ended early; discarding");
-                writer.abort().await;
-                return Err(ApiError::bad_request("the request body ended before it was complete"));
-            }
-        };
-        hasher.update(&chunk);
-        if hasher.size() > max {
-            writer.abort().await;
-            return Err(ApiError::PayloadTooLarge);
-        }
-        if let Err(e) = writer.write(chunk).await {
-            writer.abort().await;
-            return Err(e.into());
-        }
-    }
-    let digests = hasher.finish();
-    if let Err(e) = expected.verify(&digests) {
-        writer.abort().await;
-        return Err(e);
-    }
-    let key = writer.key().to_owned();
-    writer.finish().await?;
-    Ok((key, digests))
-}
-
 /// Applies `keep_n_duplicated_package_files` to one file name of a version: the oldest
 /// files beyond the newest `keep` are deleted like `DELETE .../package_files/:id`. A
 /// failure is logged; the publish itself has succeeded.
@@ -215,18 +177,6 @@ async fn keep_newest_duplicates(app: &AppState, project_id: u64, package_id: u64
     if let Err(e) = result {
         tracing::warn!(project_id, package_id, error = %e, "duplicate retention not applied");
     }
-}
-
-/// A blob whose metadata was never committed: delete it now, in the background; if that
-/// fails too, the cleanup worker's orphan sweep removes it later.
-fn discard(app: &AppState, blob_key: &str) {
-    let app = app.clone();
-    let key = blob_key.to_owned();
-    tokio::spawn(async move {
-        if let Err(e) = app.blobs.delete(&key).await {
-            tracing::warn!(blob = %key, error = %e, "could not delete an uncommitted blob; the orphan sweep will");
-        }
-    });
 }
 
 pub async fn delete_file(

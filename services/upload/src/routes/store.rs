@@ -1,0 +1,64 @@
+//! Storing a request body in S3, shared by package and artifact uploads.
+
+use arca_shared::AppState;
+use arca_shared::blobs::Upload;
+use arca_shared::checksum::{Digests, Expected, Hasher};
+use arca_shared::{ApiError, ApiResult};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+
+/// Streams `chunks` into `writer`, hashing them; holds the size limit as bytes arrive and
+/// checks the client's checksums before the object is completed. Returns the digests of a
+/// complete object; on any failure the partial upload is abandoned and nothing is stored.
+pub(crate) async fn store<E: std::fmt::Display>(
+    mut writer: Upload,
+    mut chunks: impl Stream<Item = Result<Bytes, E>> + Unpin,
+    max: u64,
+    expected: &Expected,
+    allow_empty: bool,
+) -> ApiResult<Digests> {
+    let mut hasher = Hasher::default();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::info!(error = %e, "upload body ended early; discarding");
+                writer.abort().await;
+                return Err(ApiError::bad_request("the request body ended before it was complete"));
+            }
+        };
+        hasher.update(&chunk);
+        if hasher.size() > max {
+            writer.abort().await;
+            return Err(ApiError::PayloadTooLarge);
+        }
+        if let Err(e) = writer.write(chunk).await {
+            writer.abort().await;
+            return Err(e.into());
+        }
+    }
+    let digests = hasher.finish();
+    let verdict = if digests.size == 0 && !allow_empty {
+        Err(ApiError::bad_request("the file is empty"))
+    } else {
+        expected.verify(&digests)
+    };
+    if let Err(e) = verdict {
+        writer.abort().await;
+        return Err(e);
+    }
+    writer.finish().await?;
+    Ok(digests)
+}
+
+/// A blob whose metadata was never committed: delete it now, in the background; if that
+/// fails too, the cleanup worker's orphan sweep removes it later.
+pub(crate) fn discard(app: &AppState, blob_key: &str) {
+    let app = app.clone();
+    let key = blob_key.to_owned();
+    tokio::spawn(async move {
+        if let Err(e) = app.blobs.delete(&key).await {
+            tracing::warn!(blob = %key, error = %e, "could not delete an uncommitted blob; the orphan sweep will");
+        }
+    });
+}
