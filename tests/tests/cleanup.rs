@@ -100,11 +100,11 @@ async fn drain(app: AppState) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_workers_delete_every_expired_blob_exactly_once() {
+async fn two_workers_delete_10000_expired_blobs_each_exactly_once() {
     let stack = Stack::start_with(manual(&[])).await;
     let (pid, _) = stack.project("many", "private").await;
-    let doomed = expired_artifacts(&stack.app, pid, 1, 2000, true).await;
-    let alive = expired_artifacts(&stack.app, pid, 10_000, 20, false).await;
+    let doomed = expired_artifacts(&stack.app, pid, 1, 10_000, true).await;
+    let alive = expired_artifacts(&stack.app, pid, 100_000, 20, false).await;
     let other = second_app(&stack, &[]).await;
     let (a, b) = tokio::join!(tokio::spawn(drain(stack.app.clone())), tokio::spawn(drain(other)));
     let (a, b) = (a.expect("worker a"), b.expect("worker b"));
@@ -117,10 +117,10 @@ async fn two_workers_delete_every_expired_blob_exactly_once() {
     let mut left_sorted = left.clone();
     left_sorted.sort();
     assert_eq!(left_sorted, want, "exactly the unexpired ones are left");
-    for job in [1, 1000, 2000] {
+    for job in [1, 5000, 10_000] {
         assert!(stack.app.meta.artifact(pid, job).await.expect("redis").is_none());
     }
-    assert!(stack.app.meta.artifact(pid, 10_000).await.expect("redis").is_some());
+    assert!(stack.app.meta.artifact(pid, 100_000).await.expect("redis").is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
