@@ -23,7 +23,9 @@ lint:
 deploy-check:
 	@scripts/check-deploy.sh
 
+# The binaries first: the lifecycle tests run them as real processes.
 test: deps lint deploy-check
+	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --no-fail-fast
 
 bench: deps

