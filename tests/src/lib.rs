@@ -71,6 +71,73 @@ pub fn tool(name: &str) -> PathBuf {
         .unwrap_or_else(|| panic!("{name} not found: run `make test` (it installs it) or set {env_name}"))
 }
 
+/// A free port whose cluster-bus twin (port + 10000) is free too.
+fn free_cluster_port() -> u16 {
+    loop {
+        let p = free_port();
+        if p < 55_000 && std::net::TcpListener::bind(("127.0.0.1", p + 10_000)).is_ok() {
+            return p;
+        }
+    }
+}
+
+/// A three-master Redis Cluster on loopback (Debian's redis-server and redis-cli).
+pub struct RedisCluster {
+    pub ports: Vec<u16>,
+    _nodes: Vec<Process>,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisCluster {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ports: Vec<u16> = (0..3).map(|_| free_cluster_port()).collect();
+        let nodes = ports
+            .iter()
+            .map(|port| {
+                let child = Command::new(tool("redis-server"))
+                    .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                    .args(["--cluster-enabled", "yes", "--cluster-config-file", &format!("nodes-{port}.conf")])
+                    .arg("--dir")
+                    .arg(dir.path())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("start redis-server");
+                wait_for_port(*port, "redis-server (cluster)");
+                Process { child }
+            })
+            .collect();
+        let addrs: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        let out = Command::new(tool("redis-cli"))
+            .args(["--cluster", "create"])
+            .args(&addrs)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .expect("redis-cli --cluster create");
+        assert!(out.status.success(), "cluster create: {}", String::from_utf8_lossy(&out.stdout));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for port in &ports {
+            loop {
+                let info = Command::new(tool("redis-cli"))
+                    .args(["-p", &port.to_string(), "cluster", "info"])
+                    .output()
+                    .expect("cluster info");
+                if String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok") {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "cluster never became ok");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        Self { ports, _nodes: nodes, _dir: dir }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis+cluster://127.0.0.1:{}", self.ports[0])
+    }
+}
+
 /// Redis and S3, real servers on loopback.
 pub struct Backends {
     pub redis_port: u16,
