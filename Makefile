@@ -12,8 +12,10 @@ deps:
 build: deps
 	$(CARGO) build --workspace --bins
 
+# REPLICAS=N runs N upload and N download services behind the gateway.
+REPLICAS ?= 1
 run: deps
-	@scripts/run.sh
+	@REPLICAS=$(REPLICAS) scripts/run.sh
 
 lint:
 	$(CARGO) fmt --all --check

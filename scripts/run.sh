@@ -14,8 +14,17 @@ export ARCA_GATEWAY_LISTEN="${ARCA_GATEWAY_LISTEN:-127.0.0.1:8080}"
 export ARCA_UPLOAD_LISTEN="${ARCA_UPLOAD_LISTEN:-127.0.0.1:8081}"
 export ARCA_DOWNLOAD_LISTEN="${ARCA_DOWNLOAD_LISTEN:-127.0.0.1:8082}"
 export ARCA_CLEANUP_LISTEN="${ARCA_CLEANUP_LISTEN:-127.0.0.1:8083}"
-export ARCA_UPLOAD_URLS="${ARCA_UPLOAD_URLS:-http://$ARCA_UPLOAD_LISTEN}"
-export ARCA_DOWNLOAD_URLS="${ARCA_DOWNLOAD_URLS:-http://$ARCA_DOWNLOAD_LISTEN}"
+# REPLICAS=N runs N upload and N download services (extra ones on port + 100 * i),
+# balanced by the gateway.
+REPLICAS="${REPLICAS:-1}"
+replica_listen() { local listen="$1" i="$2"; echo "${listen%:*}:$(( ${listen##*:} + 100 * i ))"; }
+upload_urls=(); download_urls=()
+for i in $(seq 0 $((REPLICAS - 1))); do
+    upload_urls+=("http://$(replica_listen "$ARCA_UPLOAD_LISTEN" "$i")")
+    download_urls+=("http://$(replica_listen "$ARCA_DOWNLOAD_LISTEN" "$i")")
+done
+export ARCA_UPLOAD_URLS="${ARCA_UPLOAD_URLS:-$(IFS=,; echo "${upload_urls[*]}")}"
+export ARCA_DOWNLOAD_URLS="${ARCA_DOWNLOAD_URLS:-$(IFS=,; echo "${download_urls[*]}")}"
 export ARCA_REDIS_URL="${ARCA_REDIS_URL:-redis://127.0.0.1:$REDIS_PORT}"
 export ARCA_S3_ENDPOINT="${ARCA_S3_ENDPOINT:-http://127.0.0.1:$S3_PORT}"
 export ARCA_S3_BUCKET="${ARCA_S3_BUCKET:-arca}"
@@ -71,7 +80,13 @@ s3s-fs --host 127.0.0.1 --port "$S3_PORT" --access-key "$AWS_ACCESS_KEY_ID" \
 pids+=($!)
 wait_port "$S3_PORT" s3s-fs
 
-for svc in upload download cleanup gateway; do
+for i in $(seq 0 $((REPLICAS - 1))); do
+    ARCA_UPLOAD_LISTEN=$(replica_listen "$ARCA_UPLOAD_LISTEN" "$i") target/debug/arca-upload >"$ROOT/logs/upload-$i.log" 2>&1 &
+    pids+=($!)
+    ARCA_DOWNLOAD_LISTEN=$(replica_listen "$ARCA_DOWNLOAD_LISTEN" "$i") target/debug/arca-download >"$ROOT/logs/download-$i.log" 2>&1 &
+    pids+=($!)
+done
+for svc in cleanup gateway; do
     "target/debug/arca-$svc" >"$ROOT/logs/$svc.log" 2>&1 &
     pids+=($!)
 done
@@ -83,7 +98,7 @@ done
 cat <<INFO
 
 arca is running.
-  gateway      http://$ARCA_GATEWAY_LISTEN
+  gateway      http://$ARCA_GATEWAY_LISTEN   (upload: $ARCA_UPLOAD_URLS; download: $ARCA_DOWNLOAD_URLS)
   admin token  $ARCA_ADMIN_TOKEN
   S3 (s3s-fs)  $ARCA_S3_ENDPOINT  bucket $ARCA_S3_BUCKET  keys $AWS_ACCESS_KEY_ID / (AWS_SECRET_ACCESS_KEY)
   Redis        $ARCA_REDIS_URL

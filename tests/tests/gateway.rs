@@ -109,11 +109,21 @@ async fn an_upstream_that_is_down_gives_a_quick_json_502() {
     let resp = stack.http.get(format!("{gw}/readyz")).send().await.expect("req");
     assert_eq!(resp.status(), 503, "not ready without upstreams");
 
-    // Reads are spread over replicas and skip one that is gone: none fails.
-    let gw = gateway(vec![stack.upload_url.clone()], vec![dead, stack.download_url.clone()]).await;
-    for _ in 0..20 {
+    // Reads and writes are spread over replicas and skip one that is gone: none fails (a
+    // write's body is taken back when the dead replica refused the connection).
+    let gw = gateway(vec![dead.clone(), stack.upload_url.clone()], vec![dead, stack.download_url.clone()]).await;
+    for i in 0..20 {
         let resp = stack.http.get(format!("{gw}/api/v4/projects")).send().await.expect("req");
         assert_eq!(resp.status(), 200);
+        let resp = stack
+            .http
+            .post(format!("{gw}/api/v4/projects"))
+            .header("PRIVATE-TOKEN", arca_tests::ADMIN_TOKEN)
+            .json(&serde_json::json!({ "name": format!("spread-{i}") }))
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(resp.status(), 201, "write {i}");
     }
     let resp = stack.http.get(format!("{gw}/readyz")).send().await.expect("req");
     assert_eq!(resp.status(), 200, "one live replica per pool is enough");

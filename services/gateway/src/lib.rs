@@ -3,6 +3,7 @@
 //! ways untouched (a multi-GiB upload passes with flat memory); every response carries an
 //! `X-Request-Id`; an upstream that is down gives a quick JSON 502, never a hang.
 
+mod body;
 mod proxy;
 mod upstream;
 

@@ -18,6 +18,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use crate::GatewayConfig;
+use crate::body::reclaimable;
 use crate::upstream::{Pool, Upstream};
 
 pub type Body = BoxBody<Bytes, hyper::Error>;
@@ -112,11 +113,17 @@ impl Gateway {
         let path_and_query = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
         let read = is_read(&parts.method);
         let timeout = if read { READ_HEADERS_TIMEOUT } else { WRITE_HEADERS_TIMEOUT };
-        // A write's body can be sent once; a read has none, so a read that finds a replica
-        // gone is retried on the next one.
-        let mut body = Some(if read { Empty::new().map_err(|never| match never {}).boxed() } else { body.boxed() });
+        // A replica that refuses the connection has not seen the request: try the next
+        // one. A read has no body; a write's body is reclaimed if nobody read it yet.
+        let mut pending = Some(if read { Empty::new().map_err(|never| match never {}).boxed() } else { body.boxed() });
         for upstream in pool.order() {
-            let Some(this_body) = body.take() else { break };
+            let Some(body) = pending.take() else { break };
+            let (this_body, reclaim) = if read {
+                (body, None)
+            } else {
+                let (wrapped, reclaim) = reclaimable(body);
+                (wrapped.boxed(), Some(reclaim))
+            };
             let uri: Uri = match format!("{}{}", upstream.base, path_and_query).parse() {
                 Ok(u) => u,
                 Err(_) => {
@@ -134,11 +141,13 @@ impl Gateway {
                 }
                 Ok(Err(e)) if e.is_connect() => {
                     upstream_failed(pool, upstream, "connect", request_id, &e);
-                    if read {
-                        body = Some(Empty::new().map_err(|never| match never {}).boxed());
-                        continue;
+                    pending = match reclaim {
+                        None => Some(Empty::new().map_err(|never| match never {}).boxed()),
+                        Some(r) => r.take(),
+                    };
+                    if pending.is_none() {
+                        return error(StatusCode::BAD_GATEWAY, "502 Bad Gateway - upstream unavailable");
                     }
-                    return error(StatusCode::BAD_GATEWAY, "502 Bad Gateway - upstream unavailable");
                 }
                 Ok(Err(e)) => {
                     upstream_failed(pool, upstream, "request", request_id, &e);
