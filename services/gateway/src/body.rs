@@ -57,6 +57,6 @@ impl HttpBody for Reclaimable {
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.size_hint.clone()
+        self.size_hint
     }
 }
