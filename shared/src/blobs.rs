@@ -60,6 +60,51 @@ where
     }
 }
 
+/// Times every S3 operation and counts failures (`arca_s3_*`), labelled by operation.
+#[derive(Debug)]
+struct S3Metrics;
+
+#[derive(Clone, Debug)]
+struct Started(std::time::Instant);
+
+impl aws_smithy_types::config_bag::Storable for Started {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
+
+impl aws_sdk_s3::config::Intercept for S3Metrics {
+    fn name(&self) -> &'static str {
+        "arca-s3-metrics"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &aws_sdk_s3::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut aws_sdk_s3::config::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        cfg.interceptor_state().store_put(Started(std::time::Instant::now()));
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &aws_sdk_s3::config::interceptors::FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &aws_sdk_s3::config::RuntimeComponents,
+        cfg: &mut aws_sdk_s3::config::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let operation = cfg
+            .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+            .map(|m| m.name().to_owned())
+            .unwrap_or_else(|| "unknown".to_owned());
+        if let Some(Started(at)) = cfg.load::<Started>() {
+            crate::metrics::S3_DURATION.with_label_values(&[&operation]).observe(at.elapsed().as_secs_f64());
+        }
+        if !matches!(context.output_or_error(), Some(Ok(_))) {
+            crate::metrics::S3_ERRORS.with_label_values(&[&operation]).inc();
+        }
+        Ok(())
+    }
+}
+
 /// The S3 key layout, in one place.
 pub struct BlobKeys;
 
@@ -128,7 +173,8 @@ impl Blobs {
                         .read_timeout(Duration::from_secs(30))
                         .build(),
                 )
-                .retry_config(RetryConfig::standard().with_max_attempts(2));
+                .retry_config(RetryConfig::standard().with_max_attempts(2))
+                .interceptor(S3Metrics);
             if let Some(ep) = endpoint {
                 b = b.endpoint_url(ep);
             }

@@ -62,12 +62,28 @@ impl Redis {
     }
 }
 
+/// Times a command or pipeline and counts its failure (`arca_redis_*`).
+fn observed<'a, T: Send + 'a>(kind: &'static str, fut: RedisFuture<'a, T>) -> RedisFuture<'a, T> {
+    Box::pin(async move {
+        let started = std::time::Instant::now();
+        let result = fut.await;
+        crate::metrics::REDIS_DURATION.with_label_values(&[kind]).observe(started.elapsed().as_secs_f64());
+        if result.is_err() {
+            crate::metrics::REDIS_ERRORS.with_label_values(&[kind]).inc();
+        }
+        result
+    })
+}
+
 impl ConnectionLike for Redis {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        match self {
-            Self::Single(c) => c.req_packed_command(cmd),
-            Self::Cluster(c) => c.req_packed_command(cmd),
-        }
+        observed(
+            "command",
+            match self {
+                Self::Single(c) => c.req_packed_command(cmd),
+                Self::Cluster(c) => c.req_packed_command(cmd),
+            },
+        )
     }
 
     fn req_packed_commands<'a>(
@@ -76,10 +92,13 @@ impl ConnectionLike for Redis {
         offset: usize,
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
-        match self {
-            Self::Single(c) => c.req_packed_commands(cmd, offset, count),
-            Self::Cluster(c) => c.req_packed_commands(cmd, offset, count),
-        }
+        observed(
+            "pipeline",
+            match self {
+                Self::Single(c) => c.req_packed_commands(cmd, offset, count),
+                Self::Cluster(c) => c.req_packed_commands(cmd, offset, count),
+            },
+        )
     }
 
     fn get_db(&self) -> i64 {

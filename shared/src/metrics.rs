@@ -112,6 +112,37 @@ pub static CLEANUP_QUEUE_DEPTH: LazyLock<prometheus::IntGaugeVec> = LazyLock::ne
     .expect("metric registers once")
 });
 
+pub static S3_DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
+    register_histogram_vec!(
+        HistogramOpts::new("arca_s3_request_duration_seconds", "Time S3 operations take, retries included.")
+            .buckets(vec![0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0]),
+        &["operation"]
+    )
+    .expect("metric registers once")
+});
+
+pub static S3_ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(Opts::new("arca_s3_errors_total", "S3 operations that failed."), &["operation"])
+        .expect("metric registers once")
+});
+
+pub static REDIS_DURATION: LazyLock<HistogramVec> = LazyLock::new(|| {
+    register_histogram_vec!(
+        HistogramOpts::new("arca_redis_command_duration_seconds", "Time Redis commands and pipelines take.")
+            .buckets(vec![0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 3.0]),
+        &["kind"]
+    )
+    .expect("metric registers once")
+});
+
+pub static REDIS_ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        Opts::new("arca_redis_errors_total", "Redis commands and pipelines that failed."),
+        &["kind"]
+    )
+    .expect("metric registers once")
+});
+
 /// Forces registration, so every series exists (at zero) from the first scrape.
 pub fn init() {
     LazyLock::force(&HTTP_REQUESTS);
@@ -128,6 +159,10 @@ pub fn init() {
     LazyLock::force(&CLEANUP_RUN_DURATION);
     LazyLock::force(&CLEANUP_ERRORS);
     LazyLock::force(&CLEANUP_QUEUE_DEPTH);
+    LazyLock::force(&S3_DURATION);
+    LazyLock::force(&S3_ERRORS);
+    LazyLock::force(&REDIS_DURATION);
+    LazyLock::force(&REDIS_ERRORS);
 }
 
 /// The default registry in Prometheus text format.

@@ -81,6 +81,13 @@ async fn every_service_has_health_readiness_and_metrics() {
     let text =
         stack.http.get(format!("{}/metrics", stack.cleanup_url)).send().await.expect("req").text().await.expect("text");
     assert!(text.contains("arca_cleanup_last_success_timestamp_seconds"));
+    // Redis and S3 operations are timed, by kind and by S3 operation.
+    for series in [
+        "arca_redis_command_duration_seconds_count{kind=\"command\"}",
+        "arca_s3_request_duration_seconds_count{operation=\"HeadBucket\"}",
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(series)), "{series} missing");
+    }
 }
 
 /// A gateway in front of `upload` and `download` upstream lists.
