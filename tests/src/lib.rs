@@ -355,3 +355,26 @@ pub async fn raw_request(method: &str, url: &str, token: &str, body: &[u8]) -> (
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
     (status, serde_json::from_str(body.trim()).unwrap_or(Value::Null))
 }
+
+/// A binary of the workspace, next to the test executable (`make test` builds them first).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target dir");
+    let path = dir.join(name);
+    assert!(path.is_file(), "{} missing: run `cargo build --workspace --bins` first (make test does)", path.display());
+    path
+}
+
+/// Every key in the bucket under `prefix`, all pages.
+pub async fn keys_under(app: &AppState, prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut token = None;
+    loop {
+        let (page, next) = app.blobs.list_page(prefix, token).await.expect("list objects");
+        out.extend(page.into_iter().map(|(k, _)| k));
+        match next {
+            Some(t) => token = Some(t),
+            None => return out,
+        }
+    }
+}

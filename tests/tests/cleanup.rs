@@ -12,7 +12,7 @@ use arca_shared::config::{Config, Source};
 use arca_shared::model::Artifact;
 use arca_shared::time::now_ms;
 use arca_shared::{App, AppState};
-use arca_tests::{ADMIN_TOKEN, Stack};
+use arca_tests::{ADMIN_TOKEN, Stack, keys_under};
 use futures_util::StreamExt;
 
 fn manual(
@@ -22,19 +22,6 @@ fn manual(
         s.insert("ARCA_CLEANUP_INTERVAL".into(), "1000days".into());
         for (k, v) in extra {
             s.insert((*k).into(), (*v).into());
-        }
-    }
-}
-
-async fn keys_under(app: &AppState, prefix: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut token = None;
-    loop {
-        let (page, next) = app.blobs.list_page(prefix, token).await.expect("list");
-        out.extend(page.into_iter().map(|(k, _)| k));
-        match next {
-            Some(t) => token = Some(t),
-            None => return out,
         }
     }
 }

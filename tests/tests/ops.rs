@@ -3,20 +3,11 @@
 //! and JSON logs. The binary tests run `target/<profile>/arca-*`, which `make test` builds
 //! before the tests.
 
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use arca_tests::{ADMIN_TOKEN, Stack, free_port, tool};
+use arca_tests::{ADMIN_TOKEN, Stack, binary, free_port, tool};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
-
-fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target dir");
-    let path = dir.join(name);
-    assert!(path.is_file(), "{} missing: run `cargo build --workspace --bins` first (make test does)", path.display());
-    path
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_service_exposes_metrics_promtool_accepts() {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use arca_tests::{ADMIN_TOKEN, Stack, encode_path, raw_request};
+use arca_tests::{ADMIN_TOKEN, Stack, encode_path, keys_under, raw_request};
 use rand::RngCore;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -38,20 +38,6 @@ async fn fetch(stack: &Stack, url: &str) -> (u16, Vec<u8>) {
     let location = resp.headers()["location"].to_str().expect("ascii").to_owned();
     let resp = reqwest::get(&location).await.expect("s3 request");
     (resp.status().as_u16(), resp.bytes().await.expect("body").to_vec())
-}
-
-async fn bucket_keys(stack: &Stack, prefix: &str) -> Vec<String> {
-    let out = stack
-        .app
-        .blobs
-        .client()
-        .list_objects_v2()
-        .bucket(stack.app.blobs.bucket())
-        .prefix(prefix)
-        .send()
-        .await
-        .expect("list");
-    out.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect()
 }
 
 async fn curl(args: &[&str]) -> (i32, String) {
@@ -245,7 +231,7 @@ async fn invalid_names_are_400_and_store_nothing() {
         assert_eq!(status, 400, "{url}: {body}");
         assert_eq!(body["error"], format!("{field} is invalid"), "{url}");
     }
-    assert!(bucket_keys(&stack, "packages/").await.is_empty(), "nothing stored");
+    assert!(keys_under(&stack.app, "packages/").await.is_empty(), "nothing stored");
     let list: Vec<Value> = stack
         .http
         .get(stack.api(&format!("/projects/{pid}/packages")))
@@ -353,12 +339,12 @@ async fn duplicates_serve_the_newest_or_are_refused_by_setting() {
     assert_eq!(details["size"], 5, "size follows the files");
     // The cleanup worker (1s interval in tests) removes the deleted file's blob.
     for _ in 0..50 {
-        if bucket_keys(&stack, &format!("packages/{pid}/")).await.len() == 5 {
+        if keys_under(&stack.app, &format!("packages/{pid}/")).await.len() == 5 {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("blob of the deleted file still there: {:?}", bucket_keys(&stack, "packages/").await);
+    panic!("blob of the deleted file still there: {:?}", keys_under(&stack.app, "packages/").await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -402,7 +388,7 @@ async fn checksum_headers_are_verified() {
     }
     assert_eq!(fetch(&stack, &url2).await.0, 404, "nothing visible after a mismatch");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(bucket_keys(&stack, "packages/").await.len(), 1, "only the good upload is stored");
+    assert_eq!(keys_under(&stack.app, "packages/").await.len(), 1, "only the good upload is stored");
     assert_no_multipart_uploads(&stack).await;
 }
 
@@ -449,7 +435,7 @@ async fn a_client_that_disconnects_mid_body_leaves_nothing() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(fetch(&stack, &url).await.0, 404, "nothing visible");
     assert_no_multipart_uploads(&stack).await;
-    assert!(bucket_keys(&stack, "packages/").await.is_empty());
+    assert!(keys_under(&stack.app, "packages/").await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -473,7 +459,7 @@ async fn files_over_the_limit_are_413_and_store_nothing() {
     }
     assert_eq!(put(&stack, &url, random_bytes(10 * 1024 * 1024)).await.0, 201, "exactly the limit is fine");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(bucket_keys(&stack, "packages/").await.len(), 1);
+    assert_eq!(keys_under(&stack.app, "packages/").await.len(), 1);
     assert_no_multipart_uploads(&stack).await;
 }
 

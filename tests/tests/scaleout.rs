@@ -4,19 +4,12 @@
 //! downloadable afterwards. The binaries are `target/<profile>/arca-*` (make test builds
 //! them first).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arca_tests::{ADMIN_TOKEN, Backends, free_port};
+use arca_tests::{ADMIN_TOKEN, Backends, binary, free_port};
 use serde_json::json;
 use tokio::sync::Mutex;
-
-fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(|deps| deps.parent()).expect("target dir");
-    dir.join(name)
-}
 
 async fn replica(backends: &Backends, service: &str) -> (tokio::process::Child, String) {
     let port = free_port();

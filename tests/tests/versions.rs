@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arca_shared::model::access;
-use arca_tests::{ADMIN_TOKEN, Stack};
+use arca_tests::{ADMIN_TOKEN, Stack, keys_under};
 use serde_json::{Value, json};
 
 struct Fixture {
@@ -309,28 +309,14 @@ async fn a_recycled_version_can_be_published_again_and_then_not_restored_over_it
     assert_eq!(f.download("svc", "1.0", "svc.tar").await.1.as_deref(), Some("old build"));
 }
 
-async fn s3_keys(stack: &Stack) -> Vec<String> {
-    let out = stack
-        .app
-        .blobs
-        .client()
-        .list_objects_v2()
-        .bucket(stack.app.blobs.bucket())
-        .prefix("packages/")
-        .send()
-        .await
-        .expect("list");
-    out.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect()
-}
-
 async fn wait_for_keys(stack: &Stack, want: usize) {
     for _ in 0..100 {
-        if s3_keys(stack).await.len() == want {
+        if keys_under(&stack.app, "packages/").await.len() == want {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("expected {want} blobs, found {:?}", s3_keys(stack).await);
+    panic!("expected {want} blobs, found {:?}", keys_under(&stack.app, "packages/").await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
