@@ -369,3 +369,8 @@ pub fn opt_string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Op
         NumOrStr::Str(s) => s,
     }))
 }
+
+/// Like [`boolean`], for an optional field.
+pub fn opt_boolean<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    boolean(d).map(Some)
+}

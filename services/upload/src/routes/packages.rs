@@ -12,7 +12,7 @@ use arca_shared::checksum::Expected;
 use arca_shared::http::{Params, Path, Query};
 use arca_shared::meta::packages::{Added, NewFile};
 use arca_shared::meta::versions::{Event, PackageRef};
-use arca_shared::model::{PackageFile, PackageSettings, PackageStatus, Project};
+use arca_shared::model::{Package, PackageFile, PackageSettings, PackageStatus, Project};
 use arca_shared::time::now_ms;
 use arca_shared::{ApiError, ApiResult, AppState, Auth, validate, views};
 use axum::Json;
@@ -163,11 +163,7 @@ async fn keep_newest_duplicates(app: &AppState, project_id: u64, package_id: u64
         let surplus = same.len().saturating_sub(keep);
         let mut removed = 0;
         for old in same.into_iter().take(surplus) {
-            if app.meta.delete_package_file(&package, old).await? {
-                app.meta.queue_blob_deletes(std::slice::from_ref(&old.blob_key)).await?;
-                let detail = json!({ "file_id": old.id, "file_name": old.file_name, "reason": "keep_n_duplicated_package_files" });
-                let event = Event { actor: "retention", action: "package_file.deleted", package: Some((&package).into()), detail };
-                app.meta.record_event(project_id, event).await;
+            if remove_file(app, &package, old, "retention", Some("keep_n_duplicated_package_files")).await? {
                 removed += 1;
             }
         }
@@ -179,6 +175,29 @@ async fn keep_newest_duplicates(app: &AppState, project_id: u64, package_id: u64
     }
 }
 
+/// Deletes one file of a version: its metadata first, then its blob goes to the cleanup
+/// worker (so no visible record ever points at a missing blob), and the audit trail
+/// records who did it and why. False when the file was already gone.
+async fn remove_file(
+    app: &AppState,
+    package: &Package,
+    file: &PackageFile,
+    actor: &str,
+    reason: Option<&str>,
+) -> ApiResult<bool> {
+    if !app.meta.delete_package_file(package, file).await? {
+        return Ok(false);
+    }
+    app.meta.queue_blob_deletes(std::slice::from_ref(&file.blob_key)).await?;
+    let mut detail = json!({ "file_id": file.id, "file_name": file.file_name });
+    if let Some(reason) = reason {
+        detail["reason"] = json!(reason);
+    }
+    let event = Event { actor, action: "package_file.deleted", package: Some(package.into()), detail };
+    app.meta.record_event(package.project_id, event).await;
+    Ok(true)
+}
+
 pub async fn delete_file(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -188,13 +207,7 @@ pub async fn delete_file(
     let package = app.meta.package(project.id, package_id).await?.ok_or(ApiError::NotFound("Package"))?;
     let file = app.meta.package_file(project.id, file_id).await?.filter(|f| f.package_id == package.id);
     let file = file.ok_or(ApiError::NotFound("Package File"))?;
-    if app.meta.delete_package_file(&package, &file).await? {
-        // Metadata first, bytes after: no visible record ever points at a missing blob.
-        app.meta.queue_blob_deletes(std::slice::from_ref(&file.blob_key)).await?;
-        let detail = json!({ "file_id": file.id, "file_name": file.file_name });
-        let event =
-            Event { actor: &who.username(), action: "package_file.deleted", package: Some((&package).into()), detail };
-        app.meta.record_event(project.id, event).await;
+    if remove_file(&app, &package, &file, &who.username(), None).await? {
         tracing::info!(project_id = project.id, package_id, file_id, by = %who.username(), "package file deleted");
     }
     Ok(StatusCode::NO_CONTENT)
@@ -202,7 +215,7 @@ pub async fn delete_file(
 
 #[derive(Deserialize)]
 pub struct SettingsChange {
-    #[serde(default, deserialize_with = "opt_bool")]
+    #[serde(default, deserialize_with = "arca_shared::http::opt_boolean")]
     generic_duplicates_allowed: Option<bool>,
     generic_duplicate_exception_regex: Option<String>,
     /// `1`, `10`, `20`, `30`, `40`, `50` (GitLab's choices) or `all`.
@@ -211,10 +224,6 @@ pub struct SettingsChange {
     /// Days, `0` to switch off.
     #[serde(default, deserialize_with = "arca_shared::http::opt_number")]
     delete_versions_not_downloaded_for_days: Option<u32>,
-}
-
-fn opt_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    arca_shared::http::boolean(d).map(Some)
 }
 
 pub async fn update_settings(

@@ -2,7 +2,7 @@
 //! custom metadata, and the recycle bin. Every change lands in the project's audit trail.
 
 use arca_shared::auth::Need;
-use arca_shared::http::{Params, Path, boolean};
+use arca_shared::http::{Params, Path, opt_boolean};
 use arca_shared::meta::versions::{Event, Restored};
 use arca_shared::model::{Package, Project};
 use arca_shared::time::now_ms;
@@ -22,12 +22,8 @@ async fn live_package(app: &App, project: &Project, package_id: u64) -> ApiResul
 #[derive(Deserialize)]
 pub struct PackageChange {
     description: Option<String>,
-    #[serde(default, deserialize_with = "opt_bool")]
+    #[serde(default, deserialize_with = "opt_boolean")]
     disabled: Option<bool>,
-}
-
-fn opt_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    boolean(d).map(Some)
 }
 
 /// `PATCH .../packages/:package_id`: a developer may edit the description; disabling or
