@@ -1,0 +1,15 @@
+//! The integration tests, one module per area, linked into one binary: each test starts
+//! its own Redis, S3 server and stack, so they share nothing but the process. The two
+//! tests that read process-wide counters (`gateway_streaming`, `artifacts_range`) keep
+//! binaries of their own.
+mod artifacts;
+mod auth;
+mod cleanup;
+mod cluster;
+mod gateway;
+mod management;
+mod ops;
+mod packages;
+mod readme;
+mod scaleout;
+mod versions;
