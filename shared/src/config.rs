@@ -70,7 +70,13 @@ impl Source {
         self.get(name).ok_or_else(|| ConfigError::new(name, "is required"))
     }
 
-    fn parsed<T>(&self, name: &str, default: T, parse: impl Fn(&str) -> Result<T, String>) -> Result<T, ConfigError> {
+    /// `name` read with `parse`; an error names the variable.
+    pub fn parsed<T>(
+        &self,
+        name: &str,
+        default: T,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Result<T, ConfigError> {
         match self.get(name) {
             None => Ok(default),
             Some(raw) => parse(raw.trim()).map_err(|e| ConfigError::new(name, e)),
@@ -83,6 +89,10 @@ impl Source {
 
     pub fn size(&self, name: &str, default: u64) -> Result<u64, ConfigError> {
         self.parsed(name, default, parse_size)
+    }
+
+    pub fn number(&self, name: &str, default: u64) -> Result<u64, ConfigError> {
+        self.parsed(name, default, |raw| raw.parse().map_err(|_| format!("not a whole number: {raw:?}")))
     }
 
     pub fn bool(&self, name: &str, default: bool) -> Result<bool, ConfigError> {

@@ -40,6 +40,14 @@ pub static UPSTREAM_ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
+pub static AUTH_RATE_LIMITED: LazyLock<prometheus::IntCounter> = LazyLock::new(|| {
+    prometheus::register_int_counter!(
+        "arca_gateway_auth_rate_limited_total",
+        "Requests refused with 429 because their client had too many failed authentications."
+    )
+    .expect("metric registers once")
+});
+
 pub static CLEANUP_LAST_RUN: LazyLock<IntGauge> = LazyLock::new(|| {
     register_int_gauge!(
         "arca_cleanup_last_success_timestamp_seconds",
@@ -149,6 +157,7 @@ pub fn init() {
     LazyLock::force(&HTTP_DURATION);
     LazyLock::force(&HTTP_IN_FLIGHT);
     LazyLock::force(&UPSTREAM_ERRORS);
+    LazyLock::force(&AUTH_RATE_LIMITED);
     LazyLock::force(&CLEANUP_LAST_RUN);
     LazyLock::force(&UPLOADED_BYTES);
     LazyLock::force(&DOWNLOADS);

@@ -162,6 +162,8 @@ impl Backends {
         std::fs::create_dir_all(&redis_dir).expect("redis dir");
         let child = Command::new(tool("redis-server"))
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes"])
+            // DEBUG DIGEST: tests compare the whole dataset before and after.
+            .args(["--enable-debug-command", "local"])
             .arg("--dir")
             .arg(&redis_dir)
             .stdout(Stdio::null())
@@ -216,6 +218,9 @@ impl Backends {
             ("ARCA_ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
             ("ARCA_JWT_SECRET", JWT_SECRET.to_owned()),
             ("ARCA_CLEANUP_INTERVAL", "1s".to_owned()),
+            // The auth matrix sends hundreds of refused tokens from 127.0.0.1; the limiter's
+            // own test sets a small limit.
+            ("ARCA_AUTH_FAILURE_LIMIT", "100000".to_owned()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
@@ -259,7 +264,7 @@ impl Stack {
         let backends = Backends::start();
         let mut settings = backends.settings();
         tweak(&mut settings);
-        let config = Config::from_source(&Source::map(settings)).expect("test config");
+        let config = Config::from_source(&Source::map(settings.clone())).expect("test config");
         let app = App::connect(config).await.expect("connect to redis and s3");
         let (stop, _) = watch::channel(false);
         let shutdown = |stop: &watch::Sender<bool>| {
@@ -278,6 +283,7 @@ impl Stack {
             listen: "127.0.0.1:0".parse().expect("addr"),
             upload: vec![upload_url.clone()],
             download: vec![download_url.clone()],
+            auth_failures: arca_gateway::LimitConfig::from_source(&Source::map(settings)).expect("gateway limits"),
         };
         let (l, url) = bind().await;
         tokio::spawn(arca_gateway::serve(l, arca_gateway::Gateway::new(&gw_config), shutdown(&stop)));
@@ -338,22 +344,34 @@ pub fn encode_path(path: &str) -> String {
 /// Sends a request with the target exactly as given (as `curl --path-as-is` does; HTTP
 /// clients normalise `..` and `%2E%2E` away). Returns the status and the JSON body.
 pub async fn raw_request(method: &str, url: &str, token: &str, body: &[u8]) -> (u16, Value) {
+    let (status, _, body) = raw_http(method, url, &[("PRIVATE-TOKEN", token)], body).await;
+    (status, serde_json::from_str(body.trim()).unwrap_or(Value::Null))
+}
+
+/// One HTTP/1.1 exchange with nothing normalised: the target, the header names and values
+/// go on the wire as given. Returns the status, the response head and the body (the body
+/// of a chunked answer is returned as it came).
+pub async fn raw_http(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").expect("http url");
     let (host, target) = rest.split_once('/').expect("path");
     let mut conn = tokio::net::TcpStream::connect(host).await.expect("connect");
-    let head = format!(
-        "{method} /{target} HTTP/1.1\r\nHost: {host}\r\nPRIVATE-TOKEN: {token}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    conn.write_all(head.as_bytes()).await.expect("write");
-    conn.write_all(body).await.expect("write");
+    let mut head = format!("{method} /{target} HTTP/1.1\r\nHost: {host}\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", body.len()));
+    // The server may answer and close before reading everything (a refused header block):
+    // what it said is still read below.
+    if conn.write_all(head.as_bytes()).await.is_ok() {
+        let _ = conn.write_all(body).await;
+    }
     let mut out = Vec::new();
-    conn.read_to_end(&mut out).await.expect("read");
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), conn.read_to_end(&mut out)).await;
     let text = String::from_utf8_lossy(&out);
     let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    (status, serde_json::from_str(body.trim()).unwrap_or(Value::Null))
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    (status, head.to_owned(), body.to_owned())
 }
 
 /// A binary of the workspace, next to the test executable (`make test` builds them first).

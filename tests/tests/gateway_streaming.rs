@@ -68,6 +68,7 @@ async fn large_bodies_stream_through_with_flat_memory() {
         listen: "127.0.0.1:0".parse().expect("addr"),
         upload: vec![up.clone()],
         download: vec![up],
+        auth_failures: arca_gateway::LimitConfig::default(),
     };
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let gw = format!("http://{}", l.local_addr().expect("addr"));

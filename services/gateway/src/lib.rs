@@ -4,6 +4,7 @@
 //! `X-Request-Id`; an upstream that is down gives a quick JSON 502, never a hang.
 
 mod body;
+mod limiter;
 mod proxy;
 mod upstream;
 
@@ -19,6 +20,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
+pub use limiter::LimitConfig;
 pub use proxy::Gateway;
 
 /// How long in-flight requests may take to finish after SIGTERM.
@@ -29,6 +31,7 @@ pub struct GatewayConfig {
     pub listen: SocketAddr,
     pub upload: Vec<String>,
     pub download: Vec<String>,
+    pub auth_failures: LimitConfig,
 }
 
 impl GatewayConfig {
@@ -41,6 +44,7 @@ impl GatewayConfig {
             listen: src.addr("ARCA_GATEWAY_LISTEN", "127.0.0.1:8080")?,
             upload: pick("ARCA_UPLOAD_URLS", "ARCA_UPLOAD_URL", "http://127.0.0.1:8081")?,
             download: pick("ARCA_DOWNLOAD_URLS", "ARCA_DOWNLOAD_URL", "http://127.0.0.1:8082")?,
+            auth_failures: LimitConfig::from_source(src)?,
         })
     }
 }

@@ -19,6 +19,7 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::GatewayConfig;
 use crate::body::reclaimable;
+use crate::limiter::AuthLimiter;
 use crate::upstream::{Pool, Upstream};
 
 pub type Body = BoxBody<Bytes, hyper::Error>;
@@ -47,6 +48,7 @@ pub struct Gateway {
     client: Client<HttpConnector, Body>,
     upload: Pool,
     download: Pool,
+    auth_failures: AuthLimiter,
 }
 
 impl Gateway {
@@ -62,6 +64,7 @@ impl Gateway {
             client,
             upload: Pool::new("upload", &cfg.upload),
             download: Pool::new("download", &cfg.download),
+            auth_failures: AuthLimiter::new(cfg.auth_failures.clone()),
         })
     }
 
@@ -77,10 +80,21 @@ impl Gateway {
             (Method::GET, "/metrics") => ("/metrics", metrics_response()),
             _ => {
                 let pool = if is_read(&method) { &self.download } else { &self.upload };
-                if let Ok(v) = HeaderValue::from_str(&request_id) {
-                    req.headers_mut().insert(X_REQUEST_ID.clone(), v);
+                let client = self.auth_failures.client(peer.ip(), req.headers());
+                if let Some(wait) = self.auth_failures.check(client) {
+                    metrics::AUTH_RATE_LIMITED.inc();
+                    tracing::warn!(request_id = %request_id, client = %client, "refused: too many failed authentications");
+                    (pool.name, too_many_failures(wait))
+                } else {
+                    if let Ok(v) = HeaderValue::from_str(&request_id) {
+                        req.headers_mut().insert(X_REQUEST_ID.clone(), v);
+                    }
+                    let resp = self.forward(pool, req, peer, &request_id).await;
+                    if resp.status() == StatusCode::UNAUTHORIZED {
+                        self.auth_failures.failed(client);
+                    }
+                    (pool.name, resp)
                 }
-                (pool.name, self.forward(pool, req, peer, &request_id).await)
             }
         };
         if let Ok(v) = HeaderValue::from_str(&request_id) {
@@ -242,6 +256,15 @@ fn json(status: StatusCode, body: &str) -> Response<Body> {
 
 fn error(status: StatusCode, message: &str) -> Response<Body> {
     json(status, &serde_json::json!({ "message": message }).to_string())
+}
+
+fn too_many_failures(wait_secs: u64) -> Response<Body> {
+    let mut resp = error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "429 Too Many Requests - too many failed authentication attempts from this client",
+    );
+    resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait_secs));
+    resp
 }
 
 fn metrics_response() -> Response<Body> {

@@ -92,7 +92,12 @@ async fn every_service_has_health_readiness_and_metrics() {
 
 /// A gateway in front of `upload` and `download` upstream lists.
 async fn gateway(upload: Vec<String>, download: Vec<String>) -> String {
-    let cfg = arca_gateway::GatewayConfig { listen: "127.0.0.1:0".parse().expect("addr"), upload, download };
+    let cfg = arca_gateway::GatewayConfig {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        upload,
+        download,
+        auth_failures: Default::default(),
+    };
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", l.local_addr().expect("addr"));
     tokio::spawn(arca_gateway::serve(l, arca_gateway::Gateway::new(&cfg), std::future::pending::<()>()));
@@ -169,4 +174,48 @@ async fn a_redis_outage_is_a_fast_503_and_recovers_by_itself() {
     // The project written before the outage survived it (AOF).
     let body: Value = stack.http.get(&url).send().await.expect("req").json().await.expect("json");
     assert_eq!(body["name"], "survivor");
+}
+
+/// Refused tokens are limited per client: after `limit` 401s the client gets a 429 with
+/// `Retry-After` for everything, before its request reaches a service; other clients (told
+/// apart by `X-Forwarded-For` from a trusted proxy) are not affected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_authentication_is_rate_limited_per_client() {
+    let stack = Stack::start_with(|s| {
+        s.insert("ARCA_AUTH_FAILURE_LIMIT".into(), "5".into());
+        s.insert("ARCA_AUTH_FAILURE_WINDOW".into(), "1m".into());
+        s.insert("ARCA_TRUSTED_PROXIES".into(), "127.0.0.1".into());
+    })
+    .await;
+    let (project, _) = stack.project("guessed", "private").await;
+    let target = stack.api(&format!("/projects/{project}/packages"));
+    let guess = |token: String, client: &'static str| {
+        stack.http.get(&target).header("PRIVATE-TOKEN", token).header("X-Forwarded-For", client).send()
+    };
+    for i in 0..5 {
+        let resp = guess(format!("glpat-guess-{i}"), "203.0.113.7").await.expect("req");
+        assert_eq!(resp.status(), 401, "guess {i}");
+    }
+    let refused = guess("glpat-guess-5".into(), "203.0.113.7").await.expect("req");
+    assert_eq!(refused.status(), 429);
+    let wait: u64 = refused.headers()["retry-after"].to_str().expect("ascii").parse().expect("seconds");
+    assert!((1..=12).contains(&wait), "Retry-After {wait}: one more failure fits after 60/5 s");
+    let body: Value = refused.json().await.expect("json");
+    assert!(body["message"].as_str().is_some_and(|m| m.starts_with("429")), "{body}");
+    // The right token from the same client waits too: guessing cannot be interleaved with
+    // real requests to keep the bucket draining.
+    let resp = guess(ADMIN_TOKEN.into(), "203.0.113.7").await.expect("req");
+    assert_eq!(resp.status(), 429);
+    // Another client behind the same proxy is served.
+    let resp = guess(ADMIN_TOKEN.into(), "198.51.100.20").await.expect("req");
+    assert_eq!(resp.status(), 200);
+    // Metrics count the refusals (the counter is process-wide: other tests may add to it).
+    let metrics =
+        stack.http.get(format!("{}/metrics", stack.url)).send().await.expect("req").text().await.expect("text");
+    let limited = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("arca_gateway_auth_rate_limited_total "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .expect("arca_gateway_auth_rate_limited_total");
+    assert!(limited >= 2.0, "{limited}");
 }

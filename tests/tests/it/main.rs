@@ -7,6 +7,7 @@ mod auth;
 mod cleanup;
 mod cluster;
 mod gateway;
+mod hostile;
 mod management;
 mod ops;
 mod packages;

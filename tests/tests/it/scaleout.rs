@@ -41,6 +41,7 @@ async fn killing_a_replica_fails_only_its_requests_in_flight() {
         listen: "127.0.0.1:0".parse().expect("addr"),
         upload: vec![up1_url, up2_url],
         download: vec![down1_url, down2_url],
+        auth_failures: Default::default(),
     };
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let gw = format!("http://{}/api/v4", l.local_addr().expect("addr"));
