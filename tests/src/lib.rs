@@ -199,6 +199,16 @@ impl Backends {
         self.redis = Self::spawn_redis(&self.dir, self.redis_port);
     }
 
+    /// Stops the S3 server (SIGKILL); [`Backends::restart_s3`] brings it back on the same
+    /// port over the same data.
+    pub fn stop_s3(&mut self) {
+        self.s3.kill();
+    }
+
+    pub fn restart_s3(&mut self) {
+        self.s3 = Self::spawn_s3(&self.dir, self.s3_port);
+    }
+
     pub fn redis_url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.redis_port)
     }
@@ -372,6 +382,56 @@ pub async fn raw_http(method: &str, url: &str, headers: &[(&str, &str)], body: &
     let status = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     (status, head.to_owned(), body.to_owned())
+}
+
+/// A service as a real process (`target/<profile>/arca-<service>`) on a free port, with
+/// `backends`' settings and `extra` on top; returns once it is ready.
+pub async fn service_process(
+    backends: &Backends,
+    service: &str,
+    extra: &[(&str, &str)],
+) -> (tokio::process::Child, String) {
+    let port = free_port();
+    service_process_on(backends, service, port, extra).await
+}
+
+/// [`service_process`] on a given port (to restart a killed process where it was).
+pub async fn service_process_on(
+    backends: &Backends,
+    service: &str,
+    port: u16,
+    extra: &[(&str, &str)],
+) -> (tokio::process::Child, String) {
+    let child = tokio::process::Command::new(binary(&format!("arca-{service}")))
+        .envs(backends.settings())
+        .env(format!("ARCA_{}_LISTEN", service.to_uppercase()), format!("127.0.0.1:{port}"))
+        .envs(extra.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("service process starts");
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    // The gateway is ready only when its upstreams are: health is enough here.
+    while reqwest::get(format!("{url}/healthz")).await.map(|r| r.status() != 200).unwrap_or(true) {
+        assert!(std::time::Instant::now() < deadline, "{service} never became healthy");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    (child, url)
+}
+
+/// The resident and peak resident memory of a process, in KiB (`VmRSS`, `VmHWM`).
+pub fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// A binary of the workspace, next to the test executable (`make test` builds them first).

@@ -7,27 +7,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arca_tests::{ADMIN_TOKEN, Backends, binary, free_port};
+use arca_tests::{ADMIN_TOKEN, Backends, service_process};
 use serde_json::json;
 use tokio::sync::Mutex;
 
 async fn replica(backends: &Backends, service: &str) -> (tokio::process::Child, String) {
-    let port = free_port();
-    let child = tokio::process::Command::new(binary(&format!("arca-{service}")))
-        .envs(backends.settings())
-        .env(format!("ARCA_{}_LISTEN", service.to_uppercase()), format!("127.0.0.1:{port}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("replica starts");
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while reqwest::get(format!("{url}/readyz")).await.map(|r| r.status() != 200).unwrap_or(true) {
-        assert!(Instant::now() < deadline, "{service} replica never became ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    (child, url)
+    service_process(backends, service, &[]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
