@@ -9,6 +9,7 @@ mod cluster;
 mod faults;
 mod gateway;
 mod hostile;
+mod load;
 mod management;
 mod ops;
 mod packages;
