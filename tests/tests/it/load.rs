@@ -19,6 +19,9 @@ const WARM_UP: Duration = Duration::from_secs(3);
 const DURATION: Duration = Duration::from_secs(15);
 const ENTRIES: usize = 50;
 
+/// An acknowledged upload `(file, sha256)`, nothing to remember, or what went wrong.
+type Outcome = Result<Option<(String, String)>, String>;
+
 #[derive(Default)]
 struct Results {
     latencies: BTreeMap<&'static str, Vec<Duration>>,
@@ -99,8 +102,7 @@ async fn two_hundred_clients_mixed_traffic_without_errors_or_growth() {
                 while started.elapsed() < DURATION {
                     n += 1;
                     let op_started = Instant::now();
-                    let (op, outcome): (&'static str, Result<Option<(String, String)>, String>) = match (client + n) % 4
-                    {
+                    let (op, outcome): (&'static str, Outcome) = match (client + n) % 4 {
                         0 => {
                             let file = format!("c{client}-n{n}.bin");
                             let body = format!("{client}/{n} ").repeat(500 + (n * 131) % 8000);
@@ -225,7 +227,7 @@ async fn two_hundred_clients_mixed_traffic_without_errors_or_growth() {
         let url = format!("{api}/projects/{project}/packages/generic/load/1.0.0/{file}");
         let resp = verify.get(url).header("PRIVATE-TOKEN", ADMIN_TOKEN).send().await.expect("download");
         assert_eq!(resp.status(), 200, "{file}");
-        assert_eq!(&hex::encode(Sha256::digest(&resp.bytes().await.expect("body"))), sha, "{file}");
+        assert_eq!(&hex::encode(Sha256::digest(resp.bytes().await.expect("body"))), sha, "{file}");
     }
     println!("load: {} acknowledged uploads verified by SHA-256", results.acked.len());
 }
