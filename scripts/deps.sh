@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what `make run` and `make test` need and a fresh machine lacks:
-# redis-server and curl from Debian, s3s-fs (a SigV4-checking S3 server) from crates.io.
+# redis-server and curl from Debian, s3s-fs (a SigV4-checking S3 server) from crates.io,
+# schemathesis from PyPI.
 set -euo pipefail
 
 S3S_FS_VERSION=0.14.1
@@ -23,6 +24,13 @@ fi
 if ! command -v s3s-fs >/dev/null 2>&1; then
     echo "deps: installing s3s-fs $S3S_FS_VERSION (cargo install, about 3 minutes)"
     cargo install s3s-fs --version "$S3S_FS_VERSION" --features binary --locked --quiet
+fi
+
+# schemathesis fuzzes the live API against its OpenAPI description (tests/tests/it/openapi.rs).
+SCHEMATHESIS_VERSION=4.32.5
+if ! command -v st >/dev/null 2>&1 || ! st --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+    echo "deps: installing schemathesis $SCHEMATHESIS_VERSION (pip)"
+    python3 -m pip install -q "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
 for component in rustfmt clippy; do

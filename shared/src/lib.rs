@@ -16,6 +16,7 @@ pub mod keys;
 pub mod meta;
 pub mod metrics;
 pub mod model;
+pub mod openapi;
 pub mod pagination;
 pub mod service;
 pub mod telemetry;

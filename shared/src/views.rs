@@ -109,6 +109,17 @@ pub fn package_file_path(project_id: u64, name: &str, version: &str, file_name: 
 }
 
 /// A package version (GitLab's package JSON plus arca's version-management fields).
+/// A project's package settings; `keep_n_duplicated_package_files` as GitLab spells it
+/// (`"1"` ... `"50"`, or `"all"`).
+pub fn package_settings(s: &crate::model::PackageSettings) -> Value {
+    json!({
+        "generic_duplicates_allowed": s.generic_duplicates_allowed,
+        "generic_duplicate_exception_regex": s.generic_duplicate_exception_regex,
+        "keep_n_duplicated_package_files": s.keep_n_duplicated_package_files.map_or("all".to_owned(), |n| n.to_string()),
+        "delete_versions_not_downloaded_for_days": s.delete_versions_not_downloaded_for_days,
+    })
+}
+
 pub fn package(p: &crate::model::Package) -> Value {
     json!({
         "id": p.id,

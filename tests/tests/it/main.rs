@@ -11,6 +11,7 @@ mod gateway;
 mod hostile;
 mod load;
 mod management;
+mod openapi;
 mod ops;
 mod packages;
 mod readme;

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/api/v4/openapi.json", get(openapi))
         .route("/api/v4/projects", get(projects::list))
         .route("/api/v4/projects/{id}", get(projects::show))
         .route(
@@ -32,6 +33,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/v4/projects/{id}/jobs/{job_id}/artifacts/{*artifact_path}", get(artifacts::file_by_job))
         .route("/api/v4/projects/{id}/jobs/artifacts/{ref_name}/download", get(artifacts::archive_by_ref))
         .route("/api/v4/projects/{id}/jobs/artifacts/{ref_name}/raw/{*artifact_path}", get(artifacts::file_by_ref))
+}
+
+/// The OpenAPI description of the whole public API (built once; it does not change).
+async fn openapi() -> axum::Json<&'static serde_json::Value> {
+    static DOCUMENT: std::sync::LazyLock<serde_json::Value> = std::sync::LazyLock::new(arca_shared::openapi::document);
+    axum::Json(&DOCUMENT)
 }
 
 /// A page of a listing with GitLab's pagination headers. The request's other parameters

@@ -175,10 +175,32 @@ pub async fn list(
             };
             app.meta.list_packages(project.id, &q).await?
         }
-        Some(_) => (0, Vec::new()),
+        // GitLab's other package types: valid to ask for, and arca holds none of them.
+        Some(t) if GITLAB_PACKAGE_TYPES.contains(&t) => (0, Vec::new()),
+        Some(_) => return Err(ApiError::invalid("package_type")),
     };
     Ok(super::paged(page, total, packages.iter().map(views::package).collect(), &uri, &headers))
 }
+
+/// The package types GitLab knows (`generic` among them).
+const GITLAB_PACKAGE_TYPES: [&str; 16] = [
+    "maven",
+    "npm",
+    "conan",
+    "nuget",
+    "pypi",
+    "composer",
+    "generic",
+    "golang",
+    "debian",
+    "rubygems",
+    "helm",
+    "terraform_module",
+    "rpm",
+    "ml_model",
+    "cargo",
+    "conda",
+];
 
 pub async fn show(
     State(app): State<AppState>,
@@ -249,7 +271,7 @@ pub async fn files(
 
 pub async fn settings(State(app): State<AppState>, Auth(who): Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
     let project = app.project(&who, &id, Need::Read).await?;
-    Ok(Json(serde_json::json!(app.meta.package_settings(project.id).await?)))
+    Ok(Json(views::package_settings(&app.meta.package_settings(project.id).await?)))
 }
 
 #[cfg(test)]

@@ -260,9 +260,13 @@ pub async fn update_settings(
         settings.delete_versions_not_downloaded_for_days = (days > 0).then_some(days);
     }
     app.meta.save_package_settings(project.id, &settings).await?;
-    let event =
-        Event { actor: &who.username(), action: "package_settings.updated", package: None, detail: json!(settings) };
+    let event = Event {
+        actor: &who.username(),
+        action: "package_settings.updated",
+        package: None,
+        detail: views::package_settings(&settings),
+    };
     app.meta.record_event(project.id, event).await;
     tracing::info!(project_id = project.id, by = %who.username(), allowed = settings.generic_duplicates_allowed, "package settings changed");
-    Ok(Json(json!(settings)))
+    Ok(Json(views::package_settings(&settings)))
 }
