@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run test lint deploy-check bench deps build clean
+.PHONY: run test lint deploy-check bench deps build clean fuzz
 
 deps:
 	@scripts/deps.sh
@@ -19,6 +19,8 @@ run: deps
 
 lint:
 	$(CARGO) fmt --all --check
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml --check
+	$(CARGO) clippy -p arca-shared --no-default-features --all-targets -- -D warnings
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # The Helm chart: helm lint + helm template validated against the Kubernetes schemas.
@@ -29,6 +31,11 @@ deploy-check:
 test: deps lint deploy-check
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --no-fail-fast
+
+# Every cargo fuzz target for FUZZ_SECONDS each (CI: 20).
+FUZZ_SECONDS ?= 20
+fuzz:
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 bench: deps
 	@scripts/bench.sh

@@ -116,6 +116,12 @@ impl From<redis::RedisError> for ApiError {
     }
 }
 
+impl From<crate::validate::Invalid> for ApiError {
+    fn from(err: crate::validate::Invalid) -> Self {
+        Self::InvalidParam(err.0)
+    }
+}
+
 impl From<crate::blobs::BlobError> for ApiError {
     fn from(err: crate::blobs::BlobError) -> Self {
         match err {

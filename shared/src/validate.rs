@@ -1,28 +1,42 @@
 //! Validation of names that come from URLs and bodies (SPEC sections 5 and 6).
+//!
+//! Pure functions, built without the server half of the crate too (the fuzz targets in
+//! `fuzz/` use them that way); an [`Invalid`] becomes the API's 400
+//! `{"error": "<field> is invalid"}` through `From`.
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::error::{ApiError, ApiResult};
+/// A value that failed validation: the name of its field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid(pub String);
+
+impl Invalid {
+    fn field(name: &str) -> Self {
+        Self(name.to_owned())
+    }
+}
+
+pub type Checked = Result<(), Invalid>;
 
 fn package_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+')
 }
 
 /// `A-Z a-z 0-9 . - _ +`, at most 255 characters.
-pub fn package_name(name: &str) -> ApiResult<()> {
+pub fn package_name(name: &str) -> Checked {
     if name.is_empty() || name.len() > 255 || !name.chars().all(package_char) || name == "." || name == ".." {
-        return Err(ApiError::invalid("package_name"));
+        return Err(Invalid::field("package_name"));
     }
     Ok(())
 }
 
 /// GitLab's `\A(\.?[\w\+-]+\.?)+\z`, no `..`, at most 255 characters.
-pub fn package_version(version: &str) -> ApiResult<()> {
+pub fn package_version(version: &str) -> Checked {
     static RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\A(\.?[A-Za-z0-9_+-]+\.?)+\z").expect("static regex"));
     if version.is_empty() || version.len() > 255 || version.contains("..") || !RE.is_match(version) {
-        return Err(ApiError::invalid("package_version"));
+        return Err(Invalid::field("package_version"));
     }
     Ok(())
 }
@@ -30,22 +44,22 @@ pub fn package_version(version: &str) -> ApiResult<()> {
 /// One or more `/`-separated segments of package characters; no `.` or `..` segment; at
 /// most 1,024 characters. Callers pass the already percent-decoded value, so `%2e%2e`
 /// arrives here as `..` and a double-encoded `%252e` keeps a `%`, which is refused.
-pub fn file_name(name: &str) -> ApiResult<()> {
+pub fn file_name(name: &str) -> Checked {
     let ok = !name.is_empty()
         && name.len() <= 1024
         && name.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != ".." && seg.chars().all(package_char));
-    if ok { Ok(()) } else { Err(ApiError::invalid("file_name")) }
+    if ok { Ok(()) } else { Err(Invalid::field("file_name")) }
 }
 
 /// User names and project paths: letters, digits, `_ . -`, not starting with `-` or `.`,
 /// at most 255 characters.
-pub fn slug(field: &str, value: &str) -> ApiResult<()> {
+pub fn slug(field: &str, value: &str) -> Checked {
     let ok = !value.is_empty()
         && value.len() <= 255
         && !value.starts_with(['-', '.'])
         && !value.ends_with(".git")
         && value.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if ok { Ok(()) } else { Err(ApiError::invalid(field)) }
+    if ok { Ok(()) } else { Err(Invalid::field(field)) }
 }
 
 /// A project path made from its name, as GitLab does: lower-case, runs of other
@@ -97,6 +111,16 @@ mod tests {
     }
 
     #[test]
+    fn artifact_paths() {
+        for ok in ["a.txt", "dir/sub/file.log", "with space.txt", ".hidden", "%2E%2E", "\";"] {
+            assert!(artifact_path(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "/etc/passwd", "../x", "a/../b", "a\\b", "a\0b", "a//b", "./a", "a\r\nb", "a\u{7f}"] {
+            assert!(artifact_path(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn slugs_and_paths() {
         assert!(slug("username", "alice.b-1").is_ok());
         for bad in ["", "-x", ".x", "a b", "a/b", "x.git"] {
@@ -106,18 +130,30 @@ mod tests {
     }
 }
 
+/// A path inside a job's archive as GitLab accepts it: relative, `/`-separated, no `..`, no
+/// backslash, no control character (CR and LF would end up in headers), no empty segment.
+pub fn artifact_path(path: &str) -> Checked {
+    let ok = !path.is_empty()
+        && path.len() <= 4096
+        && !path.starts_with('/')
+        && !path.contains('\\')
+        && !path.chars().any(char::is_control)
+        && path.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..");
+    if ok { Ok(()) } else { Err(Invalid::field("artifact_path")) }
+}
+
 /// Custom metadata keys: 1 to 128 of `A-Z a-z 0-9 . _ - :`.
-pub fn metadata_key(key: &str) -> ApiResult<()> {
+pub fn metadata_key(key: &str) -> Checked {
     let ok = !key.is_empty()
         && key.len() <= 128
         && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'));
-    if ok { Ok(()) } else { Err(ApiError::invalid("key")) }
+    if ok { Ok(()) } else { Err(Invalid::field("key")) }
 }
 
 /// Custom metadata values: at most 4,096 bytes of text without control characters.
-pub fn metadata_value(value: &str) -> ApiResult<()> {
+pub fn metadata_value(value: &str) -> Checked {
     if value.len() > 4096 || value.chars().any(char::is_control) {
-        return Err(ApiError::invalid("value"));
+        return Err(Invalid::field("value"));
     }
     Ok(())
 }

@@ -79,7 +79,7 @@ pub async fn file_by_job(
     Path((id, job_id, path)): Path<(String, u64, String)>,
 ) -> ApiResult<Response> {
     let project = app.project(&who, &id, Need::Read).await?;
-    archive::validate_entry_path(&path)?;
+    arca_shared::validate::artifact_path(&path)?;
     let artifact = live_artifact(&app, &project, job_id).await?;
     serve_entry(&app, &artifact, &path, "application/octet-stream", method == Method::HEAD).await
 }
@@ -92,7 +92,7 @@ pub async fn file_by_ref(
     Query(q): Query<JobName>,
 ) -> ApiResult<Response> {
     let project = app.project(&who, &id, Need::Read).await?;
-    archive::validate_entry_path(&path)?;
+    arca_shared::validate::artifact_path(&path)?;
     let artifact = artifact_by_ref(&app, &project, &ref_name, q.job).await?;
     serve_entry(&app, &artifact, &path, "text/plain; charset=utf-8", method == Method::HEAD).await
 }

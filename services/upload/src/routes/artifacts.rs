@@ -119,7 +119,7 @@ pub async fn upload(
             return Err(on_error(ApiError::bad_request("the artifacts file is not a valid zip archive")));
         }
     };
-    if let Err(reason) = archive::check(&parsed) {
+    if let Err(reason) = arca_shared::zipcheck::check(&parsed) {
         tracing::info!(job_id, reason = %reason, "refusing an artifacts archive that is unsafe to read");
         return Err(on_error(ApiError::bad_request(format!("the artifacts archive is refused: {reason}"))));
     }
