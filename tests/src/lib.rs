@@ -138,6 +138,111 @@ impl RedisCluster {
     }
 }
 
+/// A Redis master with one replica, watched by three sentinels (Debian's redis-server in
+/// `--sentinel` mode), all on loopback. The monitored name is `arca`; a master that does
+/// not answer for a second is failed over.
+pub struct RedisSentinel {
+    pub master_port: u16,
+    pub replica_port: u16,
+    pub sentinel_ports: Vec<u16>,
+    pub master: Process,
+    _replica: Process,
+    _sentinels: Vec<Process>,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisSentinel {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let redis = |port: u16, extra: &[&str]| {
+            let data = dir.path().join(format!("redis-{port}"));
+            std::fs::create_dir_all(&data).expect("redis dir");
+            let child = Command::new(tool("redis-server"))
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes"])
+                .args(extra)
+                .arg("--dir")
+                .arg(&data)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start redis-server");
+            wait_for_port(port, "redis-server");
+            Process { child }
+        };
+        let master_port = free_port();
+        let master = redis(master_port, &[]);
+        let replica_port = free_port();
+        let master_port_text = master_port.to_string();
+        let replica = redis(replica_port, &["--replicaof", "127.0.0.1", &master_port_text]);
+        let sentinel_ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let sentinels = sentinel_ports
+            .iter()
+            .map(|port| {
+                // A sentinel rewrites its configuration file: each gets its own.
+                let conf = dir.path().join(format!("sentinel-{port}.conf"));
+                std::fs::write(
+                    &conf,
+                    format!(
+                        "port {port}\nbind 127.0.0.1\nsentinel monitor arca 127.0.0.1 {master_port} 2\n\
+                         sentinel down-after-milliseconds arca 1000\nsentinel failover-timeout arca 5000\n\
+                         sentinel parallel-syncs arca 1\n"
+                    ),
+                )
+                .expect("sentinel config");
+                let child = Command::new(tool("redis-server"))
+                    .arg(&conf)
+                    .arg("--sentinel")
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("start redis sentinel");
+                wait_for_port(*port, "redis sentinel");
+                Process { child }
+            })
+            .collect();
+        let me = Self {
+            master_port,
+            replica_port,
+            sentinel_ports,
+            master,
+            _replica: replica,
+            _sentinels: sentinels,
+            _dir: dir,
+        };
+        // Ready when every sentinel knows the master and its replica.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for port in &me.sentinel_ports {
+            loop {
+                let out = Command::new(tool("redis-cli"))
+                    .args(["-p", &port.to_string(), "sentinel", "replicas", "arca"])
+                    .output()
+                    .expect("redis-cli sentinel replicas");
+                if String::from_utf8_lossy(&out.stdout).contains(&me.replica_port.to_string()) {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "sentinel {port} never saw the replica");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        me
+    }
+
+    /// `redis+sentinel://` with the three sentinels and the name `arca`.
+    pub fn url(&self) -> String {
+        let nodes: Vec<String> = self.sentinel_ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+        format!("redis+sentinel://{}/arca", nodes.join(","))
+    }
+
+    /// The port of the master the sentinels name now.
+    pub fn current_master_port(&self) -> Option<u16> {
+        let out = Command::new(tool("redis-cli"))
+            .args(["-p", &self.sentinel_ports[0].to_string(), "sentinel", "get-master-addr-by-name", "arca"])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout).lines().nth(1)?.trim().parse().ok()
+    }
+}
+
 /// Redis and S3, real servers on loopback.
 pub struct Backends {
     pub redis_port: u16,

@@ -16,4 +16,5 @@ mod ops;
 mod packages;
 mod readme;
 mod scaleout;
+mod sentinel;
 mod versions;
