@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what `make run` and `make test` need and a fresh machine lacks:
 # redis-server and curl from Debian, s3s-fs (a SigV4-checking S3 server) from crates.io,
-# schemathesis from PyPI.
+# schemathesis from PyPI, Chromium (Debian) and playwright-core (npm) for the console test.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 S3S_FS_VERSION=0.14.1
 CARGO_BIN="${CARGO_HOME:-$HOME/.cargo}/bin"
@@ -15,6 +16,9 @@ as_root() {
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+# The web console's end-to-end test: Debian's Chromium, driven by playwright-core (npm).
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "deps: installing ${missing[*]} (apt-get)"
     as_root apt-get update -qq
@@ -24,6 +28,11 @@ fi
 if ! command -v s3s-fs >/dev/null 2>&1; then
     echo "deps: installing s3s-fs $S3S_FS_VERSION (cargo install, about 3 minutes)"
     cargo install s3s-fs --version "$S3S_FS_VERSION" --features binary --locked --quiet
+fi
+
+if [ ! -d tests/console/node_modules/playwright-core ]; then
+    echo "deps: installing playwright-core (npm ci in tests/console)"
+    (cd tests/console && npm ci --no-audit --no-fund --silent)
 fi
 
 # schemathesis fuzzes the live API against its OpenAPI description (tests/tests/it/openapi.rs).

@@ -99,7 +99,10 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = extract_token(&parts.headers, parts.uri.query())?;
+        let token = match extract_token(&parts.headers, parts.uri.query())? {
+            Some(t) => Some(t),
+            None => crate::auth::session_token(&parts.headers, &parts.method)?,
+        };
         state.auth.authenticate(token.as_deref()).await.map(Auth)
     }
 }

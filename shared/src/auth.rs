@@ -87,6 +87,41 @@ pub fn extract_token(headers: &HeaderMap, query: Option<&str>) -> ApiResult<Opti
     Ok(None)
 }
 
+/// The web console's session cookie (`HttpOnly`, `SameSite=Strict`): it carries the
+/// personal access token the user signed in with.
+pub const SESSION_COOKIE: &str = "arca_session";
+/// The console's CSRF cookie, readable by its script, which echoes it in `X-CSRF-Token`.
+pub const CSRF_COOKIE: &str = "arca_csrf";
+
+/// The value of cookie `name`, from every `Cookie` header of the request.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// The token of a console session, when the request carries no other. A request that can
+/// change something must also echo the CSRF cookie in `X-CSRF-Token` (double submit, on top
+/// of `SameSite=Strict`): another site can make a browser send the cookie, never read it.
+pub fn session_token(headers: &HeaderMap, method: &http::Method) -> ApiResult<Option<String>> {
+    let Some(token) = cookie(headers, SESSION_COOKIE).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if !matches!(*method, http::Method::GET | http::Method::HEAD | http::Method::OPTIONS) {
+        let expected = cookie(headers, CSRF_COOKIE).unwrap_or_default();
+        let sent = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
+        if expected.len() < 16 || !bool::from(expected.as_bytes().ct_eq(sent.as_bytes())) {
+            return Err(ApiError::ForbiddenBecause("missing or wrong CSRF token"));
+        }
+    }
+    Ok(Some(token))
+}
+
 fn form_urlencoded_pairs(q: &str) -> Vec<(String, String)> {
     serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default()
 }
@@ -322,6 +357,21 @@ impl Authenticator {
                 if need == Need::Manage { Err(ApiError::Forbidden) } else { Ok(()) }
             }
             Principal::Admin => Ok(()),
+        }
+    }
+
+    /// `who`'s GitLab access level in `project` (what the console shows and hides buttons
+    /// by): 50 for administrators, the member level for users, none for anyone else.
+    pub async fn access_level(&self, who: &Principal, project: &Project) -> ApiResult<Option<u8>> {
+        if let Some(read_only) = who.is_instance_admin() {
+            return Ok(Some(if read_only { access::REPORTER } else { access::OWNER }));
+        }
+        match who {
+            Principal::User { user, read_only } => {
+                let level = self.meta.member_level(project.id, user.id).await?;
+                Ok(level.map(|l| if *read_only { l.min(access::REPORTER) } else { l }))
+            }
+            _ => Ok(None),
         }
     }
 

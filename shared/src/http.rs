@@ -62,6 +62,9 @@ async fn track(State(service): State<&'static str>, mut req: Request, next: Next
     let method = req.method().clone();
     // The path only: query strings may carry tokens.
     let path = req.uri().path().to_owned();
+    // Scripts (the web console) say so: a 401 must not make their browser pop up a Basic
+    // login dialog, as WWW-Authenticate would.
+    let from_script = req.headers().contains_key("x-requested-with");
     let span = tracing::info_span!("request", service, request_id = %request_id, method = %method, path = %path);
     let in_flight = metrics::HTTP_IN_FLIGHT.with_label_values(&[service]);
     in_flight.inc();
@@ -75,6 +78,9 @@ async fn track(State(service): State<&'static str>, mut req: Request, next: Next
     metrics::HTTP_DURATION.with_label_values(&[service, &route, method.as_str()]).observe(elapsed.as_secs_f64());
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert(X_REQUEST_ID.clone(), v);
+    }
+    if from_script {
+        resp.headers_mut().remove(axum::http::header::WWW_AUTHENTICATE);
     }
     span.in_scope(|| {
         tracing::info!(status = status.as_u16(), route = %route, duration_ms = elapsed.as_millis() as u64, "served");

@@ -219,7 +219,7 @@ fn schemas() -> Value {
             "anyOf": [{"required": ["message"]}, {"required": ["error"]}],
         },
         "Message": object(&["message"], json!({"message": string})),
-        "User": object(&["id", "username", "state", "is_admin", "created_at"], json!({
+        "User": object(&["id", "username", "is_admin"], json!({
             "id": int, "username": string, "name": string, "email": opt_string, "state": string,
             "is_admin": {"type": "boolean"}, "created_at": time,
         })),
@@ -237,6 +237,7 @@ fn schemas() -> Value {
         "Project": object(&["id", "name", "path", "path_with_namespace", "visibility", "created_at"], json!({
             "id": int, "name": string, "path": string, "path_with_namespace": string, "name_with_namespace": string,
             "namespace": {"type": "object"}, "visibility": {"enum": ["private", "public"]}, "created_at": time,
+            "permissions": {"type": "object", "description": "The caller's own access level (in single-project answers)."},
         })),
         "Pipeline": object(&["id", "project_id", "ref", "status", "created_at"], json!({
             "id": int, "project_id": int, "ref": string, "sha": opt_string,
@@ -268,6 +269,9 @@ fn schemas() -> Value {
             "delete_versions_not_downloaded_for_days": {"type": ["integer", "null"]},
         }},
         "Metadata": {"type": "object", "additionalProperties": string},
+        "ArchiveEntry": object(&["path", "size", "compressed_size", "is_dir"], json!({
+            "path": string, "size": int, "compressed_size": int, "is_dir": {"type": "boolean"},
+        })),
         "Event": object(&["created_at", "author", "action"], json!({
             "created_at": time, "author": string, "action": string, "package_id": {"type": ["integer", "null"]},
             "package_name": opt_string, "package_version": opt_string, "details": {},
@@ -295,6 +299,11 @@ fn operations() -> Vec<Op> {
     };
     vec![
         op("get", "/api/v4/openapi.json", "This description.").ok(200, json!({"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}})),
+        op("post", "/api/v4/session", "Sign in to the web console: the token is kept in an HttpOnly, SameSite=Strict cookie.")
+            .body(input(&["token"], json!({"token": {"type": "string", "minLength": 1}})))
+            .ok(201, one("User", "Signed in; `Set-Cookie` carries the session and the CSRF cookie.")),
+        op("delete", "/api/v4/session", "Sign out of the web console.").ok(204, json!({"description": "The cookies are cleared."})),
+        op("get", "/api/v4/user", "Who the token or console session belongs to.").ok(200, one("User", "The user.")),
         op("post", "/api/v4/users", "Create a user (administrator).")
             .body(input(&["username"], json!({"username": slug, "email": {"type": "string", "format": "email"}, "admin": bool_})))
             .ok(201, one("User", "The user."))
@@ -391,6 +400,10 @@ fn operations() -> Vec<Op> {
             }}))
             .ok(201, one("Job", "The job, with its artifacts."))
             .errors(&[413]),
+        op("get", "/api/v4/projects/{id}/jobs", "The project's jobs that have artifacts, newest first.").query(pagination()).ok(200, list_of("Job")),
+        op("get", "/api/v4/projects/{id}/jobs/{job_id}/artifacts_entries", "The entries of the job's archive, from its central directory.")
+            .query(pagination())
+            .ok(200, list_of("ArchiveEntry")),
         op("get", "/api/v4/projects/{id}/jobs/{job_id}/artifacts", "Download the job's archive.").ok(302, redirect("To the zip on S3.")),
         op("delete", "/api/v4/projects/{id}/jobs/{job_id}/artifacts", "Delete the job's artifacts.").ok(204, json!({"description": "Deleted."})),
         op("post", "/api/v4/projects/{id}/jobs/{job_id}/artifacts/keep", "Keep the artifacts from expiring.").ok(200, one("Job", "The job.")),

@@ -4,6 +4,7 @@
 //! `X-Request-Id`; an upstream that is down gives a quick JSON 502, never a hang.
 
 mod body;
+mod console;
 mod limiter;
 mod proxy;
 mod upstream;

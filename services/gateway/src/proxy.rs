@@ -78,6 +78,7 @@ impl Gateway {
             (Method::GET, "/healthz") => ("/healthz", json(StatusCode::OK, r#"{"status":"ok"}"#)),
             (Method::GET, "/readyz") => ("/readyz", self.readiness().await),
             (Method::GET, "/metrics") => ("/metrics", metrics_response()),
+            (Method::GET | Method::HEAD, p) if let Some(asset) = crate::console::asset(p) => ("/console", asset),
             _ => {
                 let pool = if is_read(&method) { &self.download } else { &self.upload };
                 let client = self.auth_failures.client(peer.ip(), req.headers());

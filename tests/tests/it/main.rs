@@ -6,6 +6,7 @@ mod artifacts;
 mod auth;
 mod cleanup;
 mod cluster;
+mod console;
 mod faults;
 mod gateway;
 mod hostile;

@@ -151,7 +151,9 @@ async fn schemathesis_finds_no_server_error_and_no_contradiction() {
              response_schema_conformance,response_headers_conformance,negative_data_rejection",
         ])
         .args(["--phases", "examples,coverage,fuzzing"])
-        .args(["--max-examples", &examples, "--seed", &seed, "--no-color", "--workers", "2"])
+        // One worker: with two, CPython 3.11 raised "AST constructor recursion depth
+        // mismatch" inside schemathesis's own generator threads (a tool crash, not a finding).
+        .args(["--max-examples", &examples, "--seed", &seed, "--no-color", "--workers", "1"])
         .arg("--report-dir")
         .arg(report.path())
         .env("SCHEMATHESIS_HOOKS", "")

@@ -10,10 +10,13 @@ use arca_shared::auth::Need;
 use arca_shared::blobs::PresignOptions;
 use arca_shared::http::{Path, Query};
 use arca_shared::model::{Artifact, Project};
+use arca_shared::pagination::{Page, PageParams};
 use arca_shared::time::now_ms;
+use arca_shared::views;
 use arca_shared::{ApiError, ApiResult, App, AppState, Auth, metrics};
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{OriginalUri, State};
+use axum::http::HeaderMap;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -186,4 +189,59 @@ async fn serve_entry(
     let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     metrics::DOWNLOADS.with_label_values(&["artifact_file"]).inc();
     resp.body(Body::from_stream(stream)).map_err(|e| ApiError::internal("response", e))
+}
+
+/// `GET /projects/:id/jobs`: the project's jobs that have artifacts, newest first, each
+/// with its artifacts (what the console's job-artifacts page lists).
+pub async fn jobs(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Query(params): Query<PageParams>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    let project = app.project(&who, &id, Need::Read).await?;
+    let page = Page::from_params(&params)?;
+    let mut ids = app.meta.project_artifact_jobs(project.id).await?;
+    ids.sort_unstable_by(|a, b| b.cmp(a));
+    let total = ids.len() as u64;
+    let mut items = Vec::new();
+    for job_id in ids.into_iter().skip(page.offset() as usize).take(page.per_page as usize) {
+        let Some(job) = app.meta.job(project.id, job_id).await? else { continue };
+        let artifact = app.meta.artifact(project.id, job_id).await?.filter(|a| !a.expired(now_ms()));
+        items.push(views::job_with_artifacts(&job, artifact.as_ref()));
+    }
+    Ok(super::paged(page, total, items, &uri, &headers))
+}
+
+/// `GET /projects/:id/jobs/:job_id/artifacts_entries`: the archive's entries, read from its
+/// central directory (cached, or fetched with range requests), never the whole archive.
+pub async fn entries(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path((id, job_id)): Path<(String, u64)>,
+    Query(params): Query<PageParams>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    let project = app.project(&who, &id, Need::Read).await?;
+    let page = Page::from_params(&params)?;
+    let artifact = live_artifact(&app, &project, job_id).await?;
+    let cd = central_directory(&app, &artifact).await?;
+    let total = cd.len() as u64;
+    let start = (page.offset() as usize).min(cd.len());
+    let end = (start + page.per_page as usize).min(cd.len());
+    let mut items = Vec::with_capacity(end - start);
+    for i in start..end {
+        let entry = cd.by_index_data(i).map_err(|e| ApiError::internal("zip entry", e))?;
+        let path = entry.name().map_err(|e| ApiError::internal("zip entry name", e))?.into_owned();
+        items.push(serde_json::json!({
+            "path": path,
+            "size": entry.size(),
+            "compressed_size": entry.compressed_size(),
+            "is_dir": entry.is_dir(),
+        }));
+    }
+    Ok(super::paged(page, total, items, &uri, &headers))
 }

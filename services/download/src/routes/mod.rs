@@ -16,6 +16,7 @@ use serde_json::Value;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v4/openapi.json", get(openapi))
+        .route("/api/v4/user", get(projects::current_user))
         .route("/api/v4/projects", get(projects::list))
         .route("/api/v4/projects/{id}", get(projects::show))
         .route(
@@ -29,6 +30,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v4/projects/{id}/packages/{package_id}/metadata", get(packages::metadata))
         .route("/api/v4/projects/{id}/packages/recycle_bin", get(packages::recycle_bin))
         .route("/api/v4/projects/{id}/packages/events", get(packages::events))
+        .route("/api/v4/projects/{id}/jobs", get(artifacts::jobs))
+        .route("/api/v4/projects/{id}/jobs/{job_id}/artifacts_entries", get(artifacts::entries))
         .route("/api/v4/projects/{id}/jobs/{job_id}/artifacts", get(artifacts::archive_by_job))
         .route("/api/v4/projects/{id}/jobs/{job_id}/artifacts/{*artifact_path}", get(artifacts::file_by_job))
         .route("/api/v4/projects/{id}/jobs/artifacts/{ref_name}/download", get(artifacts::archive_by_ref))

@@ -19,7 +19,23 @@ pub async fn show(State(app): State<AppState>, Auth(who): Auth, Path(id): Path<S
         Err(ApiError::Forbidden) => app.meta.project_by_ref(&id).await?.ok_or(ApiError::ProjectNotFound)?,
         Err(e) => return Err(e),
     };
-    Ok(Json(views::project(&project)))
+    let mut v = views::project(&project);
+    // As GitLab: the caller's own access level, which the console hides buttons by.
+    let level = app.auth.access_level(&who, &project).await?;
+    v["permissions"] = serde_json::json!({"project_access": level.map(|l| serde_json::json!({"access_level": l}))});
+    Ok(Json(v))
+}
+
+/// `GET /api/v4/user`: who the token (or console session) belongs to.
+pub async fn current_user(Auth(who): Auth) -> ApiResult<Json<Value>> {
+    match who {
+        arca_shared::auth::Principal::Admin => {
+            Ok(Json(serde_json::json!({"id": 0, "username": "root", "is_admin": true})))
+        }
+        arca_shared::auth::Principal::User { user, .. } => Ok(Json(views::user(&user))),
+        arca_shared::auth::Principal::Anonymous => Err(ApiError::Unauthorized),
+        _ => Err(ApiError::Forbidden),
+    }
 }
 
 /// The projects the caller can see, newest first: all for the administrator, else public

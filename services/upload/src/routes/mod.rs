@@ -4,6 +4,7 @@ mod artifacts;
 mod ci;
 mod packages;
 mod projects;
+mod session;
 mod store;
 mod users;
 mod versions;
@@ -14,6 +15,7 @@ use axum::routing::{delete, patch, post, put};
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/api/v4/session", post(session::create).delete(session::delete))
         .route("/api/v4/users", post(users::create))
         .route("/api/v4/users/{user_id}/personal_access_tokens", post(users::create_token))
         .route("/api/v4/personal_access_tokens/{token_id}", delete(users::revoke_token))

@@ -1,0 +1,211 @@
+// End-to-end test of arca's web console in Debian's headless Chromium, driven by
+// playwright-core. tests/tests/it/console.rs starts a stack, seeds it and runs this script
+// with: ARCA_URL, MAINTAINER_TOKEN, REPORTER_TOKEN, PROJECT_ID, JOB_ID, SCREENSHOTS.
+//
+// A maintainer signs in, uploads a file, sees it listed, opens its details, sets metadata,
+// disables and re-enables the version, downloads it, deletes it, restores it from the
+// recycle bin, browses a job's archive and signs out; a reporter sees no upload or delete
+// button. Every page is checked at 1280 px and 390 px wide for labelled inputs,
+// keyboard-reachable controls and no horizontal overflow, and screenshotted.
+
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+const { ARCA_URL, MAINTAINER_TOKEN, REPORTER_TOKEN, PROJECT_ID, JOB_ID } = process.env;
+const SHOTS = process.env.SCREENSHOTS || "console-screenshots";
+mkdirSync(SHOTS, { recursive: true });
+
+let checks = 0;
+function expect(cond, what) {
+  if (!cond) throw new Error(`failed: ${what}`);
+  checks++;
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+
+// Labels on every input, a name on every control, every control reachable by Tab.
+async function accessible(page, name) {
+  const problems = await page.evaluate(() => {
+    const out = [];
+    const visible = (el) => el.offsetParent !== null || el.getClientRects().length > 0;
+    for (const el of document.querySelectorAll("input, select, textarea")) {
+      if (el.type === "hidden" || !visible(el)) continue;
+      const labelled = (el.id && document.querySelector(`label[for="${el.id}"]`)) || el.closest("label") || el.getAttribute("aria-label");
+      if (!labelled) out.push(`unlabelled ${el.tagName.toLowerCase()}#${el.id}`);
+    }
+    for (const el of document.querySelectorAll("button, a[href], input, select, textarea")) {
+      if (!visible(el)) continue;
+      if (el.tabIndex < 0) out.push(`not keyboard-reachable: ${el.outerHTML.slice(0, 80)}`);
+      if ((el.tagName === "BUTTON" || el.tagName === "A") && !el.textContent.trim() && !el.getAttribute("aria-label")) {
+        out.push(`control without a name: ${el.outerHTML.slice(0, 80)}`);
+      }
+    }
+    if (document.documentElement.scrollWidth > window.innerWidth + 1) {
+      out.push(`horizontal overflow: ${document.documentElement.scrollWidth} > ${window.innerWidth}`);
+    }
+    return out;
+  });
+  expect(problems.length === 0, `${name}: ${problems.join("; ")}`);
+  // From the start of the content (or of an open dialog), Tab moves focus onto a control.
+  await page.evaluate(() => {
+    const dialog = document.querySelector("dialog[open]");
+    (dialog ? dialog.querySelector("input") : document.getElementById("main")).focus();
+  });
+  await page.keyboard.press("Tab");
+  const focused = await page.evaluate(() => document.activeElement && document.activeElement.tagName);
+  expect(["A", "BUTTON", "INPUT", "SELECT", "TEXTAREA"].includes(focused), `${name}: Tab reaches a control (got ${focused})`);
+}
+
+// Screenshots and checks at both widths.
+async function shoot(page, name) {
+  for (const [label, width] of [["desktop", 1280], ["mobile", 390]]) {
+    await page.setViewportSize({ width, height: 860 });
+    await accessible(page, `${name} @${width}px`);
+    await page.screenshot({ path: `${SHOTS}/${name}-${label}.png`, fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 860 });
+}
+
+async function signIn(page, token) {
+  await page.goto(ARCA_URL + "/");
+  await page.getByLabel("Personal access token").fill(token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Projects" }).waitFor();
+}
+
+const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 860 } });
+const page = await context.newPage();
+page.on("dialog", (d) => d.accept());
+const consoleErrors = [];
+page.on("pageerror", (e) => consoleErrors.push(e.message));
+
+// Sign in.
+await page.goto(ARCA_URL + "/");
+await page.getByRole("heading", { name: "Sign in to arca" }).waitFor();
+await shoot(page, "sign-in");
+await page.getByLabel("Personal access token").fill("arca-pat-wrong");
+await page.getByRole("button", { name: "Sign in" }).click();
+await page.getByText("That token is not valid.").waitFor();
+await signIn(page, MAINTAINER_TOKEN);
+const cookies = await context.cookies();
+const session = cookies.find((c) => c.name === "arca_session");
+expect(session && session.httpOnly && session.sameSite === "Strict", "the session cookie is HttpOnly and SameSite=Strict");
+expect(!(await page.evaluate(() => document.cookie)).includes("arca_session"), "the script cannot read the session");
+await shoot(page, "projects");
+
+// The project's artifacts page; upload a 3 MiB file with the dialog.
+await page.getByRole("link", { name: "root/console" }).click();
+await page.getByRole("button", { name: "Upload artifact" }).waitFor();
+const body = Buffer.alloc(3 << 20, "arca console upload ");
+const sha256 = createHash("sha256").update(body).digest("hex");
+await page.getByRole("button", { name: "Upload artifact" }).click();
+await page.getByLabel("Package name").fill("tool");
+await page.getByLabel("Version").fill("1.0.0");
+await page.getByLabel("File path (optional; the file's name by default)").fill("linux/tool.bin");
+await page.getByLabel("File", { exact: true }).setInputFiles({ name: "tool.bin", mimeType: "application/octet-stream", buffer: body });
+await page.getByLabel("Description (optional)").fill("built by the console test");
+await shoot(page, "upload-dialog");
+await page.getByRole("button", { name: "Upload", exact: true }).click();
+await page.getByRole("link", { name: "tool" }).waitFor();
+expect(await page.getByRole("progressbar").count() === 0, "the dialog closed after the upload");
+await shoot(page, "artifacts");
+
+// The search box filters by name.
+await page.getByLabel("Search").fill("nothing-like-it");
+await page.getByText("No artifacts.").waitFor();
+await page.getByLabel("Search").fill("too");
+await page.getByRole("link", { name: "tool" }).waitFor();
+
+// Details.
+await page.getByRole("link", { name: "tool" }).click();
+await page.getByRole("heading", { name: "Details" }).waitFor();
+const details = await page.locator("dl.fields").innerText();
+expect(details.includes(sha256), "details show the SHA-256");
+expect(details.includes("built by the console test"), "details show the description");
+expect(details.includes("3.0 MiB"), "details show the size");
+expect((await page.locator("pre").innerText()).includes("<your token>"), "the curl command elides the token");
+await shoot(page, "details");
+
+// Metadata: add, then change.
+await page.getByRole("link", { name: "Metadata" }).click();
+await page.getByLabel("Key").fill("channel");
+await page.getByLabel("Value", { exact: true }).fill("beta");
+await page.getByRole("button", { name: "Add" }).click();
+await page.getByLabel("channel").waitFor();
+await page.getByLabel("channel").fill("stable");
+await page.getByRole("button", { name: "Save" }).click();
+await page.getByText("Saved channel").waitFor();
+await shoot(page, "metadata");
+const api = (path) => page.request.get(`${ARCA_URL}/api/v4${path}`);
+const versions = await (await api(`/projects/${PROJECT_ID}/packages?package_name=tool`)).json();
+const packageId = versions[0].id;
+const meta = await (await api(`/projects/${PROJECT_ID}/packages/${packageId}/metadata`)).json();
+expect(meta.channel === "stable", `metadata stored through the API (${JSON.stringify(meta)})`);
+
+// Disable, see downloads refused, enable again.
+await page.getByRole("link", { name: "Files" }).click();
+await page.getByRole("switch", { name: "Disabled" }).check();
+await page.getByText("Version disabled").waitFor();
+const refused = await page.request.get(`${ARCA_URL}/api/v4/projects/${PROJECT_ID}/packages/generic/tool/1.0.0/linux/tool.bin`, { maxRedirects: 0 });
+expect(refused.status() === 403, `a disabled version is not downloadable (${refused.status()})`);
+await page.getByRole("switch", { name: "Disabled" }).uncheck();
+await page.getByText("Version enabled").waitFor();
+
+// Download it: the browser follows the 302 to S3.
+const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download this version" }).click()]);
+const got = readFileSync(await download.path());
+expect(createHash("sha256").update(got).digest("hex") === sha256, "the downloaded bytes are the uploaded ones");
+
+// Delete to the recycle bin, restore it.
+await page.getByRole("button", { name: "Delete this version" }).click();
+await page.getByText("No artifacts.").waitFor();
+await page.getByRole("link", { name: "Recycle bin" }).click();
+await page.getByRole("button", { name: "Restore" }).waitFor();
+await shoot(page, "recycle-bin");
+await page.getByRole("button", { name: "Restore" }).click();
+await page.getByText("The recycle bin is empty.").waitFor();
+await page.getByRole("link", { name: "Artifacts", exact: true }).click();
+await page.getByRole("link", { name: "tool" }).waitFor();
+
+// Job artifacts: the archive's files from its central directory, one downloaded.
+await page.getByRole("link", { name: "Job artifacts" }).click();
+await page.getByRole("link", { name: `build #${JOB_ID}` }).click();
+await page.getByText("docs/readme.txt").waitFor();
+await shoot(page, "job-artifacts");
+const [entry] = await Promise.all([page.waitForEvent("download"), page.getByRole("row", { name: /docs\/readme\.txt/ }).getByRole("link", { name: "Download" }).click()]);
+expect(readFileSync(await entry.path(), "utf8") === "read me, console", "one file from inside the archive");
+
+// A reporter sees the artifacts but no button to change them.
+const reporterContext = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+const reporter = await reporterContext.newPage();
+await signIn(reporter, REPORTER_TOKEN);
+await reporter.getByRole("link", { name: "root/console" }).click();
+await reporter.getByRole("link", { name: "tool" }).waitFor();
+expect(await reporter.getByRole("button", { name: "Upload artifact" }).count() === 0, "no upload button for a reporter");
+expect(await reporter.getByRole("link", { name: "Recycle bin" }).count() === 0, "no recycle bin for a reporter");
+await reporter.getByRole("link", { name: "tool" }).click();
+await reporter.getByRole("heading", { name: "Details" }).waitFor();
+expect(await reporter.getByRole("button", { name: "Delete this version" }).count() === 0, "no delete button for a reporter");
+// And the API refuses anyway, even with the reporter's own session and CSRF token.
+const csrf = (await reporterContext.cookies()).find((c) => c.name === "arca_csrf").value;
+const denied = await reporter.request.delete(`${ARCA_URL}/api/v4/projects/${PROJECT_ID}/packages/${packageId}`, { headers: { "X-CSRF-Token": csrf } });
+expect(denied.status() === 403, `the API refuses the reporter (${denied.status()})`);
+// A change without the CSRF token is refused whoever sends it.
+const forged = await page.request.delete(`${ARCA_URL}/api/v4/projects/${PROJECT_ID}/packages/${packageId}`);
+expect(forged.status() === 403, `a change without the CSRF token is refused (${forged.status()})`);
+await reporterContext.close();
+
+// Sign out.
+await page.getByRole("button", { name: "Sign out" }).click();
+await page.getByRole("heading", { name: "Sign in to arca" }).waitFor();
+const after = await page.request.get(`${ARCA_URL}/api/v4/user`);
+expect(after.status() === 401, `signed out (${after.status()})`);
+
+expect(consoleErrors.length === 0, `no script errors: ${consoleErrors.join("; ")}`);
+await browser.close();
+console.log(`console e2e: ${checks} checks passed; screenshots in ${SHOTS}`);
