@@ -147,6 +147,17 @@ const packageId = versions[0].id;
 const meta = await (await api(`/projects/${PROJECT_ID}/packages/${packageId}/metadata`)).json();
 expect(meta.channel === "stable", `metadata stored through the API (${JSON.stringify(meta)})`);
 
+// A second entry, deleted again.
+await page.getByLabel("Key").fill("scratch");
+await page.getByLabel("Value", { exact: true }).fill("temporary");
+await page.getByRole("button", { name: "Add" }).click();
+await page.getByLabel("scratch").waitFor();
+await page.getByRole("row", { name: /scratch/ }).getByRole("button", { name: "Delete" }).click();
+await page.getByText("Deleted scratch").waitFor();
+await page.getByLabel("scratch").waitFor({ state: "detached" });
+const left = await (await api(`/projects/${PROJECT_ID}/packages/${(await (await api(`/projects/${PROJECT_ID}/packages?package_name=tool`)).json())[0].id}/metadata`)).json();
+expect(!("scratch" in left) && left.channel === "stable", `a metadata entry is deleted (${JSON.stringify(left)})`);
+
 // Disable, see downloads refused, enable again.
 await page.getByRole("link", { name: "Files" }).click();
 await page.getByRole("switch", { name: "Disabled" }).check();
@@ -199,6 +210,16 @@ expect(denied.status() === 403, `the API refuses the reporter (${denied.status()
 const forged = await page.request.delete(`${ARCA_URL}/api/v4/projects/${PROJECT_ID}/packages/${packageId}`);
 expect(forged.status() === 403, `a change without the CSRF token is refused (${forged.status()})`);
 await reporterContext.close();
+
+// Delete the version for good: to the bin, then out of it.
+await page.goto(`${ARCA_URL}/#/p/${PROJECT_ID}/pkg/tool`);
+await page.getByRole("button", { name: "Delete this version" }).click();
+await page.getByText("No artifacts.").waitFor();
+await page.getByRole("link", { name: "Recycle bin" }).click();
+await page.getByRole("button", { name: "Delete permanently" }).click();
+await page.getByText("The recycle bin is empty.").waitFor();
+const gone = await page.request.get(`${ARCA_URL}/api/v4/projects/${PROJECT_ID}/packages/${packageId}`);
+expect(gone.status() === 404, `a purged version is gone (${gone.status()})`);
 
 // Sign out.
 await page.getByRole("button", { name: "Sign out" }).click();
