@@ -63,6 +63,9 @@ async function accessible(page, name) {
 
 // Screenshots and checks at both widths.
 async function shoot(page, name) {
+  // Pages re-render after a change once its request answers: let that settle first.
+  await page.waitForLoadState("networkidle");
+  await page.waitForTimeout(100);
   for (const [label, width] of [["desktop", 1280], ["mobile", 390]]) {
     await page.setViewportSize({ width, height: 860 });
     await accessible(page, `${name} @${width}px`);
