@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -95,17 +95,8 @@ impl RedisCluster {
         let nodes = ports
             .iter()
             .map(|port| {
-                let child = Command::new(tool("redis-server"))
-                    .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-                    .args(["--cluster-enabled", "yes", "--cluster-config-file", &format!("nodes-{port}.conf")])
-                    .arg("--dir")
-                    .arg(dir.path())
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .spawn()
-                    .expect("start redis-server");
-                wait_for_port(*port, "redis-server (cluster)");
-                Process { child }
+                let node = ["--appendonly", "no", "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"];
+                spawn_redis(&dir.path().join(format!("node-{port}")), *port, &node)
             })
             .collect();
         let addrs: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
@@ -138,6 +129,24 @@ impl RedisCluster {
     }
 }
 
+/// A redis-server on loopback `port` with its data (AOF) in `data`, plus `extra` arguments.
+fn spawn_redis(data: &Path, port: u16, extra: &[&str]) -> Process {
+    std::fs::create_dir_all(data).expect("redis dir");
+    let child = Command::new(tool("redis-server"))
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes"])
+        // DEBUG DIGEST: tests compare the whole dataset before and after.
+        .args(["--enable-debug-command", "local"])
+        .args(extra)
+        .arg("--dir")
+        .arg(data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start redis-server");
+    wait_for_port(port, "redis-server");
+    Process { child }
+}
+
 /// A Redis master with one replica, watched by three sentinels (Debian's redis-server in
 /// `--sentinel` mode), all on loopback. The monitored name is `arca`; a master that does
 /// not answer for a second is failed over.
@@ -154,21 +163,7 @@ pub struct RedisSentinel {
 impl RedisSentinel {
     pub fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let redis = |port: u16, extra: &[&str]| {
-            let data = dir.path().join(format!("redis-{port}"));
-            std::fs::create_dir_all(&data).expect("redis dir");
-            let child = Command::new(tool("redis-server"))
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes"])
-                .args(extra)
-                .arg("--dir")
-                .arg(&data)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start redis-server");
-            wait_for_port(port, "redis-server");
-            Process { child }
-        };
+        let redis = |port: u16, extra: &[&str]| spawn_redis(&dir.path().join(format!("redis-{port}")), port, extra);
         let master_port = free_port();
         let master = redis(master_port, &[]);
         let replica_port = free_port();
@@ -256,27 +251,10 @@ impl Backends {
     pub fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let redis_port = free_port();
-        let redis = Self::spawn_redis(&dir, redis_port);
+        let redis = spawn_redis(&dir.path().join("redis"), redis_port, &[]);
         let s3_port = free_port();
         let s3 = Self::spawn_s3(&dir, s3_port);
         Self { redis_port, s3_port, redis, s3, dir }
-    }
-
-    fn spawn_redis(dir: &tempfile::TempDir, port: u16) -> Process {
-        let redis_dir = dir.path().join("redis");
-        std::fs::create_dir_all(&redis_dir).expect("redis dir");
-        let child = Command::new(tool("redis-server"))
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes"])
-            // DEBUG DIGEST: tests compare the whole dataset before and after.
-            .args(["--enable-debug-command", "local"])
-            .arg("--dir")
-            .arg(&redis_dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server");
-        wait_for_port(port, "redis-server");
-        Process { child }
     }
 
     fn spawn_s3(dir: &tempfile::TempDir, port: u16) -> Process {
@@ -301,7 +279,7 @@ impl Backends {
     }
 
     pub fn restart_redis(&mut self) {
-        self.redis = Self::spawn_redis(&self.dir, self.redis_port);
+        self.redis = spawn_redis(&self.dir.path().join("redis"), self.redis_port, &[]);
     }
 
     /// Stops the S3 server (SIGKILL); [`Backends::restart_s3`] brings it back on the same
@@ -312,6 +290,20 @@ impl Backends {
 
     pub fn restart_s3(&mut self) {
         self.s3 = Self::spawn_s3(&self.dir, self.s3_port);
+    }
+
+    /// The parts of unfinished multipart uploads the S3 server holds. s3s-fs has no
+    /// ListMultipartUploads; it keeps them as `.upload_id-<id>.part-<n>` files in its data
+    /// directory.
+    pub fn open_multipart_parts(&self) -> Vec<String> {
+        std::fs::read_dir(self.dir.path().join("s3"))
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| n.starts_with(".upload_id-"))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     pub fn redis_url(&self) -> String {
@@ -560,4 +552,31 @@ pub async fn keys_under(app: &AppState, prefix: &str) -> Vec<String> {
             None => return out,
         }
     }
+}
+
+/// A zip archive of `entries`, each compressed with `method` (zip64 headers when asked).
+pub fn zip_with(entries: &[(&str, &[u8])], method: zip::CompressionMethod, zip64: bool) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().compression_method(method).large_file(zip64);
+    for (name, data) in entries {
+        w.start_file(*name, opts).expect("start entry");
+        w.write_all(data).expect("write entry");
+    }
+    w.finish().expect("finish zip").into_inner()
+}
+
+/// A zip archive of `entries`, deflated.
+pub fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    zip_with(entries, zip::CompressionMethod::Deflated, false)
+}
+
+/// `claims` signed as a job token is (HS256) with `secret`.
+pub fn jwt(claims: &Value, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("encode a JWT")
 }

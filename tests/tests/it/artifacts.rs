@@ -2,23 +2,11 @@
 //! runner sends them, downloads by job and by ref, single files from inside the archive,
 //! keep, deletes, and the project-wide expiry that the cleanup worker carries out.
 
-use std::io::{Cursor, Write};
 use std::time::Duration;
 
-use arca_tests::{ADMIN_TOKEN, Stack, raw_request};
+use arca_tests::{ADMIN_TOKEN, Stack, raw_request, zip_with};
 use serde_json::{Value, json};
 use zip::CompressionMethod;
-use zip::write::SimpleFileOptions;
-
-fn make_zip(entries: &[(&str, &[u8])], method: CompressionMethod, zip64: bool) -> Vec<u8> {
-    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let opts = SimpleFileOptions::default().compression_method(method).large_file(zip64);
-    for (name, data) in entries {
-        w.start_file(*name, opts).expect("start entry");
-        w.write_all(data).expect("write entry");
-    }
-    w.finish().expect("finish zip").into_inner()
-}
 
 struct Ci<'a> {
     stack: &'a Stack,
@@ -117,7 +105,7 @@ async fn runner_multipart_and_raw_uploads_and_every_download() {
     let (pid, _) = stack.project("ci", "private").await;
     let ci = Ci { stack: &stack, pid };
     let zip =
-        make_zip(&[("out/report.txt", b"all green\n"), ("bin/tool", &[7u8; 5000])], CompressionMethod::Deflated, false);
+        zip_with(&[("out/report.txt", b"all green\n"), ("bin/tool", &[7u8; 5000])], CompressionMethod::Deflated, false);
 
     // As gitlab-runner sends it: multipart, `file` last, options as fields.
     let p = ci.pipeline("main", None).await;
@@ -195,13 +183,13 @@ async fn zip64_and_a_hundred_thousand_entries() {
     let ci = Ci { stack: &stack, pid };
     let p = ci.pipeline("main", None).await;
 
-    let zip64 = make_zip(&[("a.txt", b"zip64 entry"), ("b.bin", &[1u8; 70_000])], CompressionMethod::Deflated, true);
+    let zip64 = zip_with(&[("a.txt", b"zip64 entry"), ("b.bin", &[1u8; 70_000])], CompressionMethod::Deflated, true);
     let job = ci.job_with(p, "zip64", zip64).await;
     assert_eq!(ci.text(&format!("/jobs/{job}/artifacts/a.txt")).await, (200, "zip64 entry".into()));
 
     let names: Vec<String> = (0..100_000).map(|i| format!("d{}/f{i}.txt", i % 100)).collect();
     let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), n.as_bytes())).collect();
-    let many = make_zip(&entries, CompressionMethod::Stored, false);
+    let many = zip_with(&entries, CompressionMethod::Stored, false);
     let job = ci.job_with(p, "many", many).await;
     for i in [0, 54_321, 99_999] {
         let name = &names[i];
@@ -218,7 +206,7 @@ async fn uploads_need_a_running_job_a_zip_and_the_size_limit() {
     let (pid, _) = stack.project("strict", "private").await;
     let ci = Ci { stack: &stack, pid };
     let p = ci.pipeline("main", None).await;
-    let zip = make_zip(&[("x", b"y")], CompressionMethod::Deflated, false);
+    let zip = zip_with(&[("x", b"y")], CompressionMethod::Deflated, false);
     let (job, token) = ci.job(p, "build").await;
     let (other_job, other_token) = ci.job(p, "other").await;
 
@@ -258,7 +246,7 @@ async fn by_ref_takes_the_latest_successful_pipeline_parent_before_children() {
     let stack = Stack::start().await;
     let (pid, _) = stack.project("refs", "private").await;
     let ci = Ci { stack: &stack, pid };
-    let zip = |s: &str| make_zip(&[("who.txt", s.as_bytes())], CompressionMethod::Deflated, false);
+    let zip = |s: &str| zip_with(&[("who.txt", s.as_bytes())], CompressionMethod::Deflated, false);
 
     let old = ci.pipeline("main", None).await;
     ci.job_with(old, "build", zip("old")).await;
@@ -294,7 +282,7 @@ async fn keep_delete_and_project_wide_expiry() {
     let stack = Stack::start().await;
     let (pid, _) = stack.project("cleanup", "private").await;
     let ci = Ci { stack: &stack, pid };
-    let zip = |s: &str| make_zip(&[("f.txt", s.as_bytes())], CompressionMethod::Deflated, false);
+    let zip = |s: &str| zip_with(&[("f.txt", s.as_bytes())], CompressionMethod::Deflated, false);
 
     let main1 = ci.pipeline("main", None).await;
     let kept = ci.job_with(main1, "build", zip("main1")).await;

@@ -4,7 +4,7 @@
 use arca_shared::auth::{JwtKeys, Need};
 use arca_shared::model::{CiStatus, PersonalAccessToken, access};
 use arca_shared::time::now_ms;
-use arca_tests::{ADMIN_TOKEN, JWT_SECRET, Stack, encode_path};
+use arca_tests::{ADMIN_TOKEN, JWT_SECRET, Stack, encode_path, jwt};
 use base64::Engine;
 use serde_json::{Value, json};
 
@@ -58,15 +58,6 @@ async fn job_token(stack: &Stack, project: u64, finish: bool) -> String {
         assert_eq!(resp.status(), 200);
     }
     token
-}
-
-fn jwt(claims: &Value, secret: &str) -> String {
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        claims,
-        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .expect("encode")
 }
 
 async fn fixture() -> Fixture {

@@ -221,13 +221,7 @@ async fn abandoned_multipart_uploads_are_aborted() {
         .await
         .expect("part");
     app.meta.track_multipart(&key, &upload_id, now_ms()).await.expect("track");
-    let parts = || {
-        std::fs::read_dir(stack.backends.dir.path().join("s3"))
-            .expect("s3 dir")
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_name().to_string_lossy().starts_with(".upload_id-"))
-            .count()
-    };
+    let parts = || stack.backends.open_multipart_parts().len();
     assert_eq!(parts(), 1);
     assert_eq!(arca_cleanup::abort_stale_multiparts(&app).await.expect("pass"), 0, "not stale yet");
     tokio::time::sleep(Duration::from_millis(1200)).await;

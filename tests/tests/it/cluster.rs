@@ -82,10 +82,7 @@ async fn the_api_works_on_redis_cluster() {
         .expect("id");
     let job = stack.admin_post(&format!("/projects/{pid}/pipelines/{p}/jobs"), json!({"name": "build"})).await;
     let (jid, jtoken) = (job["id"].as_u64().expect("id"), job["token"].as_str().expect("token").to_owned());
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    zip.start_file("out.txt", zip::write::SimpleFileOptions::default()).expect("entry");
-    std::io::Write::write_all(&mut zip, b"built on a cluster").expect("write");
-    let zip = zip.finish().expect("zip").into_inner();
+    let zip = arca_tests::zip_of(&[("out.txt", b"built on a cluster")]);
     let resp = stack
         .http
         .post(stack.api(&format!("/jobs/{jid}/artifacts")))

@@ -4,11 +4,10 @@
 //! page at 1280 and 390 px for labels, keyboard reach and overflow. Screenshots go to
 //! target/console-screenshots/.
 
-use std::io::{Cursor, Write};
 use std::path::Path;
 
 use arca_shared::model::access;
-use arca_tests::Stack;
+use arca_tests::{Stack, zip_of};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -27,16 +26,12 @@ async fn the_console_works_in_a_real_browser() {
     let job =
         stack.admin_post(&format!("/projects/{project}/pipelines/{pipeline}/jobs"), json!({"name": "build"})).await;
     let job_id = job["id"].as_u64().expect("job id");
-    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    for (name, body) in [("docs/readme.txt", "read me, console"), ("bin/tool", "#!/bin/sh\n")] {
-        zip.start_file(name, zip::write::SimpleFileOptions::default()).expect("entry");
-        zip.write_all(body.as_bytes()).expect("write");
-    }
+    let zip = zip_of(&[("docs/readme.txt", b"read me, console"), ("bin/tool", b"#!/bin/sh\n")]);
     let resp = stack
         .http
         .post(stack.api(&format!("/jobs/{job_id}/artifacts")))
         .header("JOB-TOKEN", job["token"].as_str().expect("token"))
-        .body(zip.finish().expect("zip").into_inner())
+        .body(zip)
         .send()
         .await
         .expect("artifacts");

@@ -233,14 +233,7 @@ async fn upload_service_killed_mid_upload_leaves_nothing_behind() {
     let put = tokio::spawn(
         client.put(url).header("PRIVATE-TOKEN", ADMIN_TOKEN).body(reqwest::Body::wrap_stream(chunks)).send(),
     );
-    let parts_dir = stack.backends.dir.path().join("s3");
-    let open_parts = || {
-        std::fs::read_dir(&parts_dir)
-            .map(|d| {
-                d.filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with(".upload_id-")).count()
-            })
-            .unwrap_or(0)
-    };
+    let open_parts = || stack.backends.open_multipart_parts().len();
     let deadline = Instant::now() + Duration::from_secs(30);
     while open_parts() == 0 {
         assert!(Instant::now() < deadline, "the upload never reached S3 as a multipart upload");

@@ -3,14 +3,12 @@
 //! and none of them changing anything: the whole Redis dataset (`DEBUG DIGEST`) and the
 //! bucket's listing are the same after every case as before it.
 
-use std::io::{Cursor, Write};
 use std::time::{Duration, Instant};
 
-use arca_tests::{ADMIN_TOKEN, JWT_SECRET, Stack, keys_under, raw_http};
+use arca_tests::{ADMIN_TOKEN, JWT_SECRET, Stack, jwt, keys_under, raw_http, zip_of, zip_with};
 use base64::Engine;
 use serde_json::{Value, json};
 use zip::CompressionMethod;
-use zip::write::SimpleFileOptions;
 
 struct Case {
     name: String,
@@ -56,13 +54,9 @@ async fn redis_digest(url: &str) -> String {
     redis::cmd("DEBUG").arg("DIGEST").query_async(&mut conn).await.expect("DEBUG DIGEST")
 }
 
-fn zip_of(entries: &[(&str, &[u8], CompressionMethod)]) -> Vec<u8> {
-    let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    for (name, data, method) in entries {
-        w.start_file(*name, SimpleFileOptions::default().compression_method(*method)).expect("start");
-        w.write_all(data).expect("write");
-    }
-    w.finish().expect("finish").into_inner()
+/// An archive of stored entries.
+fn stored(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    zip_with(entries, CompressionMethod::Stored, false)
 }
 
 /// The offset of `name`'s central directory header.
@@ -72,15 +66,6 @@ fn central_header(zip: &[u8], name: &str) -> usize {
             zip[i..i + 4] == [0x50, 0x4b, 0x01, 0x02] && zip.get(i + 46..i + 46 + name.len()) == Some(name.as_bytes())
         })
         .expect("central header")
-}
-
-fn jwt(claims: &Value, secret: &str) -> String {
-    jsonwebtoken::encode(
-        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        claims,
-        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .expect("encode")
 }
 
 /// `GET`/`PUT` a package file path under project `pid`.
@@ -135,7 +120,7 @@ async fn hostile_requests_get_a_json_4xx_and_change_nothing() {
         .expect("finish");
     assert_eq!(resp.status(), 200);
     let (_, _, other_job_token) = job(other).await;
-    let good_zip = zip_of(&[("docs/readme.txt", b"hello", CompressionMethod::Stored)]);
+    let good_zip = stored(&[("docs/readme.txt", b"hello")]);
     let resp = stack
         .http
         .post(stack.api(&format!("/jobs/{job_id}/artifacts")))
@@ -446,14 +431,13 @@ async fn hostile_requests_get_a_json_4xx_and_change_nothing() {
 
     // Archives: lying sizes, a bomb of overlapping entries, names that escape, non-zips.
     let artifacts = format!("/api/v4/jobs/{job_id}/artifacts");
-    let mut lying = zip_of(&[("a.txt", b"aaaaaaaaaaaaaaaa", CompressionMethod::Stored)]);
+    let mut lying = stored(&[("a.txt", b"aaaaaaaaaaaaaaaa")]);
     let at = central_header(&lying, "a.txt");
     lying[at + 24..at + 28].copy_from_slice(&(1u32 << 30).to_le_bytes());
-    let mut bomb =
-        zip_of(&[("a", &[0u8; 4096], CompressionMethod::Deflated), ("b", &[0u8; 4096], CompressionMethod::Deflated)]);
+    let mut bomb = zip_of(&[("a", &[0u8; 4096]), ("b", &[0u8; 4096])]);
     let at = central_header(&bomb, "b");
     bomb[at + 42..at + 46].copy_from_slice(&0u32.to_le_bytes());
-    let mut ratio = zip_of(&[("z", &[0u8; 4096], CompressionMethod::Deflated)]);
+    let mut ratio = zip_of(&[("z", &[0u8; 4096])]);
     let at = central_header(&ratio, "z");
     ratio[at + 24..at + 28].copy_from_slice(&u32::MAX.to_le_bytes());
     let truncated = good_zip[..good_zip.len() / 2].to_vec();
@@ -461,10 +445,10 @@ async fn hostile_requests_get_a_json_4xx_and_change_nothing() {
         ("zip with a lying size", lying),
         ("zip bomb: overlapping entries", bomb),
         ("zip claiming a 4 GiB entry from 20 bytes", ratio),
-        ("zip entry ../", zip_of(&[("../escape.txt", b"x", CompressionMethod::Stored)])),
-        ("zip entry a/../../", zip_of(&[("a/../../escape.txt", b"x", CompressionMethod::Stored)])),
-        ("zip entry absolute", zip_of(&[("/etc/cron.d/x", b"x", CompressionMethod::Stored)])),
-        ("zip entry backslash", zip_of(&[("..\\escape.txt", b"x", CompressionMethod::Stored)])),
+        ("zip entry ../", stored(&[("../escape.txt", b"x")])),
+        ("zip entry a/../../", stored(&[("a/../../escape.txt", b"x")])),
+        ("zip entry absolute", stored(&[("/etc/cron.d/x", b"x")])),
+        ("zip entry backslash", stored(&[("..\\escape.txt", b"x")])),
         ("not a zip", b"#!/bin/sh\necho hello\n".to_vec()),
         ("truncated zip", truncated),
         ("empty body", Vec::new()),

@@ -5,11 +5,10 @@
 //! memory is read from /proc before, after a warm-up and at the end.
 
 use std::collections::BTreeMap;
-use std::io::{Cursor, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arca_tests::{ADMIN_TOKEN, Backends, rss_kib, service_process};
+use arca_tests::{ADMIN_TOKEN, Backends, rss_kib, service_process, zip_of};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::sync::Mutex;
@@ -76,12 +75,8 @@ async fn two_hundred_clients_mixed_traffic_without_errors_or_growth() {
         post(format!("/projects/{project}/pipelines"), json!({"ref": "main"})).await["id"].as_u64().expect("id");
     let job = post(format!("/projects/{project}/pipelines/{pipeline}/jobs"), json!({"name": "build"})).await;
     let job_id = job["id"].as_u64().expect("job id");
-    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    for i in 0..ENTRIES {
-        zip.start_file(format!("out/file-{i}.txt"), zip::write::SimpleFileOptions::default()).expect("entry");
-        zip.write_all(&entry(i)).expect("write");
-    }
-    let zip = zip.finish().expect("zip").into_inner();
+    let files: Vec<(String, Vec<u8>)> = (0..ENTRIES).map(|i| (format!("out/file-{i}.txt"), entry(i))).collect();
+    let zip = zip_of(&files.iter().map(|(n, b)| (n.as_str(), b.as_slice())).collect::<Vec<_>>());
     let resp = http
         .post(format!("{api}/jobs/{job_id}/artifacts"))
         .header("JOB-TOKEN", job["token"].as_str().expect("token"))

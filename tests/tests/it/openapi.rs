@@ -4,11 +4,10 @@
 //! and finds no 5xx and no answer the description does not allow.
 
 use std::collections::BTreeSet;
-use std::io::{Cursor, Write};
 use std::path::Path;
 
 use arca_shared::openapi;
-use arca_tests::{ADMIN_TOKEN, Stack, tool};
+use arca_tests::{ADMIN_TOKEN, Stack, tool, zip_of};
 use serde_json::{Value, json};
 
 /// `METHOD path` for every `.route("path", method(..).other(..))` in a router source file,
@@ -104,10 +103,7 @@ async fn seed(stack: &Stack) {
     assert_eq!(resp.status(), 200);
     let pipeline = stack.admin_post("/projects/1/pipelines", json!({"ref": "main"})).await["id"].as_u64().expect("id");
     let job = stack.admin_post(&format!("/projects/1/pipelines/{pipeline}/jobs"), json!({"name": "build"})).await;
-    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    zip.start_file("docs/readme.txt", zip::write::SimpleFileOptions::default()).expect("entry");
-    zip.write_all(b"read me").expect("write");
-    let zip = zip.finish().expect("zip").into_inner();
+    let zip = zip_of(&[("docs/readme.txt", b"read me")]);
     let job_id = job["id"].as_u64().expect("job id");
     let resp = stack
         .http
