@@ -22,6 +22,16 @@ pub fn user(u: &User) -> Value {
     })
 }
 
+/// The person behind a principal, as `GET /user` shows them: a user, or the bootstrap
+/// administrator as `root`. `None` for anonymous callers and machine tokens.
+pub fn signed_in(who: &crate::auth::Principal) -> Option<Value> {
+    match who {
+        crate::auth::Principal::Admin => Some(json!({"id": 0, "username": "root", "is_admin": true})),
+        crate::auth::Principal::User { user, .. } => Some(self::user(user)),
+        _ => None,
+    }
+}
+
 pub fn project(p: &Project) -> Value {
     json!({
         "id": p.id,

@@ -28,13 +28,10 @@ pub async fn show(State(app): State<AppState>, Auth(who): Auth, Path(id): Path<S
 
 /// `GET /api/v4/user`: who the token (or console session) belongs to.
 pub async fn current_user(Auth(who): Auth) -> ApiResult<Json<Value>> {
-    match who {
-        arca_shared::auth::Principal::Admin => {
-            Ok(Json(serde_json::json!({"id": 0, "username": "root", "is_admin": true})))
-        }
-        arca_shared::auth::Principal::User { user, .. } => Ok(Json(views::user(&user))),
-        arca_shared::auth::Principal::Anonymous => Err(ApiError::Unauthorized),
-        _ => Err(ApiError::Forbidden),
+    match views::signed_in(&who) {
+        Some(user) => Ok(Json(user)),
+        None if matches!(who, arca_shared::auth::Principal::Anonymous) => Err(ApiError::Unauthorized),
+        None => Err(ApiError::Forbidden),
     }
 }
 

@@ -3,15 +3,14 @@
 //! console echoes on every change. Every other request of the console goes through the same
 //! JSON API as curl does; only the token transport differs (`auth::session_token`).
 
-use arca_shared::auth::{CSRF_COOKIE, Principal, SESSION_COOKIE, new_token};
+use arca_shared::auth::{CSRF_COOKIE, SESSION_COOKIE, new_token};
 use arca_shared::http::Params;
-use arca_shared::{ApiError, ApiResult, AppState};
+use arca_shared::{ApiError, ApiResult, AppState, views};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
 
 /// A console session lasts a working day; signing in again renews it.
 const SESSION_SECS: u64 = 12 * 60 * 60;
@@ -44,11 +43,7 @@ pub async fn create(
         return Err(ApiError::Unauthorized);
     }
     let who = app.auth.authenticate(Some(token)).await?;
-    let user = match &who {
-        Principal::Admin => json!({"id": 0, "username": "root", "is_admin": true}),
-        Principal::User { user, .. } => json!({"id": user.id, "username": user.username, "is_admin": user.admin}),
-        _ => return Err(ApiError::ForbiddenBecause("sign in with a personal access token")),
-    };
+    let user = views::signed_in(&who).ok_or(ApiError::ForbiddenBecause("sign in with a personal access token"))?;
     let secure = secure(&headers);
     let mut resp = (StatusCode::CREATED, Json(user)).into_response();
     let h = resp.headers_mut();
