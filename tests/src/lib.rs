@@ -402,6 +402,12 @@ impl Stack {
         format!("{}/api/v4{path}", self.url)
     }
 
+    /// GET as the administrator; returns the JSON body.
+    pub async fn admin_get<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let resp = self.http.get(self.api(path)).header("PRIVATE-TOKEN", ADMIN_TOKEN).send().await.expect("request");
+        resp.json().await.expect("JSON body")
+    }
+
     /// POST as the administrator; asserts the status and returns the body.
     pub async fn admin_post(&self, path: &str, body: Value) -> Value {
         self.post_as(ADMIN_TOKEN, path, body, 201).await

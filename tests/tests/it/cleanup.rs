@@ -257,16 +257,7 @@ async fn retention_keeps_the_newest_duplicates_and_bins_stale_versions() {
         publish("dup", "app.bin", body).await;
     }
     publish("dup", "other.txt", "kept").await;
-    let files: serde_json::Value = stack
-        .http
-        .get(stack.api(&format!("/projects/{pid}/packages/1/package_files")))
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("req")
-        .json()
-        .await
-        .expect("json");
+    let files: serde_json::Value = stack.admin_get(&format!("/projects/{pid}/packages/1/package_files")).await;
     let names: Vec<(String, u64)> = files
         .as_array()
         .expect("files")
@@ -307,28 +298,10 @@ async fn retention_keeps_the_newest_duplicates_and_bins_stale_versions() {
         .expect("del");
 
     assert_eq!(arca_cleanup::apply_version_retention(&stack.app).await.expect("pass"), 1);
-    let list: serde_json::Value = stack
-        .http
-        .get(stack.api(&format!("/projects/{pid}/packages")))
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("req")
-        .json()
-        .await
-        .expect("json");
+    let list: serde_json::Value = stack.admin_get(&format!("/projects/{pid}/packages")).await;
     let listed: Vec<&str> = list.as_array().expect("list").iter().filter_map(|p| p["name"].as_str()).collect();
     assert_eq!(listed, ["dup", "used", "fresh"]);
-    let bin: serde_json::Value = stack
-        .http
-        .get(stack.api(&format!("/projects/{pid}/packages/recycle_bin")))
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("req")
-        .json()
-        .await
-        .expect("json");
+    let bin: serde_json::Value = stack.admin_get(&format!("/projects/{pid}/packages/recycle_bin")).await;
     assert_eq!(bin[0]["name"], "stale");
     assert_eq!(bin[0]["recycled_by"], "retention");
     assert_eq!(arca_cleanup::apply_version_retention(&stack.app).await.expect("pass"), 0, "at most hourly");

@@ -249,16 +249,7 @@ async fn upload_service_killed_mid_upload_leaves_nothing_behind() {
     println!("killed the upload service after {} MiB of a 64 MiB upload", sent.load(Ordering::Relaxed) >> 20);
 
     // Nothing visible.
-    let listing: serde_json::Value = stack
-        .http
-        .get(stack.api(&format!("/projects/{project}/packages")))
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("list")
-        .json()
-        .await
-        .expect("json");
+    let listing: serde_json::Value = stack.admin_get(&format!("/projects/{project}/packages")).await;
     assert_eq!(listing, serde_json::json!([]));
     let resp = stack
         .http

@@ -232,16 +232,7 @@ async fn invalid_names_are_400_and_store_nothing() {
         assert_eq!(body["error"], format!("{field} is invalid"), "{url}");
     }
     assert!(keys_under(&stack.app, "packages/").await.is_empty(), "nothing stored");
-    let list: Vec<Value> = stack
-        .http
-        .get(stack.api(&format!("/projects/{pid}/packages")))
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("req")
-        .json()
-        .await
-        .expect("json");
+    let list: Vec<Value> = stack.admin_get(&format!("/projects/{pid}/packages")).await;
     assert!(list.is_empty());
     // The same characters are fine where they are allowed.
     assert_eq!(put(&stack, &format!("{base}/my.pkg_1+x/1.0.0-rc.1+b/dir/a.b-c_d+e"), b"ok".to_vec()).await.0, 201);
@@ -255,28 +246,10 @@ async fn duplicates_serve_the_newest_or_are_refused_by_setting() {
     assert_eq!(put(&stack, &url("1.0"), b"first".to_vec()).await.0, 201);
     assert_eq!(put(&stack, &url("1.0"), b"second".to_vec()).await.0, 201);
     assert_eq!(fetch(&stack, &url("1.0")).await, (200, b"second".to_vec()), "newest served");
-    let pkgs: Vec<Value> = stack
-        .http
-        .get(stack.api(&format!("/projects/{pid}/packages")))
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("req")
-        .json()
-        .await
-        .expect("json");
+    let pkgs: Vec<Value> = stack.admin_get(&format!("/projects/{pid}/packages")).await;
     assert_eq!(pkgs.len(), 1);
     let pkg_id = pkgs[0]["id"].as_u64().expect("id");
-    let files: Vec<Value> = stack
-        .http
-        .get(stack.api(&format!("/projects/{pid}/packages/{pkg_id}/package_files")))
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("req")
-        .json()
-        .await
-        .expect("json");
+    let files: Vec<Value> = stack.admin_get(&format!("/projects/{pid}/packages/{pkg_id}/package_files")).await;
     assert_eq!(files.len(), 2, "both files kept, newest last");
     assert_eq!(files[1]["size"], 6);
 
@@ -326,16 +299,7 @@ async fn duplicates_serve_the_newest_or_are_refused_by_setting() {
         .await
         .expect("req");
     assert_eq!(resp.status(), 404, "already gone");
-    let details: Value = stack
-        .http
-        .get(stack.api(&format!("/projects/{pid}/packages/{pkg_id}")))
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("req")
-        .json()
-        .await
-        .expect("json");
+    let details: Value = stack.admin_get(&format!("/projects/{pid}/packages/{pkg_id}")).await;
     assert_eq!(details["size"], 5, "size follows the files");
     // The cleanup worker (1s interval in tests) removes the deleted file's blob.
     for _ in 0..50 {
