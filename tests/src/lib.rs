@@ -402,6 +402,20 @@ impl Stack {
         format!("{}/api/v4{path}", self.url)
     }
 
+    /// Ends a job or pipeline (`path` is `/projects/:id/jobs/:id` or `.../pipelines/:id`) with
+    /// `status` as the administrator; asserts the 200.
+    pub async fn set_status(&self, path: &str, status: &str) {
+        let resp = self
+            .http
+            .put(self.api(path))
+            .header("PRIVATE-TOKEN", ADMIN_TOKEN)
+            .json(&json!({ "status": status }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(resp.status(), 200, "PUT {path} status {status}");
+    }
+
     /// GET as the administrator; returns the JSON body.
     pub async fn admin_get<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
         let resp = self.http.get(self.api(path)).header("PRIVATE-TOKEN", ADMIN_TOKEN).send().await.expect("request");

@@ -20,17 +20,7 @@ impl Ci<'_> {
     }
 
     async fn finish_pipeline(&self, pipeline: u64, status: &str) {
-        let url = self.stack.api(&format!("/projects/{}/pipelines/{pipeline}", self.pid));
-        let resp = self
-            .stack
-            .http
-            .put(url)
-            .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-            .json(&json!({"status": status}))
-            .send()
-            .await
-            .expect("req");
-        assert_eq!(resp.status(), 200);
+        self.stack.set_status(&format!("/projects/{}/pipelines/{pipeline}", self.pid), status).await;
     }
 
     /// A running job: `(id, token)`.
@@ -43,17 +33,7 @@ impl Ci<'_> {
     }
 
     async fn finish_job(&self, job: u64) {
-        let url = self.stack.api(&format!("/projects/{}/jobs/{job}", self.pid));
-        let resp = self
-            .stack
-            .http
-            .put(url)
-            .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-            .json(&json!({"status": "success"}))
-            .send()
-            .await
-            .expect("req");
-        assert_eq!(resp.status(), 200);
+        self.stack.set_status(&format!("/projects/{}/jobs/{job}", self.pid), "success").await;
     }
 
     /// Uploads the archive as a raw body.

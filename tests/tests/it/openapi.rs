@@ -115,15 +115,7 @@ async fn seed(stack: &Stack) {
         .expect("artifacts");
     assert_eq!(resp.status(), 201);
     for path in [format!("/projects/1/jobs/{job_id}"), format!("/projects/1/pipelines/{pipeline}")] {
-        let resp = stack
-            .http
-            .put(stack.api(&path))
-            .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-            .json(&json!({"status": "success"}))
-            .send()
-            .await
-            .expect("finish");
-        assert_eq!(resp.status(), 200);
+        stack.set_status(&path, "success").await;
     }
 }
 
