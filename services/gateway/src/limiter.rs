@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use arca_shared::config::{ConfigError, Source};
@@ -80,13 +80,14 @@ pub struct AuthLimiter {
     config: LimitConfig,
     /// Drain per second.
     rate: f64,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    /// Read on every proxied request (`check`), written only on a refused authentication.
+    buckets: RwLock<HashMap<IpAddr, Bucket>>,
 }
 
 impl AuthLimiter {
     pub fn new(config: LimitConfig) -> Self {
         let rate = f64::from(config.limit) / config.window.as_secs_f64();
-        Self { config, rate, buckets: Mutex::new(HashMap::new()) }
+        Self { config, rate, buckets: RwLock::new(HashMap::new()) }
     }
 
     /// The client a request comes from: the peer, or, when the peer is a trusted proxy, the
@@ -114,14 +115,12 @@ impl AuthLimiter {
         if self.config.limit == 0 {
             return None;
         }
-        let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let bucket = buckets.get_mut(&client)?;
-        self.drain(bucket, now);
+        let buckets = self.buckets.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let level = self.level(buckets.get(&client)?, Instant::now());
         let full = f64::from(self.config.limit);
-        if bucket.level + 1.0 > full {
+        if level + 1.0 > full {
             // Until one more failure fits.
-            let wait = (bucket.level + 1.0 - full) / self.rate;
+            let wait = (level + 1.0 - full) / self.rate;
             Some(wait.ceil().max(1.0) as u64)
         } else {
             None
@@ -134,25 +133,21 @@ impl AuthLimiter {
             return;
         }
         let now = Instant::now();
-        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut buckets = self.buckets.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         if !buckets.contains_key(&client) && buckets.len() >= MAX_CLIENTS {
-            buckets.retain(|_, b| {
-                let drained = b.level - now.duration_since(b.updated).as_secs_f64() * self.rate;
-                drained > 0.0
-            });
+            buckets.retain(|_, b| self.level(b, now) > 0.0);
             if buckets.len() >= MAX_CLIENTS {
                 return;
             }
         }
         let bucket = buckets.entry(client).or_insert(Bucket { level: 0.0, updated: now });
-        self.drain(bucket, now);
-        bucket.level += 1.0;
+        *bucket = Bucket { level: self.level(bucket, now) + 1.0, updated: now };
     }
 
-    fn drain(&self, bucket: &mut Bucket, now: Instant) {
+    /// What `bucket` holds at `now`, having drained since it was last filled.
+    fn level(&self, bucket: &Bucket, now: Instant) -> f64 {
         let elapsed = now.duration_since(bucket.updated).as_secs_f64();
-        bucket.level = (bucket.level - elapsed * self.rate).max(0.0);
-        bucket.updated = now;
+        (bucket.level - elapsed * self.rate).max(0.0)
     }
 }
 
