@@ -82,6 +82,7 @@ async fn track(State(service): State<&'static str>, mut req: Request, next: Next
     if from_script {
         resp.headers_mut().remove(axum::http::header::WWW_AUTHENTICATE);
     }
+    resp.headers_mut().insert(axum::http::header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     span.in_scope(|| {
         tracing::info!(status = status.as_u16(), route = %route, duration_ms = elapsed.as_millis() as u64, "served");
     });

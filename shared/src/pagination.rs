@@ -77,10 +77,16 @@ impl Page {
     }
 }
 
-/// The absolute URL of a request without its query, from `Host` and the gateway's
-/// `X-Forwarded-Proto`.
+/// The absolute URL of a request without its query, from the gateway's
+/// `X-Forwarded-Proto` and `X-Forwarded-Host` (which it takes from a client only when that
+/// client is a trusted proxy), else `Host`.
 pub fn base_url(headers: &HeaderMap, path: &str) -> String {
-    let host = headers.get("host").and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+    let host = ["x-forwarded-host", "host"]
+        .iter()
+        .find_map(|name| headers.get(*name).and_then(|v| v.to_str().ok()))
+        .and_then(|v| v.split(',').next())
+        .map(str::trim)
+        .unwrap_or("localhost");
     let proto =
         headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).filter(|p| *p == "https").unwrap_or("http");
     format!("{proto}://{host}{path}")

@@ -106,6 +106,11 @@ impl AuthLimiter {
         hops.into_iter().rev().find(|ip| !self.trusted(*ip)).unwrap_or(peer)
     }
 
+    /// Is `ip` one of `ARCA_TRUSTED_PROXIES`?
+    pub fn is_trusted(&self, ip: IpAddr) -> bool {
+        self.trusted(ip)
+    }
+
     fn trusted(&self, ip: IpAddr) -> bool {
         self.config.trusted_proxies.iter().any(|net| net.contains(&ip))
     }

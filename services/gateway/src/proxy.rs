@@ -101,6 +101,9 @@ impl Gateway {
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             resp.headers_mut().insert(X_REQUEST_ID.clone(), v);
         }
+        // No answer of arca is meant to be sniffed into another type (a text artifact
+        // rendered as HTML, say).
+        resp.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
         let status = resp.status();
         let elapsed = started.elapsed();
         metrics::HTTP_REQUESTS.with_label_values(&[SERVICE, route, method.as_str(), status.as_str()]).inc();
@@ -121,10 +124,7 @@ impl Gateway {
     async fn forward(&self, pool: &Pool, req: Request<Incoming>, peer: SocketAddr, request_id: &str) -> Response<Body> {
         let (mut parts, body) = req.into_parts();
         strip_hop_by_hop(&mut parts.headers);
-        append_forwarded_for(&mut parts.headers, peer);
-        if !parts.headers.contains_key("x-forwarded-proto") {
-            parts.headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
-        }
+        forwarded_headers(&mut parts.headers, peer, self.auth_failures.is_trusted(peer.ip()));
         let path_and_query = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into());
         let read = is_read(&parts.method);
         let timeout = if read { READ_HEADERS_TIMEOUT } else { WRITE_HEADERS_TIMEOUT };
@@ -237,6 +237,27 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// Headers a proxy adds to say who the client is and how it reached us.
+const FORWARDED: [&str; 6] =
+    ["forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-real-ip"];
+
+/// What the services learn of the client. From a trusted proxy (`ARCA_TRUSTED_PROXIES`)
+/// its `X-Forwarded-*` headers stand and the peer joins `X-Forwarded-For`; from anyone else
+/// they are dropped, since a client could claim https (and get `Secure`-less cookies set
+/// as if secure) or another host (and steer the URLs arca builds). The gateway itself
+/// speaks plain HTTP, so that is the protocol it reports.
+fn forwarded_headers(headers: &mut HeaderMap, peer: SocketAddr, trusted: bool) {
+    if !trusted {
+        for name in FORWARDED {
+            headers.remove(name);
+        }
+    }
+    append_forwarded_for(headers, peer);
+    if !headers.contains_key("x-forwarded-proto") {
+        headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    }
+}
+
 fn append_forwarded_for(headers: &mut HeaderMap, peer: SocketAddr) {
     let ip = peer.ip().to_string();
     let value = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
@@ -291,6 +312,30 @@ mod tests {
         assert!(h.get("x-secret-hop").is_none());
         assert!(h.get("transfer-encoding").is_none());
         assert_eq!(h["content-length"], "5");
+    }
+
+    #[test]
+    fn forwarded_headers_stand_only_from_trusted_proxies() {
+        let peer: SocketAddr = "203.0.113.7:5000".parse().expect("addr");
+        let claimed = || {
+            let mut h = HeaderMap::new();
+            h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+            h.insert("x-forwarded-host", HeaderValue::from_static("evil.example"));
+            h.insert("x-forwarded-for", HeaderValue::from_static("1.2.3.4"));
+            h.insert("forwarded", HeaderValue::from_static("for=1.2.3.4;proto=https"));
+            h
+        };
+        let mut h = claimed();
+        forwarded_headers(&mut h, peer, false);
+        assert_eq!(h["x-forwarded-proto"], "http");
+        assert_eq!(h["x-forwarded-for"], "203.0.113.7");
+        assert!(h.get("x-forwarded-host").is_none() && h.get("forwarded").is_none());
+
+        let mut h = claimed();
+        forwarded_headers(&mut h, peer, true);
+        assert_eq!(h["x-forwarded-proto"], "https");
+        assert_eq!(h["x-forwarded-host"], "evil.example");
+        assert_eq!(h["x-forwarded-for"], "1.2.3.4, 203.0.113.7");
     }
 
     #[test]
