@@ -7,13 +7,14 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use crate::archive::ArchiveCache;
-use crate::auth::{Authenticator, Need, Principal, extract_token};
+use crate::auth::{Authenticator, Principal, extract_token};
 use crate::blobs::{Blobs, MultipartEvent, MultipartHook};
 use crate::config::Config;
 use crate::db::Redis;
 use crate::error::{ApiError, ApiResult};
 use crate::meta::Meta;
 use crate::model::Project;
+use crate::policy::Action;
 
 pub struct App {
     pub config: Config,
@@ -59,16 +60,16 @@ impl App {
         Ok(())
     }
 
-    /// The project named by `:id` (numeric or URL-encoded path), if `who` may do `need`
-    /// on it. A project that does not exist answers like one the caller cannot see.
-    pub async fn project(&self, who: &Principal, id: &str, need: Need) -> ApiResult<Project> {
+    /// The project named by `:id` (numeric or URL-encoded path), if `who` may do `action`
+    /// to it. A project that does not exist answers like one the caller cannot see.
+    pub async fn project(&self, who: &Principal, id: &str, action: Action) -> ApiResult<Project> {
         let Some(project) = self.meta.project_by_ref(id).await? else {
             return Err(match who {
                 Principal::Anonymous => ApiError::Unauthorized,
                 _ => ApiError::ProjectNotFound,
             });
         };
-        self.auth.authorize(who, &project, need).await?;
+        self.auth.authorize(who, &project, action).await?;
         Ok(project)
     }
 }
@@ -99,10 +100,12 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = match extract_token(&parts.headers, parts.uri.query())? {
-            Some(t) => Some(t),
-            None => crate::auth::session_token(&parts.headers, &parts.method)?,
-        };
-        state.auth.authenticate(token.as_deref()).await.map(Auth)
+        if let Some(token) = extract_token(&parts.headers, parts.uri.query())? {
+            return state.auth.authenticate(Some(&token)).await.map(Auth);
+        }
+        match crate::auth::session_id(&parts.headers, &parts.method)? {
+            Some(id) => state.auth.session(&id).await.map(Auth),
+            None => Ok(Auth(Principal::Anonymous)),
+        }
     }
 }

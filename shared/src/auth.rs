@@ -14,8 +14,10 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::{ApiError, ApiResult};
+use crate::meta::sessions::SessionOf;
 use crate::meta::{Meta, TokenRef};
 use crate::model::{CiStatus, DeployToken, Job, Project, User, Visibility, access};
+use crate::policy::{self, Action, Standing};
 use crate::time::now_ms;
 
 /// Personal-access-token scopes arca knows.
@@ -87,8 +89,9 @@ pub fn extract_token(headers: &HeaderMap, query: Option<&str>) -> ApiResult<Opti
     Ok(None)
 }
 
-/// The web console's session cookie (`HttpOnly`, `SameSite=Strict`): it carries the
-/// personal access token the user signed in with.
+/// The web console's session cookie (`HttpOnly`, `SameSite=Strict`): a random session id
+/// whose hash names the session in Redis (see `meta::sessions`). It is not a token: it
+/// works only for as long as the session and the token behind it do.
 pub const SESSION_COOKIE: &str = "arca_session";
 /// The console's CSRF cookie, readable by its script, which echoes it in `X-CSRF-Token`.
 pub const CSRF_COOKIE: &str = "arca_csrf";
@@ -105,11 +108,11 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_owned())
 }
 
-/// The token of a console session, when the request carries no other. A request that can
+/// The console session id of a request, when it carries no token. A request that can
 /// change something must also echo the CSRF cookie in `X-CSRF-Token` (double submit, on top
 /// of `SameSite=Strict`): another site can make a browser send the cookie, never read it.
-pub fn session_token(headers: &HeaderMap, method: &http::Method) -> ApiResult<Option<String>> {
-    let Some(token) = cookie(headers, SESSION_COOKIE).filter(|t| !t.is_empty()) else {
+pub fn session_id(headers: &HeaderMap, method: &http::Method) -> ApiResult<Option<String>> {
+    let Some(id) = cookie(headers, SESSION_COOKIE).filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
     if !matches!(*method, http::Method::GET | http::Method::HEAD | http::Method::OPTIONS) {
@@ -119,7 +122,7 @@ pub fn session_token(headers: &HeaderMap, method: &http::Method) -> ApiResult<Op
             return Err(ApiError::ForbiddenBecause("missing or wrong CSRF token"));
         }
     }
-    Ok(Some(token))
+    Ok(Some(id))
 }
 
 fn form_urlencoded_pairs(q: &str) -> Vec<(String, String)> {
@@ -185,6 +188,21 @@ impl JwtKeys {
     }
 }
 
+/// Who did something, for audit events and webhooks.
+#[derive(Clone, Debug, Serialize)]
+pub struct Actor {
+    pub kind: &'static str,
+    pub id: Option<u64>,
+    pub username: String,
+}
+
+impl Actor {
+    /// arca itself, acting on a rule (`retention`, `cleanup`) rather than on a request.
+    pub fn system(name: &str) -> Self {
+        Self { kind: "system", id: None, username: name.to_owned() }
+    }
+}
+
 /// Who is calling.
 #[derive(Clone, Debug)]
 pub enum Principal {
@@ -200,17 +218,6 @@ pub enum Principal {
     Job(Job),
 }
 
-/// What an operation on a project needs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Need {
-    /// Read packages and artifacts: reporter and up, or anyone on a public project.
-    Read,
-    /// Publish: developer and up.
-    Write,
-    /// Delete, settings, disable, restore, purge, members, deploy tokens: maintainer and up.
-    Manage,
-}
-
 impl Principal {
     /// The name recorded as `pushed_by` and in audit trails.
     pub fn username(&self) -> String {
@@ -221,6 +228,20 @@ impl Principal {
             Self::Deploy(dt) => dt.username.clone(),
             Self::Job(job) => job.user.clone(),
         }
+    }
+
+    /// Who did something, as the audit trail records it: the kind of principal, its id
+    /// (user, deploy token or job) and its display name. A display name alone could be
+    /// anyone's; the kind and id cannot.
+    pub fn actor(&self) -> Actor {
+        let (kind, id) = match self {
+            Self::Anonymous => ("anonymous", None),
+            Self::Admin => ("admin", Some(0)),
+            Self::User { user, .. } => ("user", Some(user.id)),
+            Self::Deploy(dt) => ("deploy_token", Some(dt.id)),
+            Self::Job(job) => ("job", Some(job.id)),
+        };
+        Actor { kind, id, username: self.username() }
     }
 
     pub fn user_id(&self) -> Option<u64> {
@@ -248,14 +269,6 @@ impl Principal {
             _ => Err(ApiError::Forbidden),
         }
     }
-
-    fn is_instance_admin(&self) -> Option<bool> {
-        match self {
-            Self::Admin => Some(false),
-            Self::User { user, read_only } if user.admin => Some(*read_only),
-            _ => None,
-        }
-    }
 }
 
 pub struct Authenticator {
@@ -281,15 +294,7 @@ impl Authenticator {
             return self.job_principal(token).await;
         }
         match self.meta.token_ref(&hash).await? {
-            Some(TokenRef::Pat(id)) => {
-                let pat = self.meta.pat(id).await?.ok_or(ApiError::Unauthorized)?;
-                if !hashes_equal(&pat.token_hash, &hash) || pat.revoked || expired(pat.expires_at) {
-                    return Err(ApiError::Unauthorized);
-                }
-                let user = self.meta.user(pat.user_id).await?.ok_or(ApiError::Unauthorized)?;
-                let read_only = !pat.scopes.iter().any(|s| s == "api");
-                Ok(Principal::User { user, read_only })
-            }
+            Some(TokenRef::Pat(id)) => self.pat_principal(id, Some(&hash)).await,
             Some(TokenRef::Deploy(id)) => {
                 let dt = self.meta.deploy_token(id).await?.ok_or(ApiError::Unauthorized)?;
                 if !hashes_equal(&dt.token_hash, &hash) || dt.revoked || expired(dt.expires_at) {
@@ -299,6 +304,49 @@ impl Authenticator {
             }
             None => Err(ApiError::Unauthorized),
         }
+    }
+
+    /// A personal access token's user, while the token is neither revoked nor expired.
+    /// `hash`, when the request presented the token itself, must match it.
+    async fn pat_principal(&self, id: u64, hash: Option<&str>) -> ApiResult<Principal> {
+        let pat = self.meta.pat(id).await?.ok_or(ApiError::Unauthorized)?;
+        if hash.is_some_and(|h| !hashes_equal(&pat.token_hash, h)) || pat.revoked || expired(pat.expires_at) {
+            return Err(ApiError::Unauthorized);
+        }
+        let user = self.meta.user(pat.user_id).await?.ok_or(ApiError::Unauthorized)?;
+        let read_only = !pat.scopes.iter().any(|s| s == "api");
+        Ok(Principal::User { user, read_only })
+    }
+
+    /// Opens a console session for `token` (a personal access token or the administrator's);
+    /// returns the principal and the session id for the cookie.
+    pub async fn open_session(&self, token: &str, ttl_secs: u64) -> ApiResult<(Principal, String)> {
+        let who = self.authenticate(Some(token)).await?;
+        let hash = hash_token(token);
+        let of = match (&who, self.meta.token_ref(&hash).await?) {
+            (Principal::Admin, _) => SessionOf::Admin { token_hash: hash },
+            (Principal::User { .. }, Some(TokenRef::Pat(id))) => SessionOf::Pat { id },
+            _ => return Err(ApiError::ForbiddenBecause("sign in with a personal access token")),
+        };
+        let id = new_token("arca-sess-");
+        self.meta.create_session(&hash_token(&id), &of, ttl_secs).await?;
+        Ok((who, id))
+    }
+
+    /// The principal of a console session, decided afresh from the token behind it.
+    pub async fn session(&self, id: &str) -> ApiResult<Principal> {
+        match self.meta.session(&hash_token(id)).await? {
+            None => Err(ApiError::Unauthorized),
+            Some(SessionOf::Admin { token_hash }) if hashes_equal(&token_hash, &self.admin_hash) => {
+                Ok(Principal::Admin)
+            }
+            Some(SessionOf::Admin { .. }) => Err(ApiError::Unauthorized),
+            Some(SessionOf::Pat { id }) => self.pat_principal(id, None).await,
+        }
+    }
+
+    pub async fn close_session(&self, id: &str) -> ApiResult<()> {
+        self.meta.delete_session(&hash_token(id)).await
     }
 
     /// A job token works while its signature, expiry and issuer hold and its job runs.
@@ -311,88 +359,43 @@ impl Authenticator {
         Ok(Principal::Job(job))
     }
 
-    /// May `who` do `need` on `project`? Callers that cannot see a private project get
-    /// 404 (401 when anonymous), never 403, so project names do not leak.
-    pub async fn authorize(&self, who: &Principal, project: &Project, need: Need) -> ApiResult<()> {
-        let public = project.visibility == Visibility::Public;
-        if let Some(read_only) = who.is_instance_admin() {
-            return if read_only && need != Need::Read { Err(ApiError::Forbidden) } else { Ok(()) };
-        }
-        match who {
-            Principal::Anonymous => {
-                if public && need == Need::Read {
-                    Ok(())
-                } else {
-                    Err(ApiError::Unauthorized)
-                }
-            }
+    /// Where `who` stands in `project`: the lookups the permission table needs.
+    pub async fn standing(&self, who: &Principal, project: &Project) -> ApiResult<Standing> {
+        Ok(match who {
+            Principal::Anonymous => Standing::Anonymous,
+            Principal::Admin => Standing::Admin { read_only: false },
+            Principal::User { user, read_only } if user.admin => Standing::Admin { read_only: *read_only },
             Principal::User { user, read_only } => {
-                let level = self.meta.member_level(project.id, user.id).await?;
-                let Some(level) = level.or(public.then_some(0)) else {
-                    return Err(ApiError::ProjectNotFound);
-                };
-                let required = match need {
-                    Need::Read if public => 0,
-                    Need::Read => access::REPORTER,
-                    Need::Write => access::DEVELOPER,
-                    Need::Manage => access::MAINTAINER,
-                };
-                if level < required || (*read_only && need != Need::Read) { Err(ApiError::Forbidden) } else { Ok(()) }
+                Standing::User { level: self.meta.member_level(project.id, user.id).await?, read_only: *read_only }
             }
-            Principal::Deploy(dt) => {
-                if dt.project_id != project.id {
-                    return foreign_project(public, need);
-                }
-                let scope = match need {
-                    Need::Read => "read_package_registry",
-                    Need::Write => "write_package_registry",
-                    Need::Manage => return Err(ApiError::Forbidden),
-                };
-                if dt.scopes.iter().any(|s| s == scope) { Ok(()) } else { Err(ApiError::Forbidden) }
+            Principal::Deploy(dt) if dt.project_id == project.id => Standing::Deploy {
+                read: dt.scopes.iter().any(|s| s == "read_package_registry"),
+                write: dt.scopes.iter().any(|s| s == "write_package_registry"),
+            },
+            Principal::Job(job) if job.project_id == project.id => Standing::OwnJob { job_id: job.id },
+            Principal::Job(job) if self.meta.allowlist_contains(project.id, job.project_id).await? => {
+                Standing::AllowedJob
             }
-            Principal::Job(job) => {
-                if job.project_id != project.id {
-                    return foreign_project(public, need);
-                }
-                if need == Need::Manage { Err(ApiError::Forbidden) } else { Ok(()) }
-            }
-            Principal::Admin => Ok(()),
-        }
+            Principal::Deploy(_) | Principal::Job(_) => Standing::Foreign,
+        })
+    }
+
+    /// May `who` do `action` on `project`? Callers that cannot see a private project get
+    /// 404 (401 when anonymous), never 403, so project names do not leak. The decision is
+    /// [`policy::permits`]'s; this only gathers what it needs.
+    pub async fn authorize(&self, who: &Principal, project: &Project, action: Action) -> ApiResult<()> {
+        let standing = self.standing(who, project).await?;
+        policy::permits(standing, action, project.visibility == Visibility::Public).map_err(ApiError::from)
     }
 
     /// `who`'s GitLab access level in `project` (what the console shows and hides buttons
     /// by): 50 for administrators, the member level for users, none for anyone else.
     pub async fn access_level(&self, who: &Principal, project: &Project) -> ApiResult<Option<u8>> {
-        if let Some(read_only) = who.is_instance_admin() {
-            return Ok(Some(if read_only { access::REPORTER } else { access::OWNER }));
-        }
-        match who {
-            Principal::User { user, read_only } => {
-                let level = self.meta.member_level(project.id, user.id).await?;
-                Ok(level.map(|l| if *read_only { l.min(access::REPORTER) } else { l }))
-            }
-            _ => Ok(None),
-        }
-    }
-
-    /// Can `who` see `project` at all (for `GET /projects`)?
-    pub async fn can_see(&self, who: &Principal, project: &Project) -> ApiResult<bool> {
-        match self.authorize(who, project, Need::Read).await {
-            Ok(()) => Ok(true),
-            Err(ApiError::Forbidden) => Ok(true),
-            Err(ApiError::ProjectNotFound | ApiError::Unauthorized) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-}
-
-/// A project-bound token (deploy, job) used on another project: it acts as a signed-in
-/// stranger, who can read public projects and sees nothing else.
-fn foreign_project(public: bool, need: Need) -> ApiResult<()> {
-    match (public, need) {
-        (true, Need::Read) => Ok(()),
-        (true, _) => Err(ApiError::Forbidden),
-        (false, _) => Err(ApiError::ProjectNotFound),
+        Ok(match self.standing(who, project).await? {
+            Standing::Admin { read_only } => Some(if read_only { access::REPORTER } else { access::OWNER }),
+            Standing::User { level, read_only } => level.map(|l| if read_only { l.min(access::REPORTER) } else { l }),
+            _ => None,
+        })
     }
 }
 

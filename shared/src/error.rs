@@ -31,6 +31,9 @@ pub enum ApiError {
     BadRequest(String),
     #[error("409 Conflict - {0}")]
     Conflict(String),
+    /// 409 whose message is the reason alone, as GitLab words some: `pipeline is not running`.
+    #[error("{0}")]
+    ConflictPlain(String),
     #[error("413 Payload Too Large")]
     PayloadTooLarge,
     #[error("416 Range Not Satisfiable")]
@@ -64,7 +67,7 @@ impl ApiError {
             Self::Forbidden | Self::ForbiddenBecause(_) => StatusCode::FORBIDDEN,
             Self::ProjectNotFound | Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::InvalidParam(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::ConflictPlain(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

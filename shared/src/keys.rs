@@ -31,6 +31,16 @@ pub fn token_by_hash(hash_hex: &str) -> String {
     format!("arca:{{tokens}}:h:{hash_hex}")
 }
 
+/// A web-console session by the SHA-256 of its id: JSON of what it stands for, with a TTL.
+pub fn session(id_hash: &str) -> String {
+    format!("arca:{{tokens}}:session:{id_hash}")
+}
+
+/// The sessions opened with one personal access token: SET of session id hashes.
+pub fn pat_sessions(pat_id: u64) -> String {
+    format!("arca:{{tokens}}:pat:{pat_id}:sessions")
+}
+
 pub fn pat(id: u64) -> String {
     format!("arca:{{tokens}}:pat:{id}")
 }
@@ -50,6 +60,12 @@ pub fn project_by_path(full_path: &str) -> String {
 /// HASH user id -> access level.
 pub fn members(project_id: u64) -> String {
     format!("arca:{{p{project_id}}}:members")
+}
+
+/// The projects whose job tokens may read this one (GitLab's inbound job-token allowlist):
+/// SET of project ids.
+pub fn job_token_allowlist(project_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:job-token-allowlist")
 }
 
 pub fn pipeline(project_id: u64, id: u64) -> String {
@@ -160,7 +176,7 @@ pub fn pipeline_children(project_id: u64, pipeline_id: u64) -> String {
     format!("arca:{{p{project_id}}}:pipeline:{pipeline_id}:children")
 }
 
-/// A pipeline's jobs by name: HASH name -> newest job id of that name.
+/// A pipeline's jobs by name: HASH name -> job id; a name is taken once per pipeline.
 pub fn pipeline_jobs(project_id: u64, pipeline_id: u64) -> String {
     format!("arca:{{p{project_id}}}:pipeline:{pipeline_id}:jobs")
 }

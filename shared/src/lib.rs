@@ -34,6 +34,8 @@ pub mod openapi;
 #[cfg(feature = "server")]
 pub mod pagination;
 #[cfg(feature = "server")]
+pub mod policy;
+#[cfg(feature = "server")]
 pub mod service;
 #[cfg(feature = "server")]
 pub mod telemetry;

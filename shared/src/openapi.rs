@@ -327,6 +327,14 @@ fn operations() -> Vec<Op> {
             .body(input(&["name", "scopes"], json!({"name": string, "scopes": scopes, "expires_at": string, "username": string})))
             .ok(201, one("DeployToken", "The token, with its secret this once.")),
         op("delete", "/api/v4/projects/{id}/deploy_tokens/{token_id}", "Revoke a deploy token.").ok(204, json!({"description": "Revoked."})),
+        op("get", "/api/v4/projects/{id}/job_token_scope/allowlist", "The projects whose job tokens may read this one (maintainer).")
+            .ok(200, json!({"description": "The allowlisted projects.", "content": {"application/json": {"schema": {"type": "array", "items": schema_ref("Project")}}}})),
+        op("post", "/api/v4/projects/{id}/job_token_scope/allowlist", "Let the job tokens of another project read this one (maintainer).")
+            .body(input(&["target_project_id"], json!({"target_project_id": {"type": "integer", "minimum": 1}})))
+            .ok(201, json!({"description": "Added.", "content": {"application/json": {"schema": {"type": "object", "properties": {"source_project_id": {"type": "integer"}, "target_project_id": {"type": "integer"}}}}}}))
+            .errors(&[409]),
+        op("delete", "/api/v4/projects/{id}/job_token_scope/allowlist/{target_project_id}", "Take a project off the job-token allowlist (maintainer).")
+            .ok(204, json!({"description": "Removed."})),
         op("post", "/api/v4/projects/{id}/pipelines", "Start a pipeline.")
             .body(input(&["ref"], json!({"ref": string, "sha": string, "parent_pipeline_id": {"type": "integer"}})))
             .ok(201, one("Pipeline", "The pipeline, running.")),

@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use crate::auth::Principal;
 use crate::model::{DeployToken, Job, PersonalAccessToken, Pipeline, Project, User, Visibility};
 use crate::time::rfc3339;
 
@@ -10,24 +11,35 @@ fn date(ms: Option<u64>) -> Value {
     ms.map(|t| Value::String(rfc3339(t)[..10].to_owned())).unwrap_or(Value::Null)
 }
 
-pub fn user(u: &User) -> Value {
-    json!({
+/// A user as `viewer` may see them: the e-mail address and the administrator flag only
+/// to administrators and to the user themself, so that listing members (which any
+/// maintainer of any project can do) does not hand out everyone's address.
+pub fn user(u: &User, viewer: &Principal) -> Value {
+    let mut v = json!({
         "id": u.id,
         "username": u.username,
         "name": u.username,
-        "email": u.email,
         "state": "active",
-        "is_admin": u.admin,
         "created_at": rfc3339(u.created_at),
-    })
+    });
+    let privileged = match viewer {
+        Principal::Admin => true,
+        Principal::User { user, .. } => user.admin || user.id == u.id,
+        _ => false,
+    };
+    if privileged {
+        v["email"] = json!(u.email);
+        v["is_admin"] = json!(u.admin);
+    }
+    v
 }
 
 /// The person behind a principal, as `GET /user` shows them: a user, or the bootstrap
 /// administrator as `root`. `None` for anonymous callers and machine tokens.
-pub fn signed_in(who: &crate::auth::Principal) -> Option<Value> {
+pub fn signed_in(who: &Principal) -> Option<Value> {
     match who {
-        crate::auth::Principal::Admin => Some(json!({"id": 0, "username": "root", "is_admin": true})),
-        crate::auth::Principal::User { user, .. } => Some(self::user(user)),
+        Principal::Admin => Some(json!({"id": 0, "username": "root", "is_admin": true})),
+        Principal::User { user, .. } => Some(self::user(user, who)),
         _ => None,
     }
 }

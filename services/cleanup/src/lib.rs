@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::time::Duration;
 
+use arca_shared::auth::Actor;
 use arca_shared::meta::packages::{ListQuery, Order};
 use arca_shared::meta::versions::{Event, PackageRef};
 use arca_shared::time::now_ms;
@@ -67,7 +68,12 @@ async fn schedule_expired_recycle_bin(app: &AppState) -> anyhow::Result<()> {
                 app.meta
                     .record_event(
                         project_id,
-                        Event { actor: "cleanup", action: "package.purged", package: package_ref, detail },
+                        Event {
+                            actor: &Actor::system("cleanup"),
+                            action: "package.purged",
+                            package: package_ref,
+                            detail,
+                        },
                     )
                     .await;
                 tracing::info!(project_id, package_id, "recycled version past retention scheduled for purge");
@@ -263,8 +269,12 @@ pub async fn apply_version_retention(app: &AppState) -> anyhow::Result<u64> {
         for package in &stale {
             if app.meta.recycle_package(package, "retention").await? {
                 let detail = serde_json::json!({ "reason": format!("not downloaded for {days} days") });
-                let event =
-                    Event { actor: "retention", action: "package.recycled", package: Some(package.into()), detail };
+                let event = Event {
+                    actor: &Actor::system("retention"),
+                    action: "package.recycled",
+                    package: Some(package.into()),
+                    detail,
+                };
                 app.meta.record_event(project_id, event).await;
                 recycled += 1;
             }

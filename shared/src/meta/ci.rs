@@ -4,12 +4,35 @@
 //! and each pipeline's jobs by name, so "the job `build` of the latest successful pipeline
 //! for `main`" is a few reads, with a parent searched before its children.
 
-use redis::AsyncCommands;
+use redis::{AsyncCommands, Script};
 
 use super::{Meta, to_json};
 use crate::error::{ApiError, ApiResult};
 use crate::keys;
 use crate::model::{Artifact, CiStatus, Job, Pipeline};
+
+/// What became of a new job.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NewJob {
+    Created,
+    /// The pipeline has finished: jobs join running pipelines only.
+    PipelineNotRunning,
+    /// The pipeline already has a job of that name.
+    NameTaken,
+}
+
+/// KEYS: pipeline, its jobs by name, the new job. ARGV: name, job id, job JSON.
+const CREATE_JOB: &str = r"
+local pipeline = redis.call('GET', KEYS[1])
+if not pipeline or cjson.decode(pipeline).status ~= 'running' then
+  return -1
+end
+if redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2]) == 0 then
+  return -2
+end
+redis.call('SET', KEYS[3], ARGV[3])
+return 1
+";
 
 /// How far back the by-ref lookup looks for a successful pipeline.
 const REF_LOOKBACK: isize = 200;
@@ -45,16 +68,26 @@ impl Meta {
         self.get_json(&keys::pipeline(project_id, id)).await
     }
 
-    /// Stores a new job and makes it its pipeline's job of that name.
-    pub async fn create_job(&self, job: &Job) -> ApiResult<()> {
-        redis::pipe()
-            .atomic()
-            .set(keys::job(job.project_id, job.id), to_json(job)?)
-            .hset(keys::pipeline_jobs(job.project_id, job.pipeline_id), &job.name, job.id)
-            .query_async::<()>(&mut self.conn())
+    /// Stores a new job as its pipeline's job of that name, if the pipeline still runs and
+    /// has no job of that name yet: decided in one script, so neither a pipeline finishing
+    /// meanwhile nor a concurrent job of the same name slips past.
+    pub async fn create_job(&self, job: &Job) -> ApiResult<NewJob> {
+        let created: i64 = Script::new(CREATE_JOB)
+            .key(keys::pipeline(job.project_id, job.pipeline_id))
+            .key(keys::pipeline_jobs(job.project_id, job.pipeline_id))
+            .key(keys::job(job.project_id, job.id))
+            .arg(&job.name)
+            .arg(job.id)
+            .arg(to_json(job)?)
+            .invoke_async(&mut self.conn())
             .await?;
+        match created {
+            1 => {}
+            -2 => return Ok(NewJob::NameTaken),
+            _ => return Ok(NewJob::PipelineNotRunning),
+        }
         let _: () = self.conn().set(keys::job_project(job.id), job.project_id).await?;
-        Ok(())
+        Ok(NewJob::Created)
     }
 
     pub async fn save_job(&self, job: &Job) -> ApiResult<()> {

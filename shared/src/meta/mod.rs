@@ -5,6 +5,7 @@
 mod ci;
 pub mod packages;
 mod projects;
+pub mod sessions;
 pub mod sweep;
 mod tokens;
 mod users;
@@ -17,6 +18,7 @@ use serde::de::DeserializeOwned;
 use crate::db::Redis;
 use crate::error::{ApiError, ApiResult};
 
+pub use ci::NewJob;
 pub use tokens::TokenRef;
 
 #[derive(Clone)]

@@ -118,4 +118,25 @@ impl Meta {
             .map(|s| serde_json::from_str(&s).map_err(|e| ApiError::internal("project record", e)))
             .collect()
     }
+
+    /// Does `project_id`'s job-token allowlist name `source_id`?
+    pub async fn allowlist_contains(&self, project_id: u64, source_id: u64) -> ApiResult<bool> {
+        Ok(self.conn().sismember(keys::job_token_allowlist(project_id), source_id).await?)
+    }
+
+    pub async fn allowlist(&self, project_id: u64) -> ApiResult<Vec<u64>> {
+        let mut ids: Vec<u64> = self.conn().smembers(keys::job_token_allowlist(project_id)).await?;
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// Adds `source_id`; false when it was already listed.
+    pub async fn allowlist_add(&self, project_id: u64, source_id: u64) -> ApiResult<bool> {
+        Ok(self.conn().sadd(keys::job_token_allowlist(project_id), source_id).await?)
+    }
+
+    /// Removes `source_id`; false when it was not listed.
+    pub async fn allowlist_remove(&self, project_id: u64, source_id: u64) -> ApiResult<bool> {
+        Ok(self.conn().srem(keys::job_token_allowlist(project_id), source_id).await?)
+    }
 }

@@ -83,7 +83,7 @@ impl Meta {
             .set(keys::pat(pat.id), to_json(&pat)?)
             .query_async::<()>(&mut self.conn())
             .await?;
-        Ok(())
+        self.delete_pat_sessions(pat.id).await
     }
 
     pub async fn revoke_deploy_token(&self, mut dt: DeployToken) -> ApiResult<()> {

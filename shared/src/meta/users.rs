@@ -33,4 +33,9 @@ impl Meta {
     pub async fn user(&self, id: u64) -> ApiResult<Option<User>> {
         self.get_json(&keys::user(id)).await
     }
+
+    /// Is `username` some user's name (any case)?
+    pub async fn username_exists(&self, username: &str) -> ApiResult<bool> {
+        Ok(redis::AsyncCommands::exists(&mut self.conn(), keys::user_by_name(username)).await?)
+    }
 }

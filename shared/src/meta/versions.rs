@@ -116,7 +116,7 @@ pub enum Restored {
 
 /// One entry of the audit trail.
 pub struct Event<'a> {
-    pub actor: &'a str,
+    pub actor: &'a crate::auth::Actor,
     pub action: &'a str,
     pub package: Option<PackageRef<'a>>,
     pub detail: Value,
@@ -351,7 +351,8 @@ impl Meta {
     pub async fn record_event(&self, project_id: u64, event: Event<'_>) {
         let value = serde_json::json!({
             "created_at": crate::time::rfc3339(now_ms()),
-            "author": event.actor,
+            "author": event.actor.username,
+            "actor": event.actor,
             "action": event.action,
             "package_id": event.package.map(|p| p.id),
             "package_name": event.package.map(|p| p.name),

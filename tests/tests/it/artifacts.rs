@@ -115,6 +115,8 @@ async fn runner_multipart_and_raw_uploads_and_every_download() {
     let expires = stored["artifacts_expire_at"].as_str().expect("expiry").to_owned();
     assert!(expires.as_str() > "2026", "{expires}");
     ci.finish_job(job).await;
+    // Jobs join running pipelines only: the second one starts before the pipeline ends.
+    let (job2, token2) = ci.job(p, "test").await;
     ci.finish_pipeline(p, "success").await;
 
     assert_eq!(ci.fetch(&format!("/jobs/{job}/artifacts")).await, (200, zip.clone()), "archive by job");
@@ -129,7 +131,6 @@ async fn runner_multipart_and_raw_uploads_and_every_download() {
     assert_eq!(resp.bytes().await.expect("body").to_vec(), vec![7u8; 5000]);
 
     // Raw body, with the token as a query parameter.
-    let (job2, token2) = ci.job(p, "test").await;
     let url = stack.api(&format!("/jobs/{job2}/artifacts?expire_in=never&job_token={token2}"));
     let resp = stack.http.post(url).body(zip.clone()).send().await.expect("req");
     assert_eq!(resp.status(), 201);
@@ -269,6 +270,7 @@ async fn keep_delete_and_project_wide_expiry() {
     ci.finish_pipeline(main1, "success").await;
     let main2 = ci.pipeline("main", None).await;
     let latest_main = ci.job_with(main2, "build", zip("main2")).await;
+    let deleted = ci.job_with(main2, "extra", zip("extra")).await;
     ci.finish_pipeline(main2, "success").await;
     let dev = ci.pipeline("dev", None).await;
     let latest_dev = ci.job_with(dev, "build", zip("dev")).await;
@@ -276,7 +278,6 @@ async fn keep_delete_and_project_wide_expiry() {
     let broken = ci.pipeline("dev", None).await;
     let failed = ci.job_with(broken, "build", zip("failed")).await;
     ci.finish_pipeline(broken, "failed").await;
-    let deleted = ci.job_with(main2, "extra", zip("extra")).await;
 
     let resp = stack
         .http

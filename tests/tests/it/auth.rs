@@ -1,8 +1,9 @@
 //! The authorization matrix of SPEC section 5 against real Redis, and every token transport
 //! through the gateway.
 
-use arca_shared::auth::{JwtKeys, Need};
+use arca_shared::auth::JwtKeys;
 use arca_shared::model::{CiStatus, PersonalAccessToken, access};
+use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
 use arca_tests::{ADMIN_TOKEN, JWT_SECRET, Stack, encode_path, jwt};
 use base64::Engine;
@@ -16,13 +17,13 @@ fn code(r: Result<(), arca_shared::ApiError>) -> u16 {
     }
 }
 
-async fn outcome(stack: &Stack, token: Option<&str>, project_id: u64, need: Need) -> u16 {
+async fn outcome(stack: &Stack, token: Option<&str>, project_id: u64, action: Action) -> u16 {
     let who = match stack.app.auth.authenticate(token).await {
         Ok(p) => p,
         Err(e) => return e.status().as_u16(),
     };
     let project = stack.app.meta.project(project_id).await.expect("redis").expect("project exists");
-    code(stack.app.auth.authorize(&who, &project, need).await)
+    code(stack.app.auth.authorize(&who, &project, action).await)
 }
 
 struct Fixture {
@@ -144,7 +145,7 @@ async fn token_id_of(stack: &Stack, token: &str) -> u64 {
     }
 }
 
-/// Expected `[private read, write, manage, public read, write, manage]`.
+/// Expected `[private read, publish, manage, public read, publish, manage]` (packages).
 fn expected(name: &str) -> [u16; 6] {
     match name {
         "anonymous" => [401, 401, 401, 200, 401, 401],
@@ -175,18 +176,18 @@ async fn authorization_matrix_by_token_kind_scope_role_and_visibility() {
     for (name, token) in &f.tokens {
         let want = expected(name);
         let mut got = [0u16; 6];
-        for (i, (project, need)) in [
-            (f.private, Need::Read),
-            (f.private, Need::Write),
-            (f.private, Need::Manage),
-            (f.public, Need::Read),
-            (f.public, Need::Write),
-            (f.public, Need::Manage),
+        for (i, (project, action)) in [
+            (f.private, Action::ReadPackages),
+            (f.private, Action::PublishPackages),
+            (f.private, Action::ManagePackages),
+            (f.public, Action::ReadPackages),
+            (f.public, Action::PublishPackages),
+            (f.public, Action::ManagePackages),
         ]
         .into_iter()
         .enumerate()
         {
-            got[i] = outcome(&f.stack, token.as_deref(), project, need).await;
+            got[i] = outcome(&f.stack, token.as_deref(), project, action).await;
         }
         if got != want {
             failures.push(format!("{name}: want {want:?}, got {got:?}"));
@@ -195,22 +196,24 @@ async fn authorization_matrix_by_token_kind_scope_role_and_visibility() {
     assert!(failures.is_empty(), "authorization matrix:\n{}", failures.join("\n"));
 }
 
-/// The same matrix over HTTP through the gateway, for the write and manage columns:
-/// creating a pipeline needs Write, adding a member needs Manage. Both bodies are invalid,
-/// so a caller who passes authorization gets 400 and nothing is created.
+/// The same matrix over HTTP through the gateway, for the publish and manage columns:
+/// publishing under an invalid package name needs PublishPackages, changing the package
+/// settings with an invalid value needs ManagePackages. Both are refused after
+/// authorization, so a caller who passes gets 400 and nothing changes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn http_answers_follow_the_matrix() {
     let f = fixture().await;
     let mut failures = Vec::new();
     for (name, token) in &f.tokens {
         let want = expected(name);
-        for (col, project, path, body) in [
-            (1, f.private, "pipelines", json!({"ref": "..bad"})),
-            (2, f.private, "members", json!({"user_id": 1, "access_level": 99})),
-            (4, f.public, "pipelines", json!({"ref": "..bad"})),
-            (5, f.public, "members", json!({"user_id": 1, "access_level": 99})),
+        for (col, project, path) in [
+            (1, f.private, "packages/generic/bad%20name/1.0/f.txt"),
+            (2, f.private, "packages/settings"),
+            (4, f.public, "packages/generic/bad%20name/1.0/f.txt"),
+            (5, f.public, "packages/settings"),
         ] {
-            let mut req = f.stack.http.post(f.stack.api(&format!("/projects/{project}/{path}"))).json(&body);
+            let body = json!({"generic_duplicate_exception_regex": "("});
+            let mut req = f.stack.http.put(f.stack.api(&format!("/projects/{project}/{path}"))).json(&body);
             if let Some(t) = token {
                 req = req.header("PRIVATE-TOKEN", t);
             }

@@ -4,6 +4,7 @@
 //! binaries of their own.
 mod artifacts;
 mod auth;
+mod authz;
 mod cleanup;
 mod cluster;
 mod console;

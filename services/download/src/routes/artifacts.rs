@@ -6,11 +6,11 @@ use std::io::Read;
 use std::sync::Arc;
 
 use arca_shared::archive::{self, Archive, RangeReader};
-use arca_shared::auth::Need;
 use arca_shared::blobs::PresignOptions;
 use arca_shared::http::{Path, Query};
 use arca_shared::model::{Artifact, Project};
 use arca_shared::pagination::{Page, PageParams};
+use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
 use arca_shared::views;
 use arca_shared::{ApiError, ApiResult, App, AppState, Auth, metrics};
@@ -59,7 +59,7 @@ pub async fn archive_by_job(
     Auth(who): Auth,
     Path((id, job_id)): Path<(String, u64)>,
 ) -> ApiResult<Response> {
-    let project = app.project(&who, &id, Need::Read).await?;
+    let project = app.project(&who, &id, Action::ReadCi).await?;
     let artifact = live_artifact(&app, &project, job_id).await?;
     redirect(&app, &artifact).await
 }
@@ -70,7 +70,7 @@ pub async fn archive_by_ref(
     Path((id, ref_name)): Path<(String, String)>,
     Query(q): Query<JobName>,
 ) -> ApiResult<Response> {
-    let project = app.project(&who, &id, Need::Read).await?;
+    let project = app.project(&who, &id, Action::ReadCi).await?;
     let artifact = artifact_by_ref(&app, &project, &ref_name, q.job).await?;
     redirect(&app, &artifact).await
 }
@@ -81,7 +81,7 @@ pub async fn file_by_job(
     method: Method,
     Path((id, job_id, path)): Path<(String, u64, String)>,
 ) -> ApiResult<Response> {
-    let project = app.project(&who, &id, Need::Read).await?;
+    let project = app.project(&who, &id, Action::ReadCi).await?;
     arca_shared::validate::artifact_path(&path)?;
     let artifact = live_artifact(&app, &project, job_id).await?;
     serve_entry(&app, &artifact, &path, "application/octet-stream", method == Method::HEAD).await
@@ -94,7 +94,7 @@ pub async fn file_by_ref(
     Path((id, ref_name, path)): Path<(String, String, String)>,
     Query(q): Query<JobName>,
 ) -> ApiResult<Response> {
-    let project = app.project(&who, &id, Need::Read).await?;
+    let project = app.project(&who, &id, Action::ReadCi).await?;
     arca_shared::validate::artifact_path(&path)?;
     let artifact = artifact_by_ref(&app, &project, &ref_name, q.job).await?;
     serve_entry(&app, &artifact, &path, "text/plain; charset=utf-8", method == Method::HEAD).await
@@ -201,7 +201,7 @@ pub async fn jobs(
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
-    let project = app.project(&who, &id, Need::Read).await?;
+    let project = app.project(&who, &id, Action::ReadCi).await?;
     let page = Page::from_params(&params)?;
     let mut ids = app.meta.project_artifact_jobs(project.id).await?;
     ids.sort_unstable_by(|a, b| b.cmp(a));
@@ -225,7 +225,7 @@ pub async fn entries(
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
-    let project = app.project(&who, &id, Need::Read).await?;
+    let project = app.project(&who, &id, Action::ReadCi).await?;
     let page = Page::from_params(&params)?;
     let artifact = live_artifact(&app, &project, job_id).await?;
     let cd = central_directory(&app, &artifact).await?;

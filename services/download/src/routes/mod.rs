@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v4/user", get(projects::current_user))
         .route("/api/v4/projects", get(projects::list))
         .route("/api/v4/projects/{id}", get(projects::show))
+        .route("/api/v4/projects/{id}/job_token_scope/allowlist", get(projects::allowlist))
         .route(
             "/api/v4/projects/{id}/packages/generic/{package_name}/{package_version}/{*file_name}",
             get(packages::download),

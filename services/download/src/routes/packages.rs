@@ -5,11 +5,11 @@
 //! locally (no S3 round trip), a 302. The download counter is bumped in the background so
 //! it never slows or fails the redirect.
 
-use arca_shared::auth::Need;
 use arca_shared::blobs::PresignOptions;
 use arca_shared::http::{Path, Query};
 use arca_shared::meta::packages::{ListQuery, Order};
 use arca_shared::pagination::{Page, PageParams};
+use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
 use arca_shared::{ApiError, ApiResult, AppState, Auth, metrics, validate, views};
 use axum::Json;
@@ -27,7 +27,7 @@ pub async fn download(
     Path((id, name, version, file_name)): Path<(String, String, String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let project = app.project(&who, &id, Need::Read).await?;
+    let project = app.project(&who, &id, Action::ReadPackages).await?;
     validate::package_name(&name)?;
     validate::package_version(&version)?;
     validate::file_name(&file_name)?;
@@ -143,7 +143,7 @@ pub async fn list(
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
-    let project = app.project(&who, &id, Need::Read).await?;
+    let project = app.project(&who, &id, Action::ReadPackages).await?;
     let page = Page::from_params(&params.page)?;
     let order = match params.order_by.as_deref() {
         None | Some("created_at") => Order::CreatedAt,
@@ -207,7 +207,7 @@ pub async fn show(
     Auth(who): Auth,
     Path((id, package_id)): Path<(String, u64)>,
 ) -> ApiResult<Json<Value>> {
-    let project = app.project(&who, &id, Need::Read).await?;
+    let project = app.project(&who, &id, Action::ReadPackages).await?;
     let package = app.meta.package(project.id, package_id).await?.ok_or(ApiError::NotFound("Package"))?;
     let metadata = app.meta.package_metadata(&package).await?;
     Ok(Json(views::package_details(&package, &metadata)))
@@ -218,7 +218,7 @@ pub async fn metadata(
     Auth(who): Auth,
     Path((id, package_id)): Path<(String, u64)>,
 ) -> ApiResult<Json<Value>> {
-    let project = app.project(&who, &id, Need::Read).await?;
+    let project = app.project(&who, &id, Action::ReadPackages).await?;
     let package = app.meta.package(project.id, package_id).await?.ok_or(ApiError::NotFound("Package"))?;
     Ok(Json(serde_json::json!(app.meta.package_metadata(&package).await?)))
 }
@@ -232,7 +232,7 @@ pub async fn recycle_bin(
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
-    let project = app.project(&who, &id, Need::Manage).await?;
+    let project = app.project(&who, &id, Action::ManagePackages).await?;
     let page = Page::from_params(&params)?;
     let (total, packages) = app.meta.recycle_bin(project.id, page.offset(), page.per_page).await?;
     Ok(super::paged(page, total, packages.iter().map(views::binned_package).collect(), &uri, &headers))
@@ -247,7 +247,7 @@ pub async fn events(
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
-    let project = app.project(&who, &id, Need::Manage).await?;
+    let project = app.project(&who, &id, Action::ManagePackages).await?;
     let page = Page::from_params(&params)?;
     let (total, events) = app.meta.events(project.id, page.offset(), page.per_page).await?;
     Ok(super::paged(page, total, events, &uri, &headers))
@@ -261,7 +261,7 @@ pub async fn files(
     uri: OriginalUri,
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
-    let project = app.project(&who, &id, Need::Read).await?;
+    let project = app.project(&who, &id, Action::ReadPackages).await?;
     let page = Page::from_params(&params)?;
     let package = app.meta.package(project.id, package_id).await?.ok_or(ApiError::NotFound("Package"))?;
     let (total, files) = app.meta.package_files(&package, page.offset(), page.per_page).await?;
@@ -270,7 +270,7 @@ pub async fn files(
 }
 
 pub async fn settings(State(app): State<AppState>, Auth(who): Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let project = app.project(&who, &id, Need::Read).await?;
+    let project = app.project(&who, &id, Action::ReadPackages).await?;
     Ok(Json(views::package_settings(&app.meta.package_settings(project.id).await?)))
 }
 

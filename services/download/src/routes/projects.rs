@@ -2,9 +2,10 @@
 
 use std::collections::BTreeSet;
 
-use arca_shared::auth::{Need, Principal};
+use arca_shared::auth::Principal;
 use arca_shared::http::{Path, Query};
 use arca_shared::pagination::{Page, PageParams};
+use arca_shared::policy::Action;
 use arca_shared::{ApiError, ApiResult, AppState, Auth, views};
 use axum::Json;
 use axum::extract::{OriginalUri, State};
@@ -13,12 +14,7 @@ use axum::response::IntoResponse;
 use serde_json::Value;
 
 pub async fn show(State(app): State<AppState>, Auth(who): Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    let project = match app.project(&who, &id, Need::Read).await {
-        Ok(p) => p,
-        // A guest may not read packages but may see that the project exists.
-        Err(ApiError::Forbidden) => app.meta.project_by_ref(&id).await?.ok_or(ApiError::ProjectNotFound)?,
-        Err(e) => return Err(e),
-    };
+    let project = app.project(&who, &id, Action::View).await?;
     let mut v = views::project(&project);
     // As GitLab: the caller's own access level, which the console hides buttons by.
     let level = app.auth.access_level(&who, &project).await?;
@@ -66,4 +62,16 @@ pub async fn list(
         ids.iter().rev().skip(page.offset() as usize).take(page.per_page as usize).copied().collect();
     let projects = app.meta.projects(&window).await?;
     Ok(super::paged(page, total, projects.iter().map(views::project).collect(), &uri, &headers))
+}
+
+/// `GET /projects/:id/job_token_scope/allowlist` (maintainer): the projects whose job
+/// tokens may read this one's packages and artifacts.
+pub async fn allowlist(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<Value>>> {
+    let project = app.project(&who, &id, Action::AdministerProject).await?;
+    let ids = app.meta.allowlist(project.id).await?;
+    Ok(Json(app.meta.projects(&ids).await?.iter().map(views::project).collect()))
 }

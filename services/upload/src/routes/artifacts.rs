@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use arca_shared::archive::{self, RangeReader};
-use arca_shared::auth::{Need, Principal};
+use arca_shared::auth::Principal;
 use arca_shared::blobs::BlobKeys;
 use arca_shared::checksum::Expected;
 use arca_shared::http::{Path, Query};
 use arca_shared::model::Artifact;
+use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
 use arca_shared::{ApiError, ApiResult, AppState, Auth, expire_in, views};
 use axum::Json;
@@ -50,11 +51,17 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let job = match who {
-        Principal::Job(job) if job.id == job_id => job,
-        Principal::Anonymous => return Err(ApiError::Unauthorized),
-        _ => return Err(ApiError::Forbidden),
+    // The route names only the job; the permission table decides on the job's project
+    // (only that job's own token may upload).
+    let Some(project_id) = app.meta.job_project(job_id).await? else {
+        return Err(if matches!(who, Principal::Anonymous) {
+            ApiError::Unauthorized
+        } else {
+            ApiError::NotFound("Job")
+        });
     };
+    app.project(&who, &project_id.to_string(), Action::UploadArtifacts { job_id }).await?;
+    let Principal::Job(job) = who else { return Err(ApiError::Forbidden) };
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let max = app.config.max_artifacts_size;
     let declared =
@@ -156,7 +163,7 @@ pub async fn keep(
     Auth(who): Auth,
     Path((id, job_id)): Path<(String, u64)>,
 ) -> ApiResult<Json<Value>> {
-    let project = app.project(&who, &id, Need::Write).await?;
+    let project = app.project(&who, &id, Action::AdministerCi).await?;
     let job = app.meta.job(project.id, job_id).await?.ok_or(ApiError::NotFound("Job"))?;
     let mut artifact = app.meta.artifact(project.id, job_id).await?.filter(|a| !a.expired(now_ms()));
     let Some(a) = artifact.as_mut() else { return Err(ApiError::NotFound("Artifacts")) };
@@ -172,7 +179,7 @@ pub async fn delete(
     Auth(who): Auth,
     Path((id, job_id)): Path<(String, u64)>,
 ) -> ApiResult<StatusCode> {
-    let project = app.project(&who, &id, Need::Manage).await?;
+    let project = app.project(&who, &id, Action::DeleteArtifacts).await?;
     let artifact = app.meta.artifact(project.id, job_id).await?.ok_or(ApiError::NotFound("Artifacts"))?;
     app.meta.delete_artifact(project.id, job_id).await?;
     app.meta.queue_blob_deletes(&[artifact.blob_key]).await?;
@@ -188,7 +195,7 @@ pub async fn delete_project(
     Auth(who): Auth,
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let project = app.project(&who, &id, Need::Manage).await?;
+    let project = app.project(&who, &id, Action::DeleteArtifacts).await?;
     let spared: std::collections::HashSet<u64> = app.meta.latest_artifact_jobs(project.id).await?.into_iter().collect();
     let now = now_ms();
     let mut expiring = 0u64;

@@ -1,9 +1,10 @@
 //! The minimum CI model the job-artifact routes need: pipelines and jobs, whose creation
 //! hands out the job token (SPEC section 8).
 
-use arca_shared::auth::Need;
 use arca_shared::http::{Params, Path, opt_number};
+use arca_shared::meta::NewJob;
 use arca_shared::model::{CiStatus, Job, Pipeline};
+use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
 use arca_shared::{ApiError, ApiResult, AppState, Auth, views};
 use axum::Json;
@@ -50,7 +51,7 @@ pub async fn create_pipeline(
     Path(id): Path<String>,
     Params(body): Params<NewPipeline>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let project = app.project(&who, &id, Need::Write).await?;
+    let project = app.project(&who, &id, Action::AdministerCi).await?;
     ref_name(&body.ref_name)?;
     if let Some(sha) = &body.sha
         && (sha.len() > 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()))
@@ -93,7 +94,7 @@ pub async fn update_pipeline(
     Path((id, pipeline_id)): Path<(String, u64)>,
     Params(body): Params<StatusChange>,
 ) -> ApiResult<Json<Value>> {
-    let project = app.project(&who, &id, Need::Write).await?;
+    let project = app.project(&who, &id, Action::AdministerCi).await?;
     let status = final_status(body.status)?;
     let mut pipeline = app.meta.pipeline(project.id, pipeline_id).await?.ok_or(ApiError::NotFound("Pipeline"))?;
     pipeline.status = status;
@@ -101,8 +102,10 @@ pub async fn update_pipeline(
     Ok(Json(views::pipeline(&pipeline)))
 }
 
+const NOT_RUNNING: &str = "pipeline is not running";
+
 #[derive(Deserialize)]
-pub struct NewJob {
+pub struct JobRequest {
     name: String,
     stage: Option<String>,
 }
@@ -111,13 +114,16 @@ pub async fn create_job(
     State(app): State<AppState>,
     Auth(who): Auth,
     Path((id, pipeline_id)): Path<(String, u64)>,
-    Params(body): Params<NewJob>,
+    Params(body): Params<JobRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let project = app.project(&who, &id, Need::Write).await?;
+    let project = app.project(&who, &id, Action::AdministerCi).await?;
     text_field("name", &body.name)?;
     let stage = body.stage.unwrap_or_else(|| "test".to_owned());
     text_field("stage", &stage)?;
     let pipeline = app.meta.pipeline(project.id, pipeline_id).await?.ok_or(ApiError::NotFound("Pipeline"))?;
+    if pipeline.status != CiStatus::Running {
+        return Err(ApiError::ConflictPlain(NOT_RUNNING.into()));
+    }
     let job = Job {
         id: app.meta.next_job_id().await?,
         project_id: project.id,
@@ -129,7 +135,15 @@ pub async fn create_job(
         created_at: now_ms(),
         user: who.username(),
     };
-    app.meta.create_job(&job).await?;
+    // Decided again atomically at commit: the pipeline may have finished meanwhile, and a
+    // name is taken once, so what a finished pipeline serves by ref never changes.
+    match app.meta.create_job(&job).await? {
+        NewJob::Created => {}
+        NewJob::PipelineNotRunning => return Err(ApiError::ConflictPlain(NOT_RUNNING.into())),
+        NewJob::NameTaken => {
+            return Err(ApiError::Conflict(format!("pipeline already has a job named {:?}", job.name)));
+        }
+    }
     let token = app.auth.jwt.sign(&job, JOB_TOKEN_TTL_SECS)?;
     Ok((StatusCode::CREATED, Json(views::job(&job, Some(&token)))))
 }
@@ -141,7 +155,7 @@ pub async fn update_job(
     Path((id, job_id)): Path<(String, u64)>,
     Params(body): Params<StatusChange>,
 ) -> ApiResult<Json<Value>> {
-    let project = app.project(&who, &id, Need::Write).await?;
+    let project = app.project(&who, &id, Action::EndJob { job_id }).await?;
     let status = final_status(body.status)?;
     let mut job = app.meta.job(project.id, job_id).await?.ok_or(ApiError::NotFound("Job"))?;
     job.status = status;

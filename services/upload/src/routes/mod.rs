@@ -23,6 +23,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/v4/projects/{id}/members", post(projects::add_member))
         .route("/api/v4/projects/{id}/deploy_tokens", post(projects::create_deploy_token))
         .route("/api/v4/projects/{id}/deploy_tokens/{token_id}", delete(projects::revoke_deploy_token))
+        .route("/api/v4/projects/{id}/job_token_scope/allowlist", post(projects::allowlist_add))
+        .route(
+            "/api/v4/projects/{id}/job_token_scope/allowlist/{target_project_id}",
+            delete(projects::allowlist_remove),
+        )
         .route("/api/v4/projects/{id}/pipelines", post(ci::create_pipeline))
         .route("/api/v4/projects/{id}/pipelines/{pipeline_id}", put(ci::update_pipeline))
         .route("/api/v4/projects/{id}/pipelines/{pipeline_id}/jobs", post(ci::create_job))

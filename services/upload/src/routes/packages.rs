@@ -6,13 +6,14 @@
 //! committed in one Redis script. Whatever fails before that leaves nothing visible, and
 //! the blob written so far is removed.
 
-use arca_shared::auth::Need;
+use arca_shared::auth::Actor;
 use arca_shared::blobs::BlobKeys;
 use arca_shared::checksum::Expected;
 use arca_shared::http::{Params, Path, Query};
 use arca_shared::meta::packages::{Added, NewFile};
 use arca_shared::meta::versions::{Event, PackageRef};
 use arca_shared::model::{Package, PackageFile, PackageSettings, PackageStatus, Project};
+use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
 use arca_shared::{ApiError, ApiResult, AppState, Auth, validate, views};
 use axum::Json;
@@ -67,7 +68,7 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
-    let project = app.project(&who, &id, Need::Write).await?;
+    let project = app.project(&who, &id, Action::PublishPackages).await?;
     validate::package_name(&name)?;
     validate::package_version(&version)?;
     validate::file_name(&file_name)?;
@@ -131,8 +132,7 @@ pub async fn upload(
             let package = PackageRef { id: package_id, name: &name, version: &version };
             let detail =
                 json!({ "file_id": file.id, "file_name": file.file_name, "size": file.size, "sha256": file.sha256 });
-            let event =
-                Event { actor: &file.pushed_by, action: "package_file.created", package: Some(package), detail };
+            let event = Event { actor: &who.actor(), action: "package_file.created", package: Some(package), detail };
             app.meta.record_event(project.id, event).await;
             file
         }
@@ -163,7 +163,9 @@ async fn keep_newest_duplicates(app: &AppState, project_id: u64, package_id: u64
         let surplus = same.len().saturating_sub(keep);
         let mut removed = 0;
         for old in same.into_iter().take(surplus) {
-            if remove_file(app, &package, old, "retention", Some("keep_n_duplicated_package_files")).await? {
+            if remove_file(app, &package, old, &Actor::system("retention"), Some("keep_n_duplicated_package_files"))
+                .await?
+            {
                 removed += 1;
             }
         }
@@ -182,7 +184,7 @@ async fn remove_file(
     app: &AppState,
     package: &Package,
     file: &PackageFile,
-    actor: &str,
+    actor: &Actor,
     reason: Option<&str>,
 ) -> ApiResult<bool> {
     if !app.meta.delete_package_file(package, file).await? {
@@ -203,11 +205,11 @@ pub async fn delete_file(
     Auth(who): Auth,
     Path((id, package_id, file_id)): Path<(String, u64, u64)>,
 ) -> ApiResult<StatusCode> {
-    let project = app.project(&who, &id, Need::Manage).await?;
+    let project = app.project(&who, &id, Action::ManagePackages).await?;
     let package = app.meta.package(project.id, package_id).await?.ok_or(ApiError::NotFound("Package"))?;
     let file = app.meta.package_file(project.id, file_id).await?.filter(|f| f.package_id == package.id);
     let file = file.ok_or(ApiError::NotFound("Package File"))?;
-    if remove_file(&app, &package, &file, &who.username(), None).await? {
+    if remove_file(&app, &package, &file, &who.actor(), None).await? {
         tracing::info!(project_id = project.id, package_id, file_id, by = %who.username(), "package file deleted");
     }
     Ok(StatusCode::NO_CONTENT)
@@ -232,7 +234,7 @@ pub async fn update_settings(
     Path(id): Path<String>,
     Params(change): Params<SettingsChange>,
 ) -> ApiResult<Json<Value>> {
-    let project: Project = app.project(&who, &id, Need::Manage).await?;
+    let project: Project = app.project(&who, &id, Action::ManagePackages).await?;
     let mut settings = app.meta.package_settings(project.id).await?;
     if let Some(allowed) = change.generic_duplicates_allowed {
         settings.generic_duplicates_allowed = allowed;
@@ -261,7 +263,7 @@ pub async fn update_settings(
     }
     app.meta.save_package_settings(project.id, &settings).await?;
     let event = Event {
-        actor: &who.username(),
+        actor: &who.actor(),
         action: "package_settings.updated",
         package: None,
         detail: views::package_settings(&settings),

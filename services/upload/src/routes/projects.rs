@@ -1,8 +1,9 @@
 //! Projects, their members and their deploy tokens.
 
-use arca_shared::auth::{DEPLOY_SCOPES, Need, Principal, check_scopes, hash_token, new_token};
+use arca_shared::auth::{DEPLOY_SCOPES, Principal, check_scopes, hash_token, new_token};
 use arca_shared::http::{Params, Path, list, number};
 use arca_shared::model::{DeployToken, Project, Visibility, access};
+use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
 use arca_shared::{ApiError, ApiResult, AppState, Auth, validate, views};
 use axum::Json;
@@ -73,7 +74,7 @@ pub async fn add_member(
     Path(id): Path<String>,
     Params(body): Params<NewMember>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let project = app.project(&who, &id, Need::Manage).await?;
+    let project = app.project(&who, &id, Action::AdministerProject).await?;
     if !access::ALL.contains(&body.access_level) {
         return Err(ApiError::invalid("access_level"));
     }
@@ -92,7 +93,7 @@ pub async fn add_member(
         return Err(ApiError::Conflict("Member already exists".into()));
     }
     tracing::info!(project_id = project.id, user_id = user.id, access_level = body.access_level, "member added");
-    let mut v = views::user(&user);
+    let mut v = views::user(&user, &who);
     v["access_level"] = json!(body.access_level);
     Ok((StatusCode::CREATED, Json(v)))
 }
@@ -112,14 +113,24 @@ pub async fn create_deploy_token(
     Path(id): Path<String>,
     Params(body): Params<NewDeployToken>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let project = app.project(&who, &id, Need::Manage).await?;
+    let project = app.project(&who, &id, Action::AdministerProject).await?;
     token_name(&body.name)?;
     check_scopes(&body.scopes, &DEPLOY_SCOPES)?;
     let expires_at = expiry(body.expires_at.as_deref())?;
     let token_id = app.meta.next_deploy_token_id().await?;
-    let username = body.username.unwrap_or_else(|| format!("gitlab+deploy-token-{token_id}"));
-    // GitLab's default deploy user names contain `+`; otherwise the user-name rules apply.
-    validate::slug("username", &username.replace('+', "_"))?;
+    let username = match body.username {
+        None => format!("gitlab+deploy-token-{token_id}"),
+        Some(custom) => {
+            // `pushed_by` shows this name: it must not pass for a person, nor for another
+            // deploy token's default name.
+            validate::slug("username", &custom.replace('+', "_"))?;
+            let lower = custom.to_ascii_lowercase();
+            if lower == "root" || lower.starts_with("gitlab+deploy-token") || app.meta.username_exists(&custom).await? {
+                return Err(ApiError::invalid("username"));
+            }
+            custom
+        }
+    };
     let secret = new_token("arca-dt-");
     let dt = DeployToken {
         id: token_id,
@@ -142,12 +153,51 @@ pub async fn revoke_deploy_token(
     Auth(who): Auth,
     Path((id, token_id)): Path<(String, u64)>,
 ) -> ApiResult<StatusCode> {
-    let project = app.project(&who, &id, Need::Manage).await?;
+    let project = app.project(&who, &id, Action::AdministerProject).await?;
     let dt = app.meta.deploy_token(token_id).await?.filter(|dt| dt.project_id == project.id);
     let dt = dt.ok_or(ApiError::NotFound("Deploy Token"))?;
     if !dt.revoked {
         app.meta.revoke_deploy_token(dt).await?;
     }
     tracing::info!(project_id = project.id, token_id, "deploy token revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct AllowlistEntry {
+    #[serde(deserialize_with = "number")]
+    target_project_id: u64,
+}
+
+/// `POST /projects/:id/job_token_scope/allowlist` `{target_project_id}` (maintainer): the
+/// job tokens of the target project may read this one from now on. The caller must be
+/// able to see the target: an id they cannot see answers as one that does not exist.
+pub async fn allowlist_add(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Params(body): Params<AllowlistEntry>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let project = app.project(&who, &id, Action::AdministerProject).await?;
+    let target = app.project(&who, &body.target_project_id.to_string(), Action::View).await?;
+    if !app.meta.allowlist_add(project.id, target.id).await? {
+        return Err(ApiError::Conflict("target project is already in the job token scope".into()));
+    }
+    tracing::info!(project_id = project.id, target_project_id = target.id, by = %who.username(), "job token allowlist entry added");
+    Ok((StatusCode::CREATED, Json(json!({"source_project_id": project.id, "target_project_id": target.id}))))
+}
+
+/// `DELETE /projects/:id/job_token_scope/allowlist/:target_project_id` (maintainer): the
+/// target's job tokens lose access at once (every request reads the allowlist).
+pub async fn allowlist_remove(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path((id, target_id)): Path<(String, u64)>,
+) -> ApiResult<StatusCode> {
+    let project = app.project(&who, &id, Action::AdministerProject).await?;
+    if !app.meta.allowlist_remove(project.id, target_id).await? {
+        return Err(ApiError::NotFound("Allowlist Entry"));
+    }
+    tracing::info!(project_id = project.id, target_project_id = target_id, by = %who.username(), "job token allowlist entry removed");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,10 +1,12 @@
-//! The web console's sign-in: a personal access token checked once and kept in an
-//! `HttpOnly`, `SameSite=Strict` cookie (`Secure` behind TLS), with a CSRF cookie the
-//! console echoes on every change. Every other request of the console goes through the same
-//! JSON API as curl does; only the token transport differs (`auth::session_token`).
+//! The web console's sign-in. A personal access token (or the administrator's) is checked
+//! once and opens a server-side session: the browser gets a random session id in an
+//! `HttpOnly`, `SameSite=Strict` cookie (`Secure` behind TLS), never the token, and a CSRF
+//! cookie the console echoes on every change. Every other request of the console goes
+//! through the same JSON API as curl does; only the credential differs (`auth::session_id`).
 
-use arca_shared::auth::{CSRF_COOKIE, SESSION_COOKIE, new_token};
+use arca_shared::auth::{CSRF_COOKIE, SESSION_COOKIE, cookie as cookie_value, new_token};
 use arca_shared::http::Params;
+use arca_shared::pagination::base_url;
 use arca_shared::{ApiError, ApiResult, AppState, views};
 use axum::Json;
 use axum::extract::State;
@@ -12,7 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-/// A console session lasts a working day; signing in again renews it.
+/// A console session lasts a working day; signing in again opens a new one.
 const SESSION_SECS: u64 = 12 * 60 * 60;
 
 #[derive(Deserialize)]
@@ -21,6 +23,7 @@ pub struct SignIn {
 }
 
 fn secure(headers: &HeaderMap) -> &'static str {
+    // The gateway sets X-Forwarded-Proto itself unless a trusted proxy in front said https.
     let tls = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|p| p == "https");
     if tls { "; Secure" } else { "" }
 }
@@ -31,32 +34,61 @@ fn cookie(name: &str, value: &str, max_age: u64, http_only: bool, secure: &str) 
         .map_err(|_| ApiError::invalid("token"))
 }
 
+/// A sign-in must come from the console itself: a page of another site can make a browser
+/// post a form here (and the answer's cookie would be stored, `SameSite` or not), signing
+/// the victim into the attacker's account. Browsers say where a request comes from in
+/// `Sec-Fetch-Site` and `Origin`; the console's `fetch` sends JSON, which no cross-site form
+/// can without a CORS preflight that arca never grants.
+fn from_the_console(headers: &HeaderMap) -> ApiResult<()> {
+    let cross_site = ApiError::ForbiddenBecause("cross-site sign-in refused");
+    if let Some(site) = headers.get("sec-fetch-site")
+        && !matches!(site.to_str(), Ok("same-origin" | "none"))
+    {
+        return Err(cross_site);
+    }
+    if let Some(origin) = headers.get(header::ORIGIN)
+        && origin.to_str().ok() != Some(base_url(headers, "").as_str())
+    {
+        return Err(cross_site);
+    }
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let media_type = content_type.split(';').next().unwrap_or("").trim();
+    if !media_type.eq_ignore_ascii_case("application/json") {
+        return Err(ApiError::bad_request("sign in with a JSON body (Content-Type: application/json)"));
+    }
+    Ok(())
+}
+
 /// `POST /api/v4/session` `{token}`: a personal access token (or the administrator's)
-/// becomes a session. Deploy and job tokens are for machines and are refused.
+/// opens a session. Deploy and job tokens are for machines and are refused.
 pub async fn create(
     State(app): State<AppState>,
     headers: HeaderMap,
     Params(body): Params<SignIn>,
 ) -> ApiResult<Response> {
+    from_the_console(&headers)?;
     let token = body.token.trim();
     if token.is_empty() || token.len() > 512 || !token.chars().all(|c| c.is_ascii_graphic()) {
         return Err(ApiError::Unauthorized);
     }
-    let who = app.auth.authenticate(Some(token)).await?;
+    let (who, session_id) = app.auth.open_session(token, SESSION_SECS).await?;
     let user = views::signed_in(&who).ok_or(ApiError::ForbiddenBecause("sign in with a personal access token"))?;
     let secure = secure(&headers);
     let mut resp = (StatusCode::CREATED, Json(user)).into_response();
     let h = resp.headers_mut();
-    h.append(header::SET_COOKIE, cookie(SESSION_COOKIE, token, SESSION_SECS, true, secure)?);
+    h.append(header::SET_COOKIE, cookie(SESSION_COOKIE, &session_id, SESSION_SECS, true, secure)?);
     h.append(header::SET_COOKIE, cookie(CSRF_COOKIE, &new_token(""), SESSION_SECS, false, secure)?);
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     tracing::info!(user = %who.username(), "console session started");
     Ok(resp)
 }
 
-/// `DELETE /api/v4/session`: signs out (the cookies are cleared; the token itself stays
-/// valid, as it is the user's).
-pub async fn delete(headers: HeaderMap) -> ApiResult<Response> {
+/// `DELETE /api/v4/session`: signs out. The session is deleted on the server, so a copy
+/// of the cookie is worth nothing from now on; the cookies are cleared too.
+pub async fn delete(State(app): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    if let Some(id) = cookie_value(&headers, SESSION_COOKIE).filter(|id| !id.is_empty()) {
+        app.auth.close_session(&id).await?;
+    }
     let secure = secure(&headers);
     let mut resp = StatusCode::NO_CONTENT.into_response();
     let h = resp.headers_mut();

@@ -33,7 +33,7 @@ pub async fn create(
     }
     let user = app.meta.create_user(&body.username, body.email, body.admin).await?;
     tracing::info!(user_id = user.id, username = %user.username, "user created");
-    Ok((StatusCode::CREATED, Json(views::user(&user))))
+    Ok((StatusCode::CREATED, Json(views::user(&user, &who))))
 }
 
 #[derive(Deserialize)]

@@ -1,10 +1,10 @@
 //! Version management (SPEC section 7, second half): edit or disable one version, its
 //! custom metadata, and the recycle bin. Every change lands in the project's audit trail.
 
-use arca_shared::auth::Need;
 use arca_shared::http::{Params, Path, opt_boolean};
 use arca_shared::meta::versions::{Event, Restored};
 use arca_shared::model::{Package, Project};
+use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
 use arca_shared::{ApiError, ApiResult, App, AppState, Auth, validate, views};
 use axum::Json;
@@ -34,7 +34,7 @@ pub async fn update(
     Path((id, package_id)): Path<(String, u64)>,
     Params(change): Params<PackageChange>,
 ) -> ApiResult<Json<Value>> {
-    let need = if change.disabled.is_some() { Need::Manage } else { Need::Write };
+    let need = if change.disabled.is_some() { Action::ManagePackages } else { Action::PublishPackages };
     let project = app.project(&who, &id, need).await?;
     let package = live_package(&app, &project, package_id).await?;
     let new_description = change.description.as_deref().map(|d| description(Some(d))).transpose()?;
@@ -44,7 +44,7 @@ pub async fn update(
     if !app.meta.update_package(&package, new_description.as_deref(), change.disabled).await? {
         return Err(ApiError::NotFound("Package"));
     }
-    let actor = who.username();
+    let actor = who.actor();
     if let Some(disabled) = change.disabled.filter(|d| *d != package.disabled) {
         let action = if disabled { "package.disabled" } else { "package.enabled" };
         app.meta
@@ -68,7 +68,7 @@ pub async fn update(
             )
             .await;
     }
-    tracing::info!(project_id = project.id, package_id, by = %actor, disabled = ?change.disabled, "package version updated");
+    tracing::info!(project_id = project.id, package_id, by = %actor.username, disabled = ?change.disabled, "package version updated");
     let updated = live_package(&app, &project, package_id).await?;
     let metadata = app.meta.package_metadata(&updated).await?;
     Ok(Json(views::package_details(&updated, &metadata)))
@@ -85,7 +85,7 @@ pub async fn set_metadata(
     Path((id, package_id, key)): Path<(String, u64, String)>,
     Params(body): Params<MetadataValue>,
 ) -> ApiResult<Json<Value>> {
-    let project = app.project(&who, &id, Need::Write).await?;
+    let project = app.project(&who, &id, Action::PublishPackages).await?;
     validate::metadata_key(&key)?;
     validate::metadata_value(&body.value)?;
     let package = live_package(&app, &project, package_id).await?;
@@ -94,7 +94,7 @@ pub async fn set_metadata(
     app.meta
         .record_event(
             project.id,
-            Event { actor: &who.username(), action: "package.metadata_set", package: Some((&package).into()), detail },
+            Event { actor: &who.actor(), action: "package.metadata_set", package: Some((&package).into()), detail },
         )
         .await;
     Ok(Json(json!({ "key": key, "value": body.value })))
@@ -105,7 +105,7 @@ pub async fn delete_metadata(
     Auth(who): Auth,
     Path((id, package_id, key)): Path<(String, u64, String)>,
 ) -> ApiResult<StatusCode> {
-    let project = app.project(&who, &id, Need::Write).await?;
+    let project = app.project(&who, &id, Action::PublishPackages).await?;
     validate::metadata_key(&key)?;
     let package = live_package(&app, &project, package_id).await?;
     if !app.meta.delete_package_metadata(&package, &key).await? {
@@ -115,12 +115,7 @@ pub async fn delete_metadata(
     app.meta
         .record_event(
             project.id,
-            Event {
-                actor: &who.username(),
-                action: "package.metadata_deleted",
-                package: Some((&package).into()),
-                detail,
-            },
+            Event { actor: &who.actor(), action: "package.metadata_deleted", package: Some((&package).into()), detail },
         )
         .await;
     Ok(StatusCode::NO_CONTENT)
@@ -132,10 +127,10 @@ pub async fn recycle(
     Auth(who): Auth,
     Path((id, package_id)): Path<(String, u64)>,
 ) -> ApiResult<StatusCode> {
-    let project = app.project(&who, &id, Need::Manage).await?;
+    let project = app.project(&who, &id, Action::ManagePackages).await?;
     let package = live_package(&app, &project, package_id).await?;
-    let actor = who.username();
-    if !app.meta.recycle_package(&package, &actor).await? {
+    let actor = who.actor();
+    if !app.meta.recycle_package(&package, &actor.username).await? {
         return Err(ApiError::NotFound("Package"));
     }
     app.meta
@@ -144,7 +139,7 @@ pub async fn recycle(
             Event { actor: &actor, action: "package.recycled", package: Some((&package).into()), detail: json!({}) },
         )
         .await;
-    tracing::info!(project_id = project.id, package_id, by = %actor, "package version recycled");
+    tracing::info!(project_id = project.id, package_id, by = %actor.username, "package version recycled");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -156,7 +151,7 @@ pub async fn restore(
     Auth(who): Auth,
     Path((id, package_id)): Path<(String, u64)>,
 ) -> ApiResult<Json<Value>> {
-    let project = app.project(&who, &id, Need::Manage).await?;
+    let project = app.project(&who, &id, Action::ManagePackages).await?;
     let binned = app.meta.binned_package(project.id, package_id).await?.ok_or(ApiError::NotFound("Package"))?;
     match app.meta.restore_package(&binned).await? {
         Restored::Yes => {}
@@ -168,14 +163,14 @@ pub async fn restore(
             )));
         }
     }
-    let actor = who.username();
+    let actor = who.actor();
     app.meta
         .record_event(
             project.id,
             Event { actor: &actor, action: "package.restored", package: Some((&binned).into()), detail: json!({}) },
         )
         .await;
-    tracing::info!(project_id = project.id, package_id, by = %actor, "package version restored");
+    tracing::info!(project_id = project.id, package_id, by = %actor.username, "package version restored");
     let restored = live_package(&app, &project, package_id).await?;
     let metadata = app.meta.package_metadata(&restored).await?;
     Ok(Json(views::package_details(&restored, &metadata)))
@@ -187,18 +182,18 @@ pub async fn purge(
     Auth(who): Auth,
     Path((id, package_id)): Path<(String, u64)>,
 ) -> ApiResult<StatusCode> {
-    let project = app.project(&who, &id, Need::Manage).await?;
+    let project = app.project(&who, &id, Action::ManagePackages).await?;
     let binned = app.meta.binned_package(project.id, package_id).await?.ok_or(ApiError::NotFound("Package"))?;
     if !app.meta.purge_package(project.id, package_id, now_ms()).await? {
         return Err(ApiError::NotFound("Package"));
     }
-    let actor = who.username();
+    let actor = who.actor();
     app.meta
         .record_event(
             project.id,
             Event { actor: &actor, action: "package.purged", package: Some((&binned).into()), detail: json!({}) },
         )
         .await;
-    tracing::info!(project_id = project.id, package_id, by = %actor, "package version purged");
+    tracing::info!(project_id = project.id, package_id, by = %actor.username, "package version purged");
     Ok(StatusCode::NO_CONTENT)
 }
