@@ -99,6 +99,7 @@ const cookies = await context.cookies();
 const session = cookies.find((c) => c.name === "arca_session");
 expect(session && session.httpOnly && session.sameSite === "Strict", "the session cookie is HttpOnly and SameSite=Strict");
 expect(!(await page.evaluate(() => document.cookie)).includes("arca_session"), "the script cannot read the session");
+expect(session && !session.value.includes(MAINTAINER_TOKEN), "the cookie holds a session id, not the token");
 await shoot(page, "projects");
 
 // The project's artifacts page; upload a 3 MiB file with the dialog.

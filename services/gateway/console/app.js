@@ -157,7 +157,7 @@ function signIn(message) {
   },
   h("label", { for: "token" }, "Personal access token"),
   input,
-  h("p", { class: "muted" }, "The token is kept in an HttpOnly session cookie for this browser only."),
+  h("p", { class: "muted" }, "The token opens a session; this browser keeps only its id, in an HttpOnly cookie."),
   h("button", { class: "primary", type: "submit" }, "Sign in"),
   error);
   page("Sign in to arca", form);
