@@ -36,7 +36,7 @@ impl App {
     pub async fn connect(config: Config) -> anyhow::Result<AppState> {
         let redis = Redis::connect(&config.redis).await?;
         let meta = Meta::new(redis);
-        let blobs = Blobs::new(&config.s3).await.with_multipart_hook(multipart_hook(meta.clone()));
+        let blobs = Blobs::new(&config.s3).await?.with_multipart_hook(multipart_hook(meta.clone()));
         let mut delay = std::time::Duration::from_millis(100);
         loop {
             match blobs.ensure_bucket().await {

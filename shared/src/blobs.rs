@@ -1,8 +1,8 @@
 //! The blob store: every byte arca keeps lives in one S3 bucket.
 //!
-//! Two SDK clients share one configuration: `client` talks to `ARCA_S3_ENDPOINT`, and
-//! `presigner` only signs URLs for `ARCA_S3_PUBLIC_ENDPOINT` (the name clients use), which
-//! is local work with no round trip. Uploads stream through [`BlobWriter`]: a single
+//! The SDK client talks to `ARCA_S3_ENDPOINT`; [`crate::presign::Presigner`] signs URLs
+//! for `ARCA_S3_PUBLIC_ENDPOINT` (the name clients use), which is local work with no round
+//! trip and no SDK machinery. Uploads stream through [`BlobWriter`]: a single
 //! PutObject for small bodies, a multipart upload with a bounded number of parts in memory
 //! for large ones.
 
@@ -14,7 +14,6 @@ use aws_sdk_s3::config::{
     Region, RequestChecksumCalculation, ResponseChecksumValidation, retry::RetryConfig, timeout::TimeoutConfig,
 };
 use aws_sdk_s3::error::SdkError;
-use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::{Bytes, BytesMut};
@@ -23,6 +22,7 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 use crate::config::S3Config;
+use crate::presign::{GetUrl, Presigner};
 
 /// S3 needs parts of at least 5 MiB; 8 MiB keeps at most ~24 MiB per upload in memory
 /// (one part filling, two in flight) and allows files up to 80 GiB within 10,000 parts.
@@ -133,7 +133,7 @@ pub type MultipartHook = Arc<dyn Fn(MultipartEvent) -> BoxFuture<'static, ()> + 
 #[derive(Clone)]
 pub struct Blobs {
     client: Client,
-    presigner: Client,
+    presigner: Arc<Presigner>,
     bucket: String,
     hook: Option<MultipartHook>,
 }
@@ -146,7 +146,7 @@ pub struct PresignOptions<'a> {
 }
 
 impl Blobs {
-    pub async fn new(cfg: &S3Config) -> Self {
+    pub async fn new(cfg: &S3Config) -> Result<Self, BlobError> {
         let mut loader =
             aws_config::defaults(aws_config::BehaviorVersion::latest()).region(Region::new(cfg.region.clone()));
         if let Some((key, secret)) = &cfg.credentials {
@@ -159,6 +159,15 @@ impl Blobs {
             ));
         }
         let shared = loader.load().await;
+        let credentials = shared.credentials_provider().unwrap_or_else(|| {
+            // No credentials anywhere in the chain: URLs signed with none fail at S3, as
+            // the SDK's requests would.
+            aws_credential_types::provider::SharedCredentialsProvider::new(aws_sdk_s3::config::Credentials::new(
+                "", "", None, None, "none",
+            ))
+        });
+        let presigner = Presigner::new(cfg.public_endpoint.as_deref(), &cfg.bucket, &cfg.region, credentials)
+            .map_err(|e| BlobError::Other(format!("ARCA_S3_PUBLIC_ENDPOINT: {e}")))?;
         let build = |endpoint: Option<&String>| {
             let mut b = aws_sdk_s3::config::Builder::from(&shared)
                 // Self-hosted S3 servers rarely have wildcard DNS for virtual-host buckets.
@@ -180,12 +189,12 @@ impl Blobs {
             }
             Client::from_conf(b.build())
         };
-        Self {
+        Ok(Self {
             client: build(cfg.endpoint.as_ref()),
-            presigner: build(cfg.public_endpoint.as_ref()),
+            presigner: Arc::new(presigner),
             bucket: cfg.bucket.clone(),
             hook: None,
-        }
+        })
     }
 
     /// Observes every multipart upload's start (before its first part) and end.
@@ -313,18 +322,14 @@ impl Blobs {
 
     /// A presigned GET URL for clients. Never log it: it is a bearer credential.
     pub async fn presign_get(&self, key: &str, opts: PresignOptions<'_>) -> Result<String, BlobError> {
-        let presigning = PresigningConfig::expires_in(opts.ttl).map_err(|e| BlobError::Other(e.to_string()))?;
-        let req = self
-            .presigner
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .response_content_type(opts.content_type)
-            .response_content_disposition(content_disposition(opts.file_name))
-            .presigned(presigning)
+        self.presigner
+            .get(GetUrl {
+                key,
+                content_type: opts.content_type,
+                content_disposition: &content_disposition(opts.file_name),
+                ttl: opts.ttl,
+            })
             .await
-            .map_err(|e| classify("presign", e))?;
-        Ok(req.uri().to_owned())
     }
 
     /// Streams an object (or a byte range of it, `bytes=a-b` form) from S3.
