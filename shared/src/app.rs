@@ -11,6 +11,7 @@ use crate::auth::{Authenticator, Principal, extract_token};
 use crate::blobs::{Blobs, MultipartEvent, MultipartHook};
 use crate::config::Config;
 use crate::db::Redis;
+use crate::downloads::DownloadCounts;
 use crate::error::{ApiError, ApiResult};
 use crate::meta::Meta;
 use crate::model::Project;
@@ -23,6 +24,8 @@ pub struct App {
     pub auth: Authenticator,
     /// Parsed central directories of job-artifact archives.
     pub archives: ArchiveCache,
+    /// Served downloads not yet written to Redis.
+    pub downloads: Arc<DownloadCounts>,
 }
 
 /// How many zip entries (over all cached archives) the archive cache keeps: about
@@ -49,8 +52,9 @@ impl App {
                 Err(e) => anyhow::bail!("ARCA_S3_BUCKET: cannot use bucket {:?}: {e}", config.s3.bucket),
             }
         }
-        let auth = Authenticator::new(&config.admin_token, &config.jwt_secret, meta.clone());
-        Ok(Arc::new(Self { config, meta, blobs, auth, archives: ArchiveCache::new(ARCHIVE_CACHE_ENTRIES) }))
+        let auth = Authenticator::new(&config.admin_token, &config.jwt_secret, meta.clone(), config.auth_cache_ttl);
+        let downloads = DownloadCounts::start(meta.clone());
+        Ok(Arc::new(Self { config, meta, blobs, auth, archives: ArchiveCache::new(ARCHIVE_CACHE_ENTRIES), downloads }))
     }
 
     /// Readiness: Redis and S3 both answer.
@@ -63,7 +67,7 @@ impl App {
     /// The project named by `:id` (numeric or URL-encoded path), if `who` may do `action`
     /// to it. A project that does not exist answers like one the caller cannot see.
     pub async fn project(&self, who: &Principal, id: &str, action: Action) -> ApiResult<Project> {
-        let Some(project) = self.meta.project_by_ref(id).await? else {
+        let Some(project) = self.auth.project(id).await? else {
             return Err(match who {
                 Principal::Anonymous => ApiError::Unauthorized,
                 _ => ApiError::ProjectNotFound,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::authcache::AuthCache;
 use crate::error::{ApiError, ApiResult};
 use crate::meta::sessions::SessionOf;
 use crate::meta::{Meta, TokenRef};
@@ -275,11 +276,18 @@ pub struct Authenticator {
     admin_hash: String,
     pub jwt: JwtKeys,
     meta: Meta,
+    /// What the look-ups below said less than `ARCA_AUTH_CACHE_TTL` ago (off when zero).
+    cache: Option<AuthCache>,
 }
 
 impl Authenticator {
-    pub fn new(admin_token: &str, jwt_secret: &str, meta: Meta) -> Self {
-        Self { admin_hash: hash_token(admin_token), jwt: JwtKeys::new(jwt_secret), meta }
+    pub fn new(admin_token: &str, jwt_secret: &str, meta: Meta, cache_ttl: std::time::Duration) -> Self {
+        Self {
+            admin_hash: hash_token(admin_token),
+            jwt: JwtKeys::new(jwt_secret),
+            meta,
+            cache: AuthCache::new(cache_ttl),
+        }
     }
 
     pub async fn authenticate(&self, token: Option<&str>) -> ApiResult<Principal> {
@@ -290,14 +298,22 @@ impl Authenticator {
         if hashes_equal(&hash, &self.admin_hash) {
             return Ok(Principal::Admin);
         }
+        match &self.cache {
+            Some(cache) => cache.principals.get_or(hash.clone(), self.look_up(token, &hash)).await,
+            None => self.look_up(token, &hash).await,
+        }
+    }
+
+    /// Who a token (not the administrator's) is, from Redis.
+    async fn look_up(&self, token: &str, hash: &str) -> ApiResult<Principal> {
         if token.split('.').count() == 3 {
             return self.job_principal(token).await;
         }
-        match self.meta.token_ref(&hash).await? {
-            Some(TokenRef::Pat(id)) => self.pat_principal(id, Some(&hash)).await,
+        match self.meta.token_ref(hash).await? {
+            Some(TokenRef::Pat(id)) => self.pat_principal(id, Some(hash)).await,
             Some(TokenRef::Deploy(id)) => {
                 let dt = self.meta.deploy_token(id).await?.ok_or(ApiError::Unauthorized)?;
-                if !hashes_equal(&dt.token_hash, &hash) || dt.revoked || expired(dt.expires_at) {
+                if !hashes_equal(&dt.token_hash, hash) || dt.revoked || expired(dt.expires_at) {
                     return Err(ApiError::Unauthorized);
                 }
                 Ok(Principal::Deploy(dt))
@@ -335,7 +351,15 @@ impl Authenticator {
 
     /// The principal of a console session, decided afresh from the token behind it.
     pub async fn session(&self, id: &str) -> ApiResult<Principal> {
-        match self.meta.session(&hash_token(id)).await? {
+        let hash = hash_token(id);
+        match &self.cache {
+            Some(cache) => cache.principals.get_or(format!("s:{hash}"), self.session_look_up(&hash)).await,
+            None => self.session_look_up(&hash).await,
+        }
+    }
+
+    async fn session_look_up(&self, hash: &str) -> ApiResult<Principal> {
+        match self.meta.session(hash).await? {
             None => Err(ApiError::Unauthorized),
             Some(SessionOf::Admin { token_hash }) if hashes_equal(&token_hash, &self.admin_hash) => {
                 Ok(Principal::Admin)
@@ -359,6 +383,38 @@ impl Authenticator {
         Ok(Principal::Job(job))
     }
 
+    /// A project by numeric id or path.
+    pub async fn project(&self, id_or_path: &str) -> ApiResult<Option<Project>> {
+        let Some(cache) = &self.cache else { return self.meta.project_by_ref(id_or_path).await };
+        let found = cache
+            .projects
+            .get_or(id_or_path.to_owned(), async {
+                self.meta.project_by_ref(id_or_path).await?.ok_or(ApiError::ProjectNotFound)
+            })
+            .await;
+        match found {
+            Ok(p) => Ok(Some(p)),
+            Err(ApiError::ProjectNotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn member_level(&self, project_id: u64, user_id: u64) -> ApiResult<Option<u8>> {
+        match &self.cache {
+            Some(c) => c.members.get_or((project_id, user_id), self.meta.member_level(project_id, user_id)).await,
+            None => self.meta.member_level(project_id, user_id).await,
+        }
+    }
+
+    async fn allowlisted(&self, project_id: u64, source_id: u64) -> ApiResult<bool> {
+        match &self.cache {
+            Some(c) => {
+                c.allowlist.get_or((project_id, source_id), self.meta.allowlist_contains(project_id, source_id)).await
+            }
+            None => self.meta.allowlist_contains(project_id, source_id).await,
+        }
+    }
+
     /// Where `who` stands in `project`: the lookups the permission table needs.
     pub async fn standing(&self, who: &Principal, project: &Project) -> ApiResult<Standing> {
         Ok(match who {
@@ -366,16 +422,14 @@ impl Authenticator {
             Principal::Admin => Standing::Admin { read_only: false },
             Principal::User { user, read_only } if user.admin => Standing::Admin { read_only: *read_only },
             Principal::User { user, read_only } => {
-                Standing::User { level: self.meta.member_level(project.id, user.id).await?, read_only: *read_only }
+                Standing::User { level: self.member_level(project.id, user.id).await?, read_only: *read_only }
             }
             Principal::Deploy(dt) if dt.project_id == project.id => Standing::Deploy {
                 read: dt.scopes.iter().any(|s| s == "read_package_registry"),
                 write: dt.scopes.iter().any(|s| s == "write_package_registry"),
             },
             Principal::Job(job) if job.project_id == project.id => Standing::OwnJob { job_id: job.id },
-            Principal::Job(job) if self.meta.allowlist_contains(project.id, job.project_id).await? => {
-                Standing::AllowedJob
-            }
+            Principal::Job(job) if self.allowlisted(project.id, job.project_id).await? => Standing::AllowedJob,
             Principal::Deploy(_) | Principal::Job(_) => Standing::Foreign,
         })
     }

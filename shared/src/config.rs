@@ -297,6 +297,9 @@ pub struct Config {
     pub admin_token: String,
     pub jwt_secret: String,
     pub presign_ttl: Duration,
+    /// How long authorization may remember a token, a project, a membership (at most 1 s,
+    /// arca's promise for changes of right; zero: not at all).
+    pub auth_cache_ttl: Duration,
     pub proxy_download: bool,
     pub max_file_size: u64,
     pub max_artifacts_size: u64,
@@ -321,12 +324,20 @@ impl Config {
         if presign_ttl.is_zero() || presign_ttl > Duration::from_secs(7 * DAY) {
             return Err(ConfigError::new("ARCA_PRESIGN_TTL", "must be between 1s and 7 days"));
         }
+        let auth_cache_ttl = src.duration("ARCA_AUTH_CACHE_TTL", Duration::from_millis(500))?;
+        if auth_cache_ttl > Duration::from_secs(1) {
+            return Err(ConfigError::new(
+                "ARCA_AUTH_CACHE_TTL",
+                "must be at most 1s: changes of right take effect within a second",
+            ));
+        }
         Ok(Self {
             redis: RedisConfig::from_source(src)?,
             s3: S3Config::from_source(src)?,
             admin_token: src.required_secret("ARCA_ADMIN_TOKEN")?,
             jwt_secret: src.required_secret("ARCA_JWT_SECRET")?,
             presign_ttl,
+            auth_cache_ttl,
             proxy_download: src.bool("ARCA_PROXY_DOWNLOAD", false)?,
             max_file_size: src.size("ARCA_MAX_FILE_SIZE", 5 << 30)?,
             max_artifacts_size: src.size("ARCA_MAX_ARTIFACTS_SIZE", 1 << 30)?,

@@ -9,6 +9,8 @@ pub mod archive;
 #[cfg(feature = "server")]
 pub mod auth;
 #[cfg(feature = "server")]
+pub mod authcache;
+#[cfg(feature = "server")]
 pub mod blobs;
 #[cfg(feature = "server")]
 pub mod checksum;
@@ -16,6 +18,8 @@ pub mod checksum;
 pub mod config;
 #[cfg(feature = "server")]
 pub mod db;
+#[cfg(feature = "server")]
+pub mod downloads;
 #[cfg(feature = "server")]
 pub mod error;
 pub mod expire_in;

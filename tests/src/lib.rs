@@ -328,6 +328,9 @@ impl Backends {
             // The auth matrix sends hundreds of refused tokens from 127.0.0.1; the limiter's
             // own test sets a small limit.
             ("ARCA_AUTH_FAILURE_LIMIT", "100000".to_owned()),
+            // Tests check that a change of right holds on the very next request; the
+            // authorization cache (on by default, under a second) has tests of its own.
+            ("ARCA_AUTH_CACHE_TTL", "0s".to_owned()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))

@@ -28,5 +28,8 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    arca_shared::http::serve(listener, router(state), shutdown).await
+    let served = arca_shared::http::serve(listener, router(state.clone()), shutdown).await;
+    // The last requests are answered: their downloads reach Redis before the process ends.
+    state.downloads.flush().await;
+    served
 }

@@ -82,8 +82,11 @@ const COUNT_DOWNLOAD: &str = r"
 if redis.call('HEXISTS', KEYS[1], 'id') == 0 then
   return 0
 end
-redis.call('HINCRBY', KEYS[1], 'download_count', 1)
-redis.call('HSET', KEYS[1], 'last_downloaded_at', ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'download_count', ARGV[2])
+local last = tonumber(redis.call('HGET', KEYS[1], 'last_downloaded_at') or '0') or 0
+if tonumber(ARGV[1]) > last then
+  redis.call('HSET', KEYS[1], 'last_downloaded_at', ARGV[1])
+end
 return 1
 ";
 
@@ -271,18 +274,26 @@ impl Meta {
         Ok(Some(DownloadTarget { package_id, disabled: disabled.as_deref() == Some("1"), file }))
     }
 
-    /// Counts a served download. Never fails the download: errors are logged. Only a
-    /// version that is still there is counted: an increment landing after the version
-    /// was recycled must not leave a stray hash behind its name.
-    pub async fn record_download(&self, project_id: u64, name: &str, version: &str, at_ms: u64) {
-        let res: redis::RedisResult<i64> = Script::new(COUNT_DOWNLOAD)
-            .key(keys::package_version(project_id, name, version))
-            .arg(at_ms)
-            .invoke_async(&mut self.conn())
-            .await;
-        if let Err(e) = res {
-            tracing::warn!(project_id, package = name, version, error = %e, "download not counted");
+    /// Adds counted downloads to versions of one project, in one round trip (the
+    /// versions share the project's cluster slot). Only a version that is still there is
+    /// counted: an increment landing after the version was recycled must not leave a
+    /// stray hash behind its name.
+    pub async fn add_downloads(
+        &self,
+        project_id: u64,
+        versions: &[(String, String, crate::downloads::Tally)],
+    ) -> redis::RedisResult<()> {
+        let mut pipe = redis::pipe();
+        for (name, version, tally) in versions {
+            pipe.cmd("EVAL")
+                .arg(COUNT_DOWNLOAD)
+                .arg(1)
+                .arg(keys::package_version(project_id, name, version))
+                .arg(tally.last_at)
+                .arg(tally.count)
+                .ignore();
         }
+        pipe.query_async::<()>(&mut self.conn()).await
     }
 
     pub async fn package_by_version(&self, project_id: u64, name: &str, version: &str) -> ApiResult<Option<Package>> {

@@ -9,6 +9,7 @@ mod cleanup;
 mod cluster;
 mod console;
 mod faults;
+mod freshness;
 mod gateway;
 mod hostile;
 mod load;

@@ -1,9 +1,10 @@
 //! Downloading generic package files (SPEC section 6) and reading the Packages API
 //! (section 7).
 //!
-//! A download does the minimum: one metadata read for the file, a presign computed
-//! locally (no S3 round trip), a 302. The download counter is bumped in the background so
-//! it never slows or fails the redirect.
+//! A download does the minimum: one metadata read for the file (who may read it is
+//! mostly remembered, see `authcache`), a presign computed locally (no S3 round trip), a
+//! 302. The download is counted in memory and written to Redis in batches
+//! (`downloads`), so counting never slows or fails the redirect.
 
 use arca_shared::blobs::PresignOptions;
 use arca_shared::http::{Path, Query};
@@ -95,9 +96,7 @@ pub async fn download(
         (StatusCode::FOUND, out).into_response()
     };
     if counts {
-        let meta = app.meta.clone();
-        let pid = project.id;
-        tokio::spawn(async move { meta.record_download(pid, &name, &version, now_ms()).await });
+        app.downloads.record(project.id, &name, &version, now_ms());
     }
     Ok(resp)
 }
