@@ -1,26 +1,46 @@
 #!/usr/bin/env bash
-# `make bench`: release builds of arca against a private Redis + s3s-fs, measured against
-# baselines taken in the same run on the same servers.
-#   1. Upload 1 GiB through the gateway vs. a direct presigned PUT to the S3 server;
-#      peak RSS of the gateway and the upload service.
-#   2. Download redirects per second at 64 connections, through the gateway and directly
-#      against the download service (wrk), with p99 latency.
-#   3. Time to first byte of one small file from a 2 GiB job-artifacts archive of 100,000
-#      entries, against downloading the whole archive, and the bytes read from S3 for each.
-#   4. Objects the cleanup worker deletes per second, 10,000 expired artifacts, with one
-#      worker and with two.
+# `make bench`: release builds of arca against a private Redis + s3s-fs on loopback, each
+# figure next to a baseline measured in the same run on the same machine:
+#   redirect  download redirects (PAT, private project) through the gateway and straight to
+#             the download service, against nginx `return 302`, a bare hyper 302 server
+#             and the two-hop floor (a bare hyper proxy in front of it)          [wrk]
+#   upload    BENCH_UPLOAD_MIB (512) through the gateway against a presigned PUT straight to
+#             s3s-fs; CPU seconds of gateway + upload service per GiB; peak RSS
+#   archive   one small file from an archive of 100,000 entries: TTFB, S3 GETs, bytes read
+#   mixed     200 connections, 15 s: 80% redirects, 10% listings, 10% 16 KiB uploads
+#   scale     Redis memory and keys per single-file version (4,000 published); listing
+#             latency with BENCH_LIST_FILES (1,000,000) package files in one project
+#   cleanup   expired artifacts deleted per second, one worker and two
+# BENCH_ONLY=redirect,upload runs some; ARCA_BIN=dir runs other arca binaries (an older
+# build, for before/after); BENCH_PROFILE=name records the download service under wrk
+# with perf and writes docs/flamegraphs/redirect-<name>.svg.
+# Prints one table and writes it as JSON to target/bench/bench-<time>.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
-command -v wrk >/dev/null 2>&1 || { echo "bench: installing wrk"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+need=()
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v nginx >/dev/null 2>&1 || need+=(nginx)
+command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
+if [ "${#need[@]}" -gt 0 ]; then
+    echo "bench: installing ${need[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+ONLY="${BENCH_ONLY:-redirect,upload,archive,mixed,scale,cleanup}"
+runs() { [[ ",$ONLY," == *",$1,"* ]]; }
 
-BENCH_SIZE_MIB="${BENCH_SIZE_MIB:-1024}"
-ROOT="$PWD/.arca/bench"
-rm -rf "$ROOT"; mkdir -p "$ROOT/redis" "$ROOT/s3" "$ROOT/logs"
-
-echo "building release binaries (first build takes a while)..."
+echo "building release binaries (the first build takes a while)..."
 cargo build --release --quiet --bins -p arca-gateway -p arca-upload -p arca-download -p arca-cleanup -p arca-tests
+BIN="${ARCA_BIN:-target/release}"
+TOOLS=target/release
+
+ROOT="$PWD/.arca/bench"
+rm -rf "$ROOT"; mkdir -p "$ROOT/redis" "$ROOT/s3" "$ROOT/logs" target/bench
+RESULTS="$ROOT/results.tsv"; : >"$RESULTS"
+# One row of the table: figure, arca, baseline, ratio (arca/baseline, or empty), aim.
+row() { printf '%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"; printf '  %-58s %-30s %-34s %s\n' "$1" "$2" "$3" "${4:+ratio $4}"; }
+calc() { python3 -c "print($1)"; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 REDIS_PORT=$(free_port); S3_PORT=$(free_port)
@@ -30,7 +50,8 @@ export ARCA_REDIS_URL="redis://127.0.0.1:$REDIS_PORT" ARCA_S3_ENDPOINT="http://1
 export ARCA_ADMIN_TOKEN=bench-admin-token-0123456789 ARCA_JWT_SECRET=bench-jwt-secret-0123456789
 export ARCA_GATEWAY_LISTEN=$GW ARCA_UPLOAD_LISTEN=$UP ARCA_DOWNLOAD_LISTEN=$DOWN ARCA_CLEANUP_LISTEN=$CLEAN
 export ARCA_UPLOAD_URLS="http://$UP" ARCA_DOWNLOAD_URLS="http://$DOWN" ARCA_MAX_FILE_SIZE=8GiB RUST_LOG=warn
-export ARCA_MAX_ARTIFACTS_SIZE=3GiB
+export ARCA_MAX_ARTIFACTS_SIZE=3GiB ARCA_AUTH_FAILURE_LIMIT=1000000
+ulimit -n 65536 2>/dev/null || true
 
 pids=()
 stop() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -40,101 +61,231 @@ wait_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$ROOT/redis" --save "" --appendonly no >"$ROOT/logs/redis.log" 2>&1 & pids+=($!)
 s3s-fs --host 127.0.0.1 --port "$S3_PORT" --access-key "$AWS_ACCESS_KEY_ID" --secret-key "$AWS_SECRET_ACCESS_KEY" "$ROOT/s3" >"$ROOT/logs/s3.log" 2>&1 & pids+=($!)
 wait_port "$REDIS_PORT"; wait_port "$S3_PORT"
-for svc in upload download cleanup gateway; do target/release/arca-$svc >"$ROOT/logs/$svc.log" 2>&1 & pids+=($!); done
-UPLOAD_PID=${pids[2]}; GATEWAY_PID=${pids[5]}
+declare -A PID
+for svc in upload download cleanup gateway; do "$BIN/arca-$svc" >"$ROOT/logs/$svc.log" 2>&1 & pids+=($!); PID[$svc]=$!; done
 wait_port "${GW##*:}"; wait_port "${UP##*:}"; wait_port "${DOWN##*:}"
 for _ in $(seq 1 100); do curl -sf "http://$GW/readyz" >/dev/null && break; sleep 0.1; done
 
-API="http://$GW/api/v4"; AUTH="PRIVATE-TOKEN: $ARCA_ADMIN_TOKEN"
-curl -sf -X POST -H "$AUTH" "$API/projects?name=bench&visibility=public" >/dev/null
+API="http://$GW/api/v4"; ADMIN="PRIVATE-TOKEN: $ARCA_ADMIN_TOKEN"
+json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+# A private project (1) and a reporter whose personal access token the reads use.
+curl -sf -X POST -H "$ADMIN" "$API/projects?name=bench&visibility=private" >/dev/null
+user_id=$(curl -sf -X POST -H "$ADMIN" "$API/users?username=bencher&email=b@example.com" | json_field "['id']")
+PAT=$(curl -sf -X POST -H "$ADMIN" -H 'Content-Type: application/json' -d '{"name":"b","scopes":["api"]}' "$API/users/$user_id/personal_access_tokens" | json_field "['token']")
+curl -sf -X POST -H "$ADMIN" "$API/projects/1/members?user_id=$user_id&access_level=30" >/dev/null
+AUTH="PRIVATE-TOKEN: $PAT"
 
+# wrk at 64 connections for 10 s: "<requests/s> <p99 ms> <non-2xx/3xx>".
+measure() {
+    local out
+    out=$(wrk -t2 -c"${2:-64}" -d"${3:-10}s" --latency ${4:+-s "$4"} -H "$AUTH" "$1")
+    python3 - "$out" <<'PY'
+import re, sys
+out = sys.argv[1]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+m = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+p99 = float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
+bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+print(f"{rps:.0f} {p99:.2f} {bad.group(1) if bad else 0}")
+PY
+}
+cpu_secs() { awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$1/stat"; }
 rss() { awk '/VmHWM/ {print int($2/1024)}' "/proc/$1/status"; }
-mibps() { python3 -c "print(f'{$BENCH_SIZE_MIB/$1:.0f}')"; }
+s3_gets() { curl -sf "http://$DOWN/metrics" | awk '/^arca_s3_request_duration_seconds_count\{operation="GetObject"\}/ {print $2}' | awk '{s+=$1} END {print s+0}'; }
 
-echo "generating ${BENCH_SIZE_MIB} MiB of random data..."
-head -c "$((BENCH_SIZE_MIB * 1024 * 1024))" /dev/urandom > "$ROOT/blob"
+echo hello | curl -sf -H "$ADMIN" --upload-file - "$API/projects/1/packages/generic/tool/1.0/tool.txt" >/dev/null
+FILE_PATH="/api/v4/projects/1/packages/generic/tool/1.0/tool.txt"
 
-echo
-echo "== 1. upload ${BENCH_SIZE_MIB} MiB"
-DIRECT_URL=$(target/release/presign-put "$ARCA_S3_ENDPOINT" bench direct/blob)
-t_direct=$(curl -sf -o /dev/null -w '%{time_total}' --upload-file "$ROOT/blob" "$DIRECT_URL")
-rss_gw_before=$(rss "$GATEWAY_PID"); rss_up_before=$(rss "$UPLOAD_PID")
-t_arca=$(curl -sf -o /dev/null -w '%{time_total}' -H "$AUTH" --upload-file "$ROOT/blob" "$API/projects/1/packages/generic/bench/1.0/blob")
-ratio=$(python3 -c "print(f'{$t_direct/$t_arca:.2f}')")
-echo "direct presigned PUT to s3s-fs : ${t_direct}s  ($(mibps "$t_direct") MiB/s)"
-echo "through gateway + upload       : ${t_arca}s  ($(mibps "$t_arca") MiB/s)"
-echo "throughput ratio arca/direct   : $ratio  (aim >= 0.8)"
-echo "peak RSS gateway               : $(rss "$GATEWAY_PID") MiB (before upload ${rss_gw_before} MiB; aim < 64)"
-echo "peak RSS upload service        : $(rss "$UPLOAD_PID") MiB (before upload ${rss_up_before} MiB; aim < 64)"
-rm -f "$ROOT/blob"
+if runs redirect; then
+    echo; echo "== redirects (wrk -t2 -c64, 10 s each)"
+    R302=127.0.0.1:$(free_port); RPROXY=127.0.0.1:$(free_port); NGINX_PORT=$(free_port)
+    "$TOOLS/bench-302" "$R302" & pids+=($!)
+    "$TOOLS/bench-proxy" "$RPROXY" "http://$R302" & pids+=($!)
+    cat >"$ROOT/nginx.conf" <<EOF
+worker_processes 2;
+daemon off;
+pid $ROOT/nginx.pid;
+error_log $ROOT/logs/nginx.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    server { listen 127.0.0.1:$NGINX_PORT; location / { return 302 http://127.0.0.1:9/bucket/key; } }
+}
+EOF
+    nginx -c "$ROOT/nginx.conf" -p "$ROOT" & pids+=($!)
+    wait_port "${R302##*:}"; wait_port "${RPROXY##*:}"; wait_port "$NGINX_PORT"
+    for url in "http://$GW$FILE_PATH" "http://$DOWN$FILE_PATH"; do
+        code=$(curl -s -o /dev/null -w '%{http_code}' -H "$AUTH" "$url")
+        [ "$code" = 302 ] || { echo "expected 302 from $url, got $code" >&2; exit 1; }
+    done
+    read -r nginx_rps nginx_p99 _ <<<"$(measure "http://127.0.0.1:$NGINX_PORT$FILE_PATH")"
+    read -r bare_rps bare_p99 _ <<<"$(measure "http://$R302$FILE_PATH")"
+    read -r floor_rps floor_p99 _ <<<"$(measure "http://$RPROXY$FILE_PATH")"
+    read -r direct_rps direct_p99 direct_bad <<<"$(measure "http://$DOWN$FILE_PATH")"
+    read -r gw_rps gw_p99 gw_bad <<<"$(measure "http://$GW$FILE_PATH")"
+    [ "$gw_bad" = 0 ] && [ "$direct_bad" = 0 ] || { echo "redirects answered with errors: $gw_bad / $direct_bad" >&2; exit 1; }
+    row "redirect through the gateway (aim >= 0.5x floor, p99 <= 5 ms)" "${gw_rps}/s p99 ${gw_p99} ms" "two-hop floor ${floor_rps}/s p99 ${floor_p99} ms" "$(calc "round($gw_rps/$floor_rps, 3)")" "0.5"
+    row "redirect straight to the download service (aim >= 0.2x)" "${direct_rps}/s p99 ${direct_p99} ms" "nginx return 302 ${nginx_rps}/s" "$(calc "round($direct_rps/$nginx_rps, 3)")" "0.2"
+    row "  same, against a bare hyper 302 server" "${direct_rps}/s" "bare hyper ${bare_rps}/s p99 ${bare_p99} ms" "$(calc "round($direct_rps/$bare_rps, 3)")" ""
+    row "gateway overhead (through / direct)" "${gw_rps}/s" "${direct_rps}/s" "$(calc "round($gw_rps/$direct_rps, 3)")" ""
+    redis-cli -p "$REDIS_PORT" config resetstat >/dev/null
+    before=$(redis-cli -p "$REDIS_PORT" info stats | awk -F: '/^total_commands_processed/ {print $2+0}')
+    for _ in $(seq 1 200); do curl -s -o /dev/null -H "$AUTH" "http://$DOWN$FILE_PATH"; done
+    sleep 1
+    after=$(redis-cli -p "$REDIS_PORT" info stats | awk -F: '/^total_commands_processed/ {print $2+0}')
+    # Minus the INFO itself; the cleanup worker's passes add a few.
+    row "Redis commands per redirect (200 sequential, warm)" "$(calc "round(($after - $before - 1)/200, 2)")" "" "" "1"
+    redis-cli -p "$REDIS_PORT" info commandstats | grep -E '^cmdstat_' | sed 's/^/    /' | cut -d, -f1
+    if [ -n "${BENCH_PROFILE:-}" ] && command -v perf >/dev/null && command -v inferno-flamegraph >/dev/null; then
+        mkdir -p docs/flamegraphs
+        wrk -t2 -c64 -d12s -H "$AUTH" "http://$DOWN$FILE_PATH" >/dev/null & wrk_pid=$!
+        sleep 1
+        perf record -F 499 -g -p "${PID[download]}" -o "$ROOT/perf.data" -- sleep 10 >/dev/null 2>&1
+        wait "$wrk_pid" || true
+        perf script -i "$ROOT/perf.data" 2>/dev/null | inferno-collapse-perf | inferno-flamegraph --title "download service, redirects ($BENCH_PROFILE)" >"docs/flamegraphs/redirect-$BENCH_PROFILE.svg"
+        echo "  flame graph: docs/flamegraphs/redirect-$BENCH_PROFILE.svg"
+    fi
+fi
 
-echo
-echo "== 2. download redirects, 64 connections, 10 s each"
-echo hello | curl -sf -H "$AUTH" --upload-file - "$API/projects/1/packages/generic/tool/1.0/tool.txt" >/dev/null
-path="/api/v4/projects/1/packages/generic/tool/1.0/tool.txt"
-for target in "gateway http://$GW$path" "download-direct http://$DOWN$path"; do
-    name=${target%% *}; url=${target#* }
-    code=$(curl -s -o /dev/null -w '%{http_code}' "$url"); [ "$code" = 302 ] || { echo "expected 302 from $url, got $code" >&2; exit 1; }
-    out=$(wrk -t2 -c64 -d10s --latency "$url")
-    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-    p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-    non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-    echo "$name: ${rps} redirects/s, p99 ${p99}, error responses ${non2xx:-0}"
-done
+if runs upload; then
+    MIB="${BENCH_UPLOAD_MIB:-512}"
+    echo; echo "== upload ${MIB} MiB"
+    head -c "$((MIB * 1024 * 1024))" /dev/urandom >"$ROOT/blob"
+    DIRECT_URL=$("$TOOLS/presign-put" "$ARCA_S3_ENDPOINT" bench direct/blob)
+    t_direct=$(curl -sf -o /dev/null -w '%{time_total}' --upload-file "$ROOT/blob" "$DIRECT_URL")
+    cpu_before=$(calc "$(cpu_secs "${PID[gateway]}") + $(cpu_secs "${PID[upload]}")")
+    t_arca=$(curl -sf -o /dev/null -w '%{time_total}' -H "$AUTH" --upload-file "$ROOT/blob" "$API/projects/1/packages/generic/bench/1.0/blob")
+    cpu_after=$(calc "$(cpu_secs "${PID[gateway]}") + $(cpu_secs "${PID[upload]}")")
+    row "upload ${MIB} MiB through the gateway (aim >= 0.7x)" "$(calc "round($MIB/$t_arca)") MiB/s" "presigned PUT to s3s-fs $(calc "round($MIB/$t_direct)") MiB/s" "$(calc "round($t_direct/$t_arca, 3)")" "0.7"
+    row "CPU-seconds per GiB, gateway + upload (aim <= 3.3)" "$(calc "round(($cpu_after - $cpu_before) * 1024 / $MIB, 2)")" "" "" "3.3"
+    row "peak RSS gateway / upload service (aim <= 64 MiB)" "$(rss "${PID[gateway]}") / $(rss "${PID[upload]}") MiB" "" "" "64"
+    rm -f "$ROOT/blob"
+fi
 
-echo
-ARCHIVE_MIB="${BENCH_ARCHIVE_MIB:-2048}"
-echo "== 3. one file from a ${ARCHIVE_MIB} MiB archive of 100,000 entries"
-python3 - "$ROOT/archive.zip" "$ARCHIVE_MIB" <<'PY'
+if runs archive; then
+    ARCHIVE_MIB="${BENCH_ARCHIVE_MIB:-1024}"
+    echo; echo "== one file from a ${ARCHIVE_MIB} MiB archive of 100,000 entries"
+    python3 - "$ROOT/archive.zip" "$ARCHIVE_MIB" <<'PY'
 import os, sys, zipfile
 path, mib = sys.argv[1], int(sys.argv[2])
 n = 100_000
-size = mib * 1024 * 1024 // n
-chunk = os.urandom(size)
+chunk = os.urandom(mib * 1024 * 1024 // n)
 with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
     for i in range(n):
-        # Distinct bytes per entry without paying for 2 GiB of randomness.
+        # Distinct bytes per entry without paying for the whole size in randomness.
         z.writestr(f"dir{i % 100}/file{i}.bin", i.to_bytes(4, "little") + chunk[4:])
     z.writestr("summary.txt", "the one small file we want\n")
 PY
-archive_bytes=$(stat -c %s "$ROOT/archive.zip")
-pipeline=$(curl -sf -X POST -H "$AUTH" "$API/projects/1/pipelines?ref=main" | grep -o '"id":[0-9]*' | head -n1 | cut -d: -f2)
-job_json=$(curl -sf -X POST -H "$AUTH" "$API/projects/1/pipelines/$pipeline/jobs?name=build")
-job=$(grep -o '"id":[0-9]*' <<<"$job_json" | head -n1 | cut -d: -f2)
-job_token=$(sed -E 's/.*"token":"([^"]+)".*/\1/' <<<"$job_json")
-curl -sf -o /dev/null -H "JOB-TOKEN: $job_token" --upload-file "$ROOT/archive.zip" -X POST "$API/jobs/$job/artifacts"
-range_bytes() { curl -sf "http://$DOWN/metrics" | awk '/^arca_archive_range_read_bytes_total/ {print $2}'; }
-one_file() {
-    local before after t
-    before=$(range_bytes)
-    t=$(curl -sf -o /dev/null -w '%{time_starttransfer}' -H "$AUTH" "$API/projects/1/jobs/$job/artifacts/summary.txt")
-    after=$(range_bytes)
-    echo "$1: time to first byte ${t}s, bytes read from S3 $((${after%.*} - ${before%.*}))"
-}
-one_file "one file, cold cache (central directory read) "
-one_file "one file, warm cache                          "
-t_whole=$(curl -sf -o /dev/null --location -w '%{time_starttransfer} %{time_total}' -H "$AUTH" "$API/projects/1/jobs/$job/artifacts")
-echo "whole archive via redirect: time to first byte ${t_whole% *}s, complete ${t_whole#* }s, bytes read from S3 $archive_bytes"
-rm -f "$ROOT/archive.zip"
+    archive_bytes=$(stat -c %s "$ROOT/archive.zip")
+    pipeline=$(curl -sf -X POST -H "$ADMIN" "$API/projects/1/pipelines?ref=main" | json_field "['id']")
+    job_json=$(curl -sf -X POST -H "$ADMIN" "$API/projects/1/pipelines/$pipeline/jobs?name=build")
+    job=$(json_field "['id']" <<<"$job_json"); job_token=$(json_field "['token']" <<<"$job_json")
+    curl -sf -o /dev/null -H "JOB-TOKEN: $job_token" --upload-file "$ROOT/archive.zip" -X POST "$API/jobs/$job/artifacts"
+    # A fresh download service: nothing of the archive is in its memory.
+    kill "${PID[download]}"; wait "${PID[download]}" 2>/dev/null || true
+    "$BIN/arca-download" >>"$ROOT/logs/download.log" 2>&1 & pids+=($!); PID[download]=$!
+    wait_port "${DOWN##*:}"
+    range_bytes() { curl -sf "http://$DOWN/metrics" | awk '/^arca_archive_range_read_bytes_total/ {print $2+0}'; }
+    one_file() {
+        local b0 g0 t
+        b0=$(range_bytes); g0=$(s3_gets)
+        t=$(curl -sf -o /dev/null -w '%{time_starttransfer}' -H "$AUTH" "$API/projects/1/jobs/$job/artifacts/summary.txt")
+        echo "$(calc "round($t * 1000, 1)") $(( $(s3_gets) - g0 )) $(( $(range_bytes) - b0 ))"
+    }
+    read -r cold_ms cold_gets cold_bytes <<<"$(one_file)"
+    read -r warm_ms warm_gets warm_bytes <<<"$(one_file)"
+    t_whole=$(curl -sf -o /dev/null --location -w '%{time_total}' -H "$AUTH" "$API/projects/1/jobs/$job/artifacts")
+    row "one file, first read (aim <= 3 GETs, <= 1 MiB, TTFB <= 50 ms)" "TTFB ${cold_ms} ms, ${cold_gets} GETs, ${cold_bytes} B" "whole archive ${archive_bytes} B in ${t_whole}s" "" "50"
+    row "one file, second read" "TTFB ${warm_ms} ms, ${warm_gets} GETs, ${warm_bytes} B" "" "" ""
+    rm -f "$ROOT/archive.zip"
+fi
 
-echo
-CLEANUP_COUNT="${BENCH_CLEANUP_COUNT:-10000}"
-echo "== 4. cleanup: ${CLEANUP_COUNT} expired artifacts"
-kill "${pids[4]}" 2>/dev/null || true   # the stack's own worker sits this one out
-# Artifacts whose expiry is due (others, like section 3's archive, are not the worker's yet).
-expiry_left() { redis-cli -p "$REDIS_PORT" zcount 'arca:{cleanup}:artifact-expiry' -inf "$(date +%s%3N)"; }
-for workers in 1 2; do
-    target/release/seed-expired 1 $((workers * 1000000)) "$CLEANUP_COUNT"
-    before=$(expiry_left)
-    started=$(date +%s.%N)
-    worker_pids=()
-    for _ in $(seq 1 "$workers"); do
-        ARCA_CLEANUP_LISTEN=127.0.0.1:$(free_port) ARCA_CLEANUP_INTERVAL=100ms target/release/arca-cleanup >>"$ROOT/logs/bench-cleanup.log" 2>&1 &
-        worker_pids+=($!)
+if runs mixed; then
+    echo; echo "== mixed load: 200 connections, 15 s (80% redirects, 10% listings, 10% 16 KiB uploads)"
+    cat >"$ROOT/mixed.lua" <<EOF
+-- tid: set per thread by setup(), so upload names never collide.
+local n = 0
+local body = string.rep("x", 16384)
+function setup(thread) thread:set("tid", tostring(math.random(1, 1000000000))) end
+function request()
+    n = n + 1
+    local r = n % 10
+    if r == 0 then
+        return wrk.format("GET", "/api/v4/projects/1/packages?per_page=20")
+    elseif r == 5 then
+        return wrk.format("PUT", "/api/v4/projects/1/packages/generic/mixed/" .. tid .. "/f" .. n .. ".bin", nil, body)
+    end
+    return wrk.format("GET", "$FILE_PATH")
+end
+EOF
+    read -r mixed_rps mixed_p99 mixed_bad <<<"$(measure "http://$GW/" 200 15 "$ROOT/mixed.lua")"
+    row "mixed load through the gateway (p99 aim <= 50 ms)" "${mixed_rps}/s p99 ${mixed_p99} ms, ${mixed_bad} errors" "" "" "50"
+fi
+
+if runs scale; then
+    echo; echo "== scale with data"
+    VERSIONS=4000
+    curl -sf -X POST -H "$ADMIN" "$API/projects?name=scale&visibility=private" >/dev/null
+    scale_id=$(curl -sf -H "$ADMIN" "$API/projects/root%2Fscale" | json_field "['id']")
+    mem0=$(redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ {print $2+0}'); keys0=$(redis-cli -p "$REDIS_PORT" dbsize)
+    seq 1 "$VERSIONS" | xargs -P 8 -I{} curl -sf -o /dev/null -H "$ADMIN" --data-binary x -X PUT "$API/projects/$scale_id/packages/generic/app-{}/1.0.{}/app.tar.gz"
+    sleep 0.5
+    mem1=$(redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ {print $2+0}'); keys1=$(redis-cli -p "$REDIS_PORT" dbsize)
+    row "Redis per single-file version (aim <= 1 KiB)" "$(( (mem1 - mem0) / VERSIONS )) B, $(calc "round(($keys1 - $keys0)/$VERSIONS, 2)") keys" "" "" "1024"
+    LIST_FILES="${BENCH_LIST_FILES:-1000000}"
+    curl -sf -X POST -H "$ADMIN" "$API/projects?name=big&visibility=private" >/dev/null
+    big_id=$(curl -sf -H "$ADMIN" "$API/projects/root%2Fbig" | json_field "['id']")
+    t0=$(date +%s.%N); "$TOOLS/seed-packages" "$big_id" "$LIST_FILES"; t1=$(date +%s.%N)
+    echo "  seeded $LIST_FILES package files in $(calc "round($t1 - $t0, 1)") s; Redis used_memory $(redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory_human:/ {print $2}')"
+    list_ms() {
+        python3 - "$API/projects/$big_id/packages?$1" "$PAT" <<'PY'
+import statistics, sys, time, urllib.request
+url, token = sys.argv[1], sys.argv[2]
+times = []
+for _ in range(20):
+    req = urllib.request.Request(url, headers={"PRIVATE-TOKEN": token})
+    t = time.perf_counter()
+    with urllib.request.urlopen(req) as r:
+        r.read()
+    times.append((time.perf_counter() - t) * 1000)
+print(f"{statistics.median(times):.1f}")
+PY
+    }
+    curl -sf -X POST -H "$ADMIN" "$API/projects/$big_id/members?user_id=$user_id&access_level=20" >/dev/null
+    row "list page 1 of ${LIST_FILES} files, newest first (median)" "$(list_ms 'per_page=20') ms" "" "" ""
+    row "list page 25,000 of ${LIST_FILES} files (median)" "$(list_ms 'per_page=20&page=25000') ms" "" "" ""
+    row "list page 1 by name (median)" "$(list_ms 'per_page=20&order_by=name') ms" "" "" ""
+fi
+
+if runs cleanup; then
+    CLEANUP_COUNT="${BENCH_CLEANUP_COUNT:-10000}"
+    echo; echo "== cleanup: ${CLEANUP_COUNT} expired artifacts"
+    kill "${PID[cleanup]}" 2>/dev/null || true   # the stack's own worker sits this one out
+    expiry_left() { redis-cli -p "$REDIS_PORT" zcount 'arca:{cleanup}:artifact-expiry' -inf "$(date +%s%3N)"; }
+    for workers in 1 2; do
+        "$TOOLS/seed-expired" 1 $((workers * 1000000)) "$CLEANUP_COUNT"
+        before=$(expiry_left)
+        started=$(date +%s.%N)
+        worker_pids=()
+        for _ in $(seq 1 "$workers"); do
+            ARCA_CLEANUP_LISTEN=127.0.0.1:$(free_port) ARCA_CLEANUP_INTERVAL=100ms "$BIN/arca-cleanup" >>"$ROOT/logs/bench-cleanup.log" 2>&1 &
+            worker_pids+=($!)
+        done
+        while [ "$(expiry_left)" != 0 ]; do sleep 0.05; done
+        took=$(calc "round($(date +%s.%N) - $started, 2)")
+        for p in "${worker_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+        wait "${worker_pids[@]}" 2>/dev/null || true
+        row "cleanup, ${workers} worker(s)" "$(calc "round($before/$took)") objects/s" "" "" ""
     done
-    while [ "$(expiry_left)" != 0 ]; do sleep 0.05; done
-    took=$(python3 -c "import time; print(f'{time.time() - $started:.2f}')")
-    for p in "${worker_pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait "${worker_pids[@]}" 2>/dev/null || true
-    echo "$workers worker(s): ${before} expired artifacts deleted in ${took}s = $(python3 -c "print(f'{$before/$took:.0f}')") objects/s"
-done
+fi
+
+out="target/bench/bench-$(date -u +%Y%m%dT%H%M%SZ).json"
+python3 - "$RESULTS" "$out" "$BIN" <<'PY'
+import json, sys
+rows = [dict(zip(["figure", "arca", "baseline", "ratio", "aim"], l.rstrip("\n").split("\t"))) for l in open(sys.argv[1])]
+json.dump({"binaries": sys.argv[3], "rows": rows}, open(sys.argv[2], "w"), indent=1)
+print(f"\n| figure | arca | baseline in the same run | ratio |\n| --- | --- | --- | --- |")
+for r in rows:
+    print(f"| {r['figure']} | {r['arca']} | {r['baseline']} | {r['ratio']} |")
+PY
+echo "written: $out"

@@ -26,11 +26,16 @@ pub struct App {
     pub archives: ArchiveCache,
     /// Served downloads not yet written to Redis.
     pub downloads: Arc<DownloadCounts>,
+    /// The page tables of archive indexes (a few KiB each), by index key.
+    pub archive_indexes: quick_cache::sync::Cache<String, Arc<Vec<crate::zipindex::Page>>>,
 }
 
 /// How many zip entries (over all cached archives) the archive cache keeps: about
 /// 150 MB of parsed central directories at most.
 const ARCHIVE_CACHE_ENTRIES: usize = 1_000_000;
+
+/// How many archive indexes' page tables are kept.
+const ARCHIVE_INDEXES: usize = 1_000;
 
 pub type AppState = Arc<App>;
 
@@ -54,7 +59,15 @@ impl App {
         }
         let auth = Authenticator::new(&config.admin_token, &config.jwt_secret, meta.clone(), config.auth_cache_ttl);
         let downloads = DownloadCounts::start(meta.clone());
-        Ok(Arc::new(Self { config, meta, blobs, auth, archives: ArchiveCache::new(ARCHIVE_CACHE_ENTRIES), downloads }))
+        Ok(Arc::new(Self {
+            config,
+            meta,
+            blobs,
+            auth,
+            archives: ArchiveCache::new(ARCHIVE_CACHE_ENTRIES),
+            downloads,
+            archive_indexes: quick_cache::sync::Cache::new(ARCHIVE_INDEXES),
+        }))
     }
 
     /// Readiness: Redis and S3 both answer.

@@ -134,3 +134,162 @@ impl ArchiveCache {
         inner.map.insert(key.to_owned(), archive);
     }
 }
+
+/// One entry read straight from the archive in S3 with a single ranged GET, starting at its
+/// local header: the header is parsed, the name and extra field skipped, and the entry's
+/// bytes inflated (or passed on, when stored) as they arrive. The CRC-32 and size are
+/// checked at the end; an entry that inflates past its declared size is cut off with an
+/// error. What an index lookup ([`crate::zipindex`]) hands to a download.
+pub struct EntryStream {
+    body: aws_sdk_s3::primitives::ByteStream,
+    entry: crate::zipindex::Entry,
+    /// The local header, while it is still arriving.
+    header: Vec<u8>,
+    /// Name and extra field bytes still to skip, once the header is known.
+    skip: Option<u64>,
+    /// Compressed bytes still to come.
+    remaining: u64,
+    inflater: Option<flate2::Decompress>,
+    crc: crc32fast::Hasher,
+    produced: u64,
+    done: bool,
+}
+
+/// The fixed part of a local file header.
+const LOCAL_HEADER: usize = 30;
+/// What one inflate step may produce (and one chunk of the response hold).
+const OUT_CHUNK: usize = 64 * 1024;
+
+impl EntryStream {
+    /// Starts the GET: from the entry's local header to the end of its data, with room for
+    /// the largest local extra field (the central directory does not say how long that is).
+    pub async fn open(
+        blobs: &Blobs,
+        key: &str,
+        archive_size: u64,
+        entry: crate::zipindex::Entry,
+    ) -> Result<Self, BlobError> {
+        let last = entry
+            .header_offset
+            .saturating_add((LOCAL_HEADER + 2 * 0xFFFF) as u64)
+            .saturating_add(entry.compressed_size)
+            .min(archive_size)
+            .saturating_sub(1);
+        let obj = blobs.get(key, Some(format!("bytes={}-{last}", entry.header_offset))).await?;
+        let inflater = (entry.method == 8).then(|| flate2::Decompress::new(false));
+        Ok(Self {
+            body: obj.body,
+            remaining: entry.compressed_size,
+            entry,
+            header: Vec::with_capacity(LOCAL_HEADER),
+            skip: None,
+            inflater,
+            crc: crc32fast::Hasher::new(),
+            produced: 0,
+            done: false,
+        })
+    }
+
+    /// The next piece of the entry's content; `None` at its end.
+    pub async fn next(&mut self) -> Option<io::Result<Bytes>> {
+        if self.done {
+            return None;
+        }
+        match self.step().await {
+            Ok(Some(b)) => Some(Ok(b)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+
+    async fn step(&mut self) -> io::Result<Option<Bytes>> {
+        loop {
+            if self.remaining == 0 && self.skip == Some(0) {
+                return self.finish().map(|()| None);
+            }
+            let mut input = match self.body.try_next().await {
+                Ok(Some(b)) => b,
+                Ok(None) => return Err(io::Error::other("archive ended inside an entry")),
+                Err(e) => return Err(io::Error::other(format!("reading the archive: {e}"))),
+            };
+            if self.skip.is_none() {
+                let want = LOCAL_HEADER - self.header.len();
+                let take = want.min(input.len());
+                self.header.extend_from_slice(&input.split_to(take));
+                if self.header.len() < LOCAL_HEADER {
+                    continue;
+                }
+                if self.header[..4] != *b"PK\x03\x04" {
+                    return Err(io::Error::other("no local file header where the index says"));
+                }
+                let name = u16::from_le_bytes([self.header[26], self.header[27]]);
+                let extra = u16::from_le_bytes([self.header[28], self.header[29]]);
+                self.skip = Some(u64::from(name) + u64::from(extra));
+                RANGE_BYTES.fetch_add(LOCAL_HEADER as u64, Ordering::Relaxed);
+                crate::metrics::ARCHIVE_RANGE_BYTES.inc_by(LOCAL_HEADER as u64);
+            }
+            if let Some(skip) = self.skip.filter(|s| *s > 0) {
+                let n = skip.min(input.len() as u64);
+                let _ = input.split_to(n as usize);
+                self.skip = Some(skip - n);
+                RANGE_BYTES.fetch_add(n, Ordering::Relaxed);
+                crate::metrics::ARCHIVE_RANGE_BYTES.inc_by(n);
+            }
+            let n = self.remaining.min(input.len() as u64) as usize;
+            let data = input.split_to(n);
+            self.remaining -= n as u64;
+            RANGE_BYTES.fetch_add(n as u64, Ordering::Relaxed);
+            crate::metrics::ARCHIVE_RANGE_BYTES.inc_by(n as u64);
+            let out = match self.inflater.as_mut() {
+                None => data,
+                Some(inflater) => inflate(inflater, &data)?,
+            };
+            if out.is_empty() {
+                continue;
+            }
+            self.produced += out.len() as u64;
+            if self.produced > self.entry.size {
+                return Err(io::Error::other("entry larger than declared"));
+            }
+            self.crc.update(&out);
+            return Ok(Some(out));
+        }
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        let crc = std::mem::take(&mut self.crc).finalize();
+        if self.produced != self.entry.size || crc != self.entry.crc32 {
+            return Err(io::Error::other(format!(
+                "entry {:?} does not match its size or CRC-32 (the archive is damaged)",
+                self.entry.name
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Inflates one piece of raw deflate data completely (a piece expands to at most about
+/// 1,032 times its size, which `zipcheck` bounds per entry).
+fn inflate(inflater: &mut flate2::Decompress, mut input: &[u8]) -> io::Result<Bytes> {
+    let mut out = Vec::with_capacity(OUT_CHUNK.min(input.len() * 4 + 64));
+    loop {
+        if out.capacity() - out.len() < 1024 {
+            out.reserve(OUT_CHUNK);
+        }
+        let before_in = inflater.total_in();
+        let status = inflater
+            .decompress_vec(input, &mut out, flate2::FlushDecompress::None)
+            .map_err(|e| io::Error::other(format!("inflating: {e}")))?;
+        let consumed = (inflater.total_in() - before_in) as usize;
+        input = &input[consumed..];
+        if input.is_empty() || status == flate2::Status::StreamEnd {
+            return Ok(Bytes::from(out));
+        }
+    }
+}

@@ -119,6 +119,11 @@ impl BlobKeys {
     pub fn job_artifacts(project_id: u64, job_id: u64, upload_id: &str) -> String {
         format!("artifacts/{project_id}/{job_id}/{upload_id}.zip")
     }
+
+    /// The index written beside an artifacts archive (see `zipindex`).
+    pub fn archive_index(archive_key: &str) -> String {
+        format!("{archive_key}.index")
+    }
 }
 
 /// What a multipart upload tells its observer (arca records uploads in flight in Redis,
@@ -304,6 +309,20 @@ impl Blobs {
             .disable_payload_signing();
         let task = tokio::spawn(async move { req.send().await.map(|_| ()).map_err(|e| classify("put object", e)) });
         StreamUpload { key, tx: Some(tx), task, held: None, blobs: self.clone() }
+    }
+
+    /// Stores a small object held in memory (an archive's index) in one PutObject.
+    pub async fn put(&self, key: &str, bytes: Bytes) -> Result<(), BlobError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_length(bytes.len() as i64)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| classify("put object", e))
     }
 
     pub fn writer(&self, key: String) -> BlobWriter {

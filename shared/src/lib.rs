@@ -51,6 +51,7 @@ pub mod validate;
 #[cfg(feature = "server")]
 pub mod views;
 pub mod zipcheck;
+pub mod zipindex;
 
 #[cfg(feature = "server")]
 pub use app::{App, AppState, Auth};

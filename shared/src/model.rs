@@ -203,9 +203,23 @@ pub struct Artifact {
     pub expire_at: Option<u64>,
     /// `keep` was called: no expiry (until a project-wide artifact deletion).
     pub locked: bool,
+    /// An index of the archive lies beside it ([`Artifact::index_key`]); archives stored
+    /// before arca wrote indexes have none and are read through their central directory.
+    #[serde(default)]
+    pub indexed: bool,
 }
 
 impl Artifact {
+    /// Where the archive's index is, when it has one.
+    pub fn index_key(&self) -> Option<String> {
+        self.indexed.then(|| crate::blobs::BlobKeys::archive_index(&self.blob_key))
+    }
+
+    /// Every object of this artifact: the archive and its index.
+    pub fn blob_keys(&self) -> Vec<String> {
+        std::iter::once(self.blob_key.clone()).chain(self.index_key()).collect()
+    }
+
     pub fn expired(&self, now_ms: u64) -> bool {
         self.expire_at.is_some_and(|t| t <= now_ms)
     }

@@ -151,7 +151,7 @@ pub async fn expire_artifacts(app: &AppState) -> anyhow::Result<u64> {
             }
         }
     }
-    let keys: Vec<String> = claimed.iter().map(|(_, a)| a.blob_key.clone()).collect();
+    let keys: Vec<String> = claimed.iter().flat_map(|(_, a)| a.blob_keys()).collect();
     for batch in keys.chunks(DELETE_BATCH) {
         app.blobs.delete_many(batch).await?;
         arca_shared::metrics::BLOBS_DELETED.with_label_values(&["expired_artifacts"]).inc_by(batch.len() as u64);

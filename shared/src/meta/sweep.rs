@@ -12,6 +12,9 @@ use crate::keys;
 #[derive(serde::Deserialize)]
 struct BlobRef {
     blob_key: String,
+    /// An artifacts archive's index lies beside it (see `Artifact::index_key`).
+    #[serde(default)]
+    indexed: bool,
 }
 
 impl Meta {
@@ -34,6 +37,9 @@ impl Meta {
                 let values: Vec<Option<String>> = redis::cmd("MGET").arg(chunk).query_async(&mut self.conn()).await?;
                 for v in values.into_iter().flatten() {
                     if let Ok(r) = serde_json::from_str::<BlobRef>(&v) {
+                        if r.indexed {
+                            out.insert(crate::blobs::BlobKeys::archive_index(&r.blob_key));
+                        }
                         out.insert(r.blob_key);
                     }
                 }

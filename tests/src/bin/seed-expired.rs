@@ -37,6 +37,7 @@ async fn main() -> anyhow::Result<()> {
                 created_at: now_ms(),
                 expire_at: Some(now_ms() - 1000),
                 locked: false,
+                indexed: false,
             };
             app.meta.save_artifact(&artifact).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             anyhow::Ok(())

@@ -219,7 +219,9 @@ async fn uploads_need_a_running_job_a_zip_and_the_size_limit() {
         .send()
         .await
         .expect("list");
-    assert_eq!(out.contents().len(), 1, "refused uploads left no blob");
+    let keys: Vec<&str> = out.contents().iter().filter_map(|o| o.key()).collect();
+    assert_eq!(keys.len(), 2, "refused uploads left no blob: {keys:?}");
+    assert_eq!(format!("{}.index", keys[0]), keys[1], "the one archive and its index");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -327,8 +329,12 @@ async fn keep_delete_and_project_wide_expiry() {
             .send()
             .await
             .expect("list");
-        left = out.contents().len();
-        if left == 2 {
+        // Each archive has its index beside it: both go.
+        let keys: Vec<&str> = out.contents().iter().filter_map(|o| o.key()).collect();
+        let archives = keys.iter().filter(|k| k.ends_with(".zip")).count();
+        let indexes = keys.iter().filter(|k| keys.contains(&format!("{k}.index").as_str())).count();
+        left = archives;
+        if left == 2 && keys.len() == 4 && indexes == 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -55,6 +55,7 @@ async fn expired_artifacts(app: &AppState, pid: u64, first: u64, n: u64, expired
                 created_at: now_ms(),
                 expire_at: Some(if expired { now_ms() - 1000 } else { now_ms() + 3_600_000 }),
                 locked: false,
+                indexed: false,
             };
             app.meta.save_artifact(&a).await.expect("save");
         })

@@ -12,8 +12,8 @@ use arca_shared::model::{Artifact, Project};
 use arca_shared::pagination::{Page, PageParams};
 use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
-use arca_shared::views;
 use arca_shared::{ApiError, ApiResult, App, AppState, Auth, metrics};
+use arca_shared::{views, zipindex};
 use axum::body::Body;
 use axum::extract::{OriginalUri, State};
 use axum::http::HeaderMap;
@@ -130,6 +130,9 @@ async fn serve_entry(
     content_type: &'static str,
     head: bool,
 ) -> ApiResult<Response> {
+    if let Some(index_key) = artifact.index_key() {
+        return serve_indexed(app, artifact, &index_key, path, content_type, head).await;
+    }
     let cd = central_directory(app, artifact).await?;
     let index = cd.index_for_name(path).ok_or(ApiError::NotFound("File"))?;
     let mut archive = (*cd).clone();
@@ -189,6 +192,72 @@ async fn serve_entry(
     let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
     metrics::DOWNLOADS.with_label_values(&["artifact_file"]).inc();
     resp.body(Body::from_stream(stream)).map_err(|e| ApiError::internal("response", e))
+}
+
+/// Bytes `first..=last` of an object (an archive's index), counted as read from S3.
+async fn read_range(app: &App, key: &str, first: u64, last: u64) -> ApiResult<Bytes> {
+    let obj = app.blobs.get(key, Some(format!("bytes={first}-{last}"))).await?;
+    let bytes = obj.body.collect().await.map_err(|e| ApiError::Unavailable(format!("s3: {e}")))?.into_bytes();
+    archive::RANGE_BYTES.fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    metrics::ARCHIVE_RANGE_BYTES.inc_by(bytes.len() as u64);
+    Ok(bytes)
+}
+
+/// The page table of an archive's index: remembered, or read (one range read for almost
+/// any archive, two when the table outgrows the first read).
+async fn index_pages(app: &App, index_key: &str) -> ApiResult<Arc<Vec<zipindex::Page>>> {
+    if let Some(pages) = app.archive_indexes.get(index_key) {
+        return Ok(pages);
+    }
+    let damaged = |e: String| ApiError::internal("archive index", e);
+    let mut head = read_range(app, index_key, 0, zipindex::HEAD_BYTES - 1).await?.to_vec();
+    let len = zipindex::header_len(&head).map_err(damaged)?;
+    if len > head.len() as u64 {
+        head.extend_from_slice(&read_range(app, index_key, head.len() as u64, len - 1).await?);
+    }
+    let pages = Arc::new(zipindex::pages(&head).map_err(damaged)?);
+    app.archive_indexes.insert(index_key.to_owned(), pages.clone());
+    Ok(pages)
+}
+
+/// One entry through the archive's index: a page of the index, then the entry itself
+/// from its local header on, each one range read (plus the page table on a first read).
+async fn serve_indexed(
+    app: &App,
+    artifact: &Artifact,
+    index_key: &str,
+    path: &str,
+    content_type: &'static str,
+    head: bool,
+) -> ApiResult<Response> {
+    let pages = index_pages(app, index_key).await?;
+    let page = zipindex::page_for(&pages, path).ok_or(ApiError::NotFound("File"))?;
+    let bytes = read_range(app, index_key, page.offset, page.offset + u64::from(page.len).max(1) - 1).await?;
+    let entry = zipindex::find(&bytes, path)
+        .map_err(|e| ApiError::internal("archive index", e))?
+        .filter(|e| !e.name.ends_with('/'))
+        .ok_or(ApiError::NotFound("File"))?;
+    let base = path.rsplit('/').next().unwrap_or(path).to_owned();
+    let resp = Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::CONTENT_LENGTH, entry.size)
+        .header(header::CONTENT_DISPOSITION, arca_shared::blobs::content_disposition(&base));
+    if head {
+        return resp.body(Body::empty()).map_err(|e| ApiError::internal("response", e));
+    }
+    let stream = archive::EntryStream::open(&app.blobs, &artifact.blob_key, artifact.size, entry).await?;
+    let body = futures_util::stream::unfold(stream, |mut s| async move {
+        match s.next().await {
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "artifact entry unreadable mid-stream");
+                Some((Err(e), s))
+            }
+            other => other.map(|item| (item, s)),
+        }
+    });
+    metrics::DOWNLOADS.with_label_values(&["artifact_file"]).inc();
+    resp.body(Body::from_stream(body)).map_err(|e| ApiError::internal("response", e))
 }
 
 /// `GET /projects/:id/jobs`: the project's jobs that have artifacts, newest first, each

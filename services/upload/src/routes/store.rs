@@ -27,17 +27,26 @@ pub(crate) async fn store<E: std::fmt::Display>(
                 return Err(ApiError::bad_request("the request body ended before it was complete"));
             }
         };
-        hasher.update(&chunk);
-        if hasher.size() > max {
+        if hasher.size() + chunk.len() as u64 > max {
             writer.abort().await;
             return Err(ApiError::PayloadTooLarge);
+        }
+        if let Err(e) = hasher.update(chunk.clone()).await {
+            writer.abort().await;
+            return Err(e);
         }
         if let Err(e) = writer.write(chunk).await {
             writer.abort().await;
             return Err(e.into());
         }
     }
-    let digests = hasher.finish();
+    let digests = match hasher.finish().await {
+        Ok(d) => d,
+        Err(e) => {
+            writer.abort().await;
+            return Err(e);
+        }
+    };
     let verdict = if digests.size == 0 && !allow_empty {
         Err(ApiError::bad_request("the file is empty"))
     } else {
