@@ -134,7 +134,7 @@ EOF
     sleep 1
     after=$(redis-cli -p "$REDIS_PORT" info stats | awk -F: '/^total_commands_processed/ {print $2+0}')
     # Minus the INFO itself; the cleanup worker's passes add a few.
-    row "Redis commands per redirect (200 sequential, warm)" "$(calc "round(($after - $before - 1)/200, 2)")" "" "" "1"
+    row "Redis commands per redirect, scripts' own included (200 sequential, warm)" "$(calc "round(($after - $before - 1)/200, 2)")" "" "" "1"
     redis-cli -p "$REDIS_PORT" info commandstats | grep -E '^cmdstat_' | sed 's/^/    /' | cut -d, -f1
     if [ -n "${BENCH_PROFILE:-}" ] && command -v perf >/dev/null && command -v inferno-flamegraph >/dev/null; then
         mkdir -p docs/flamegraphs

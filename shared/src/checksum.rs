@@ -4,6 +4,8 @@
 //! with the CPU's SHA extensions SHA-1 costs about a third of MD5.
 
 use base64::Engine;
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::HeaderMap;
 use md5::Md5;
@@ -23,9 +25,11 @@ struct Digesters {
 
 /// Below this many bytes a body is hashed inline; past it, on two threads.
 const PARALLEL_FROM: u64 = 1 << 20;
-/// Chunks queued per hashing thread: bounds the memory a slow hash can hold back (a few
-/// request-body frames, typically 16 KiB to 1 MiB each).
-const QUEUED_CHUNKS: usize = 8;
+/// Batches queued per hashing thread: bounds the memory a slow hash can hold back.
+const QUEUED_BATCHES: usize = 4;
+/// Body frames are gathered into batches of about this many bytes before they go to the
+/// hashing threads: one wake-up per batch rather than per 16 KiB frame.
+const BATCH_BYTES: usize = 256 * 1024;
 
 /// Hashes a body as it streams past. Small bodies are hashed inline. A large one moves to
 /// two blocking threads, MD5 on one (it has no hardware help and is the slowest), SHA-1
@@ -40,8 +44,10 @@ pub struct Hasher {
 }
 
 struct Parallel {
-    md5_tx: tokio::sync::mpsc::Sender<Bytes>,
-    sha_tx: tokio::sync::mpsc::Sender<Bytes>,
+    batch: Vec<Bytes>,
+    batch_bytes: usize,
+    md5_tx: tokio::sync::mpsc::Sender<Arc<Vec<Bytes>>>,
+    sha_tx: tokio::sync::mpsc::Sender<Arc<Vec<Bytes>>>,
     md5: tokio::task::JoinHandle<Md5>,
     sha: tokio::task::JoinHandle<(Sha1, Sha256)>,
 }
@@ -76,9 +82,12 @@ impl Hasher {
             }
             self.parallel = self.inline.take().map(Parallel::start);
         }
-        let Some(p) = self.parallel.as_ref() else { return Err(hashing_stopped()) };
-        p.md5_tx.send(bytes.clone()).await.map_err(|_| hashing_stopped())?;
-        p.sha_tx.send(bytes).await.map_err(|_| hashing_stopped())?;
+        let Some(p) = self.parallel.as_mut() else { return Err(hashing_stopped()) };
+        p.batch_bytes += bytes.len();
+        p.batch.push(bytes);
+        if p.batch_bytes >= BATCH_BYTES {
+            p.send().await?;
+        }
         Ok(())
     }
 
@@ -89,7 +98,8 @@ impl Hasher {
     pub async fn finish(self) -> ApiResult<Digests> {
         let (md5, sha1, sha256) = match (self.inline, self.parallel) {
             (Some(d), _) => (d.md5, d.sha1, d.sha256),
-            (None, Some(p)) => {
+            (None, Some(mut p)) => {
+                p.send().await?;
                 drop(p.md5_tx);
                 drop(p.sha_tx);
                 let md5 = p.md5.await.map_err(|e| ApiError::internal("md5 task", e))?;
@@ -110,23 +120,37 @@ impl Hasher {
 impl Parallel {
     /// Carries on from where the inline digests stand.
     fn start(d: Digesters) -> Self {
-        let (md5_tx, mut md5_rx) = tokio::sync::mpsc::channel::<Bytes>(QUEUED_CHUNKS);
-        let (sha_tx, mut sha_rx) = tokio::sync::mpsc::channel::<Bytes>(QUEUED_CHUNKS);
+        let (md5_tx, mut md5_rx) = tokio::sync::mpsc::channel::<Arc<Vec<Bytes>>>(QUEUED_BATCHES);
+        let (sha_tx, mut sha_rx) = tokio::sync::mpsc::channel::<Arc<Vec<Bytes>>>(QUEUED_BATCHES);
         let Digesters { mut md5, mut sha1, mut sha256 } = d;
         let md5 = tokio::task::spawn_blocking(move || {
-            while let Some(b) = md5_rx.blocking_recv() {
-                md5.update(&b);
+            while let Some(batch) = md5_rx.blocking_recv() {
+                batch.iter().for_each(|b| md5.update(b));
             }
             md5
         });
         let sha = tokio::task::spawn_blocking(move || {
-            while let Some(b) = sha_rx.blocking_recv() {
-                sha1.update(&b);
-                sha256.update(&b);
+            while let Some(batch) = sha_rx.blocking_recv() {
+                for b in batch.iter() {
+                    sha1.update(b);
+                    sha256.update(b);
+                }
             }
             (sha1, sha256)
         });
-        Self { md5_tx, sha_tx, md5, sha }
+        Self { batch: Vec::new(), batch_bytes: 0, md5_tx, sha_tx, md5, sha }
+    }
+
+    /// Hands the gathered frames to both threads (shared, not copied).
+    async fn send(&mut self) -> ApiResult<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let batch = Arc::new(std::mem::take(&mut self.batch));
+        self.batch_bytes = 0;
+        self.md5_tx.send(batch.clone()).await.map_err(|_| hashing_stopped())?;
+        self.sha_tx.send(batch).await.map_err(|_| hashing_stopped())?;
+        Ok(())
     }
 }
 

@@ -1,5 +1,10 @@
 use std::process::ExitCode;
 
+/// mimalloc: the redirect profile spent ~13% of its CPU in glibc malloc and another ~6%
+/// waiting on its arena lock (docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use arca_gateway::{Gateway, GatewayConfig};
 use arca_shared::config::{LogFormat, Source};
 use arca_shared::service::config_error;
