@@ -166,6 +166,9 @@ expect(!("scratch" in left) && left.channel === "stable", `a metadata entry is d
 await page.getByRole("link", { name: "Files" }).click();
 await page.getByRole("switch", { name: "Disabled" }).check();
 await page.getByText("Version disabled").waitFor();
+// Let the page re-render from the server's state before touching the switch again: a click
+// on the switch the re-render is about to replace is lost (a race seen under load).
+await page.locator("#version option", { hasText: "(disabled)" }).waitFor({ state: "attached" });
 const refused = await page.request.get(`${ARCA_URL}/api/v4/projects/${PROJECT_ID}/packages/generic/tool/1.0.0/linux/tool.bin`, { maxRedirects: 0 });
 expect(refused.status() === 403, `a disabled version is not downloadable (${refused.status()})`);
 await page.getByRole("switch", { name: "Disabled" }).uncheck();
