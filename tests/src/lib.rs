@@ -425,6 +425,26 @@ impl Stack {
         resp.json().await.expect("JSON body")
     }
 
+    /// Publishes `body` as the administrator at `/projects/:project/packages/generic/<path>`
+    /// (`name/version/file`); asserts the 201.
+    pub async fn admin_publish(&self, project: u64, path: &str, body: &'static str) {
+        let resp = self
+            .http
+            .put(self.api(&format!("/projects/{project}/packages/generic/{path}")))
+            .header("PRIVATE-TOKEN", ADMIN_TOKEN)
+            .body(body)
+            .send()
+            .await
+            .expect("publish");
+        assert_eq!(resp.status(), 201, "publish {path}");
+    }
+
+    /// DELETE as the administrator; returns the status.
+    pub async fn admin_delete(&self, path: &str) -> u16 {
+        let resp = self.http.delete(self.api(path)).header("PRIVATE-TOKEN", ADMIN_TOKEN).send().await.expect("delete");
+        resp.status().as_u16()
+    }
+
     /// POST as the administrator; asserts the status and returns the body.
     pub async fn admin_post(&self, path: &str, body: Value) -> Value {
         self.post_as(ADMIN_TOKEN, path, body, 201).await

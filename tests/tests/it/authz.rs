@@ -261,15 +261,7 @@ async fn the_allowlist_opens_a_project_to_another_projects_job_tokens() {
     stack.add_member(downstream, m_id, access::GUEST).await;
 
     // Something to fetch: a package and a job archive of the upstream project.
-    let resp = stack
-        .http
-        .put(stack.api(&format!("/projects/{upstream}/packages/generic/lib/1.0/lib.a")))
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .body("library")
-        .send()
-        .await
-        .expect("publish");
-    assert_eq!(resp.status(), 201);
+    stack.admin_publish(upstream, "lib/1.0/lib.a", "library").await;
     let (up_pipeline, up_job, up_token) = running_job(&stack, upstream, "main", "build").await;
     let resp = stack
         .http
@@ -494,15 +486,7 @@ async fn answers_do_not_trust_what_a_client_claims_and_are_not_sniffed() {
         assert!(!c.contains("Secure"), "a client's X-Forwarded-Proto is not believed: {c}");
     }
     for i in 0..3 {
-        let resp = stack
-            .http
-            .put(stack.api(&format!("/projects/{pid}/packages/generic/p{i}/1.0/f")))
-            .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-            .body("x")
-            .send()
-            .await
-            .expect("publish");
-        assert_eq!(resp.status(), 201);
+        stack.admin_publish(pid, &format!("p{i}/1.0/f"), "x").await;
     }
     let resp = stack
         .http

@@ -53,16 +53,8 @@ async fn every_change_of_right_takes_effect_within_a_second() {
     let stack = &owned;
     let (pid, _) = stack.project("fresh", "private").await;
     let (other, _) = stack.project("downstream", "private").await;
-    let publish = |version: &'static str| {
-        let req = stack
-            .http
-            .put(stack.api(&format!("/projects/{pid}/packages/generic/tool/{version}/t.bin")))
-            .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-            .body("bytes");
-        async move { assert_eq!(req.send().await.expect("publish").status(), 201) }
-    };
     for v in ["1.0", "2.0", "3.0"] {
-        publish(v).await;
+        stack.admin_publish(pid, &format!("tool/{v}/t.bin"), "bytes").await;
     }
     let file = |v: &str| stack.api(&format!("/projects/{pid}/packages/generic/tool/{v}/t.bin"));
     let url = file("1.0");
@@ -78,14 +70,7 @@ async fn every_change_of_right_takes_effect_within_a_second() {
     else {
         panic!("a PAT")
     };
-    let resp = stack
-        .http
-        .delete(stack.api(&format!("/personal_access_tokens/{token_id}")))
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("revoke");
-    assert_eq!(resp.status(), 204);
+    assert_eq!(stack.admin_delete(&format!("/personal_access_tokens/{token_id}")).await, 204);
     changes.push(("PAT revoked", takes_effect(stack, &url, &h, 401).await));
 
     // A member removed (as the member routes do it: the level leaves the project's hash).
@@ -107,14 +92,7 @@ async fn every_change_of_right_takes_effect_within_a_second() {
     let dt_token = dt["token"].as_str().expect("token").to_owned();
     let h = [("DEPLOY-TOKEN", dt_token.as_str())];
     assert_eq!(status(stack, &url, &h).await, 302);
-    let resp = stack
-        .http
-        .delete(stack.api(&format!("/projects/{pid}/deploy_tokens/{}", dt["id"])))
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("revoke");
-    assert_eq!(resp.status(), 204);
+    assert_eq!(stack.admin_delete(&format!("/projects/{pid}/deploy_tokens/{}", dt["id"])).await, 204);
     changes.push(("deploy token revoked", takes_effect(stack, &url, &h, 401).await));
 
     // A job ended, and an allowlist entry removed.
@@ -136,14 +114,7 @@ async fn every_change_of_right_takes_effect_within_a_second() {
     let foreign_token = foreign["token"].as_str().expect("token").to_owned();
     let h = [("JOB-TOKEN", foreign_token.as_str())];
     assert_eq!(status(stack, &url, &h).await, 302);
-    let resp = stack
-        .http
-        .delete(stack.api(&format!("{allowlist}/{other}")))
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("remove");
-    assert_eq!(resp.status(), 204);
+    assert_eq!(stack.admin_delete(&format!("{allowlist}/{other}")).await, 204);
     changes.push(("allowlist entry removed", takes_effect(stack, &url, &h, 404).await));
 
     // A console session ended.
@@ -181,14 +152,7 @@ async fn every_change_of_right_takes_effect_within_a_second() {
     assert_eq!(resp.status(), 200);
     changes.push(("version disabled", takes_effect(stack, &file("2.0"), &admin, 403).await));
     assert_eq!(status(stack, &file("3.0"), &admin).await, 302);
-    let resp = stack
-        .http
-        .delete(stack.api(&format!("/projects/{pid}/packages/{}", id_of("3.0"))))
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("recycle");
-    assert_eq!(resp.status(), 204);
+    assert_eq!(stack.admin_delete(&format!("/projects/{pid}/packages/{}", id_of("3.0"))).await, 204);
     changes.push(("version recycled", takes_effect(stack, &file("3.0"), &admin, 404).await));
 
     for (what, took) in &changes {
@@ -203,15 +167,7 @@ async fn a_warm_redirect_asks_redis_one_thing() {
     let (pid, path) = stack.project("hot", "private").await;
     let (uid, token) = stack.user("reader", &["read_api"]).await;
     stack.add_member(pid, uid, access::REPORTER).await;
-    let resp = stack
-        .http
-        .put(stack.api(&format!("/projects/{pid}/packages/generic/tool/1.0/t.bin")))
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .body("bytes")
-        .send()
-        .await
-        .expect("publish");
-    assert_eq!(resp.status(), 201);
+    stack.admin_publish(pid, "tool/1.0/t.bin", "bytes").await;
     // By path, as scripts usually name the project.
     let url = stack.api(&format!("/projects/{}/packages/generic/tool/1.0/t.bin", path.replace('/', "%2F")));
     let get = || {
@@ -256,15 +212,7 @@ async fn a_warm_redirect_asks_redis_one_thing() {
 async fn sigterm_loses_no_download_count() {
     let stack = stack().await;
     let (pid, _) = stack.project("counted", "private").await;
-    let resp = stack
-        .http
-        .put(stack.api(&format!("/projects/{pid}/packages/generic/tool/1.0/t.bin")))
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .body("bytes")
-        .send()
-        .await
-        .expect("publish");
-    assert_eq!(resp.status(), 201);
+    stack.admin_publish(pid, "tool/1.0/t.bin", "bytes").await;
     let (mut download, url) = arca_tests::service_process(&stack.backends, "download", &[]).await;
     let file = format!("{url}/api/v4/projects/{pid}/packages/generic/tool/1.0/t.bin");
     const N: u64 = 300;
