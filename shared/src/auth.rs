@@ -277,7 +277,7 @@ pub struct Authenticator {
     pub jwt: JwtKeys,
     meta: Meta,
     /// What the look-ups below said less than `ARCA_AUTH_CACHE_TTL` ago (off when zero).
-    cache: Option<AuthCache>,
+    cache: AuthCache,
 }
 
 impl Authenticator {
@@ -298,10 +298,7 @@ impl Authenticator {
         if hashes_equal(&hash, &self.admin_hash) {
             return Ok(Principal::Admin);
         }
-        match &self.cache {
-            Some(cache) => cache.principals.get_or(hash.clone(), self.look_up(token, &hash)).await,
-            None => self.look_up(token, &hash).await,
-        }
+        self.cache.principals.get_or(hash.clone(), self.look_up(token, &hash)).await
     }
 
     /// Who a token (not the administrator's) is, from Redis.
@@ -352,10 +349,7 @@ impl Authenticator {
     /// The principal of a console session, decided afresh from the token behind it.
     pub async fn session(&self, id: &str) -> ApiResult<Principal> {
         let hash = hash_token(id);
-        match &self.cache {
-            Some(cache) => cache.principals.get_or(format!("s:{hash}"), self.session_look_up(&hash)).await,
-            None => self.session_look_up(&hash).await,
-        }
+        self.cache.principals.get_or(format!("s:{hash}"), self.session_look_up(&hash)).await
     }
 
     async fn session_look_up(&self, hash: &str) -> ApiResult<Principal> {
@@ -385,8 +379,8 @@ impl Authenticator {
 
     /// A project by numeric id or path.
     pub async fn project(&self, id_or_path: &str) -> ApiResult<Option<Project>> {
-        let Some(cache) = &self.cache else { return self.meta.project_by_ref(id_or_path).await };
-        let found = cache
+        let found = self
+            .cache
             .projects
             .get_or(id_or_path.to_owned(), async {
                 self.meta.project_by_ref(id_or_path).await?.ok_or(ApiError::ProjectNotFound)
@@ -400,19 +394,11 @@ impl Authenticator {
     }
 
     async fn member_level(&self, project_id: u64, user_id: u64) -> ApiResult<Option<u8>> {
-        match &self.cache {
-            Some(c) => c.members.get_or((project_id, user_id), self.meta.member_level(project_id, user_id)).await,
-            None => self.meta.member_level(project_id, user_id).await,
-        }
+        self.cache.members.get_or((project_id, user_id), self.meta.member_level(project_id, user_id)).await
     }
 
     async fn allowlisted(&self, project_id: u64, source_id: u64) -> ApiResult<bool> {
-        match &self.cache {
-            Some(c) => {
-                c.allowlist.get_or((project_id, source_id), self.meta.allowlist_contains(project_id, source_id)).await
-            }
-            None => self.meta.allowlist_contains(project_id, source_id).await,
-        }
+        self.cache.allowlist.get_or((project_id, source_id), self.meta.allowlist_contains(project_id, source_id)).await
     }
 
     /// Where `who` stands in `project`: the lookups the permission table needs.

@@ -19,20 +19,22 @@ use crate::model::Project;
 /// Entries per map: far more than the tokens and projects in use at any one second.
 const CAPACITY: usize = 50_000;
 
-/// One map whose entries live `ttl` from the moment their look-up started.
+/// One map whose entries live `ttl` from the moment their look-up started; with a zero
+/// `ttl` it remembers nothing and every look-up goes to Redis.
 pub struct TtlMap<K, V> {
     ttl: Duration,
-    entries: quick_cache::sync::Cache<K, (Instant, V)>,
+    entries: Option<quick_cache::sync::Cache<K, (Instant, V)>>,
 }
 
 impl<K: Eq + Hash + Clone, V: Clone> TtlMap<K, V> {
     fn new(ttl: Duration) -> Self {
-        Self { ttl, entries: quick_cache::sync::Cache::new(CAPACITY) }
+        Self { ttl, entries: (!ttl.is_zero()).then(|| quick_cache::sync::Cache::new(CAPACITY)) }
     }
 
     /// The remembered value, or `load`'s (remembered when it succeeds).
     pub async fn get_or<E>(&self, key: K, load: impl Future<Output = Result<V, E>>) -> Result<V, E> {
-        if let Some((at, v)) = self.entries.get(&key)
+        let Some(entries) = &self.entries else { return load.await };
+        if let Some((at, v)) = entries.get(&key)
             && at.elapsed() < self.ttl
         {
             return Ok(v);
@@ -40,7 +42,7 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlMap<K, V> {
         // Timed from before the read: what Redis said is at most `ttl` old when used.
         let started = Instant::now();
         let v = load.await?;
-        self.entries.insert(key, (started, v.clone()));
+        entries.insert(key, (started, v.clone()));
         Ok(v)
     }
 }
@@ -57,14 +59,14 @@ pub struct AuthCache {
 }
 
 impl AuthCache {
-    /// `None` when `ttl` is zero: every look-up goes to Redis.
-    pub fn new(ttl: Duration) -> Option<Self> {
-        (!ttl.is_zero()).then(|| Self {
+    /// With a zero `ttl`, every look-up goes to Redis.
+    pub fn new(ttl: Duration) -> Self {
+        Self {
             principals: TtlMap::new(ttl),
             projects: TtlMap::new(ttl),
             members: TtlMap::new(ttl),
             allowlist: TtlMap::new(ttl),
-        })
+        }
     }
 }
 
@@ -81,6 +83,8 @@ mod tests {
         assert_eq!(map.get_or::<()>(1, async { Ok(12) }).await, Ok(12), "asked again after the ttl");
         assert_eq!(map.get_or(2, async { Err("down") }).await, Err("down"));
         assert_eq!(map.get_or::<&str>(2, async { Ok(20) }).await, Ok(20), "a failure is not remembered");
-        assert!(AuthCache::new(Duration::ZERO).is_none());
+        let off: TtlMap<u32, u32> = TtlMap::new(Duration::ZERO);
+        assert_eq!(off.get_or::<()>(1, async { Ok(10) }).await, Ok(10));
+        assert_eq!(off.get_or::<()>(1, async { Ok(11) }).await, Ok(11), "a zero ttl remembers nothing");
     }
 }
