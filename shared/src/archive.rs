@@ -25,6 +25,21 @@ const BLOCK: u64 = 256 * 1024;
 /// Counts the bytes arca has read from S3 through range requests (for tests and metrics).
 pub static RANGE_BYTES: AtomicU64 = AtomicU64::new(0);
 
+/// Notes `n` bytes of an archive or its index read from S3, in [`RANGE_BYTES`] and in
+/// `arca_archive_range_read_bytes_total`.
+fn count_read(n: u64) {
+    RANGE_BYTES.fetch_add(n, Ordering::Relaxed);
+    crate::metrics::ARCHIVE_RANGE_BYTES.inc_by(n);
+}
+
+/// Bytes `first..=last` of an object, read whole and counted.
+pub async fn read_range(blobs: &Blobs, key: &str, first: u64, last: u64) -> Result<Bytes, BlobError> {
+    let obj = blobs.get(key, Some(format!("bytes={first}-{last}"))).await?;
+    let bytes = obj.body.collect().await.map(|b| b.into_bytes()).map_err(|e| BlobError::Unavailable(e.to_string()))?;
+    count_read(bytes.len() as u64);
+    Ok(bytes)
+}
+
 #[derive(Clone)]
 pub struct RangeReader {
     blobs: Blobs,
@@ -43,15 +58,10 @@ impl RangeReader {
 
     fn fetch(&mut self, start: u64) -> io::Result<()> {
         let end = (start + BLOCK).min(self.size) - 1;
-        let blobs = self.blobs.clone();
-        let key = self.key.clone();
-        let bytes = self.handle.block_on(async move {
-            let obj = blobs.get(&key, Some(format!("bytes={start}-{end}"))).await?;
-            obj.body.collect().await.map(|b| b.into_bytes()).map_err(|e| BlobError::Unavailable(e.to_string()))
-        });
-        let bytes = bytes.map_err(|e| io::Error::other(e.to_string()))?;
-        RANGE_BYTES.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-        crate::metrics::ARCHIVE_RANGE_BYTES.inc_by(bytes.len() as u64);
+        let bytes = self
+            .handle
+            .block_on(read_range(&self.blobs, &self.key, start, end))
+            .map_err(|e| io::Error::other(e.to_string()))?;
         self.block = Some((start, bytes));
         Ok(())
     }
@@ -218,11 +228,13 @@ impl EntryStream {
                 Ok(None) => return Err(io::Error::other("archive ended inside an entry")),
                 Err(e) => return Err(io::Error::other(format!("reading the archive: {e}"))),
             };
+            let arrived = input.len();
             if self.skip.is_none() {
                 let want = LOCAL_HEADER - self.header.len();
                 let take = want.min(input.len());
                 self.header.extend_from_slice(&input.split_to(take));
                 if self.header.len() < LOCAL_HEADER {
+                    count_read(arrived as u64);
                     continue;
                 }
                 if self.header[..4] != *b"PK\x03\x04" {
@@ -231,21 +243,17 @@ impl EntryStream {
                 let name = u16::from_le_bytes([self.header[26], self.header[27]]);
                 let extra = u16::from_le_bytes([self.header[28], self.header[29]]);
                 self.skip = Some(u64::from(name) + u64::from(extra));
-                RANGE_BYTES.fetch_add(LOCAL_HEADER as u64, Ordering::Relaxed);
-                crate::metrics::ARCHIVE_RANGE_BYTES.inc_by(LOCAL_HEADER as u64);
             }
             if let Some(skip) = self.skip.filter(|s| *s > 0) {
                 let n = skip.min(input.len() as u64);
                 let _ = input.split_to(n as usize);
                 self.skip = Some(skip - n);
-                RANGE_BYTES.fetch_add(n, Ordering::Relaxed);
-                crate::metrics::ARCHIVE_RANGE_BYTES.inc_by(n);
             }
             let n = self.remaining.min(input.len() as u64) as usize;
             let data = input.split_to(n);
             self.remaining -= n as u64;
-            RANGE_BYTES.fetch_add(n as u64, Ordering::Relaxed);
-            crate::metrics::ARCHIVE_RANGE_BYTES.inc_by(n as u64);
+            // What the entry used of this piece (the rest is read-ahead past its end).
+            count_read((arrived - input.len()) as u64);
             let out = match self.inflater.as_mut() {
                 None => data,
                 Some(inflater) => inflate(inflater, &data)?,

@@ -194,13 +194,9 @@ async fn serve_entry(
     resp.body(Body::from_stream(stream)).map_err(|e| ApiError::internal("response", e))
 }
 
-/// Bytes `first..=last` of an object (an archive's index), counted as read from S3.
+/// Bytes `first..=last` of an archive's index, counted as read from S3.
 async fn read_range(app: &App, key: &str, first: u64, last: u64) -> ApiResult<Bytes> {
-    let obj = app.blobs.get(key, Some(format!("bytes={first}-{last}"))).await?;
-    let bytes = obj.body.collect().await.map_err(|e| ApiError::Unavailable(format!("s3: {e}")))?.into_bytes();
-    archive::RANGE_BYTES.fetch_add(bytes.len() as u64, std::sync::atomic::Ordering::Relaxed);
-    metrics::ARCHIVE_RANGE_BYTES.inc_by(bytes.len() as u64);
-    Ok(bytes)
+    Ok(archive::read_range(&app.blobs, key, first, last).await?)
 }
 
 /// The page table of an archive's index: remembered, or read (one range read for almost
