@@ -121,9 +121,6 @@ pub async fn create_job(
     let stage = body.stage.unwrap_or_else(|| "test".to_owned());
     text_field("stage", &stage)?;
     let pipeline = app.meta.pipeline(project.id, pipeline_id).await?.ok_or(ApiError::NotFound("Pipeline"))?;
-    if pipeline.status != CiStatus::Running {
-        return Err(ApiError::ConflictPlain(NOT_RUNNING.into()));
-    }
     let job = Job {
         id: app.meta.next_job_id().await?,
         project_id: project.id,
@@ -135,8 +132,8 @@ pub async fn create_job(
         created_at: now_ms(),
         user: who.username(),
     };
-    // Decided again atomically at commit: the pipeline may have finished meanwhile, and a
-    // name is taken once, so what a finished pipeline serves by ref never changes.
+    // Decided atomically at commit (the pipeline may finish meanwhile), and a name is taken
+    // once, so what a finished pipeline serves by ref never changes.
     match app.meta.create_job(&job).await? {
         NewJob::Created => {}
         NewJob::PipelineNotRunning => return Err(ApiError::ConflictPlain(NOT_RUNNING.into())),
