@@ -1,7 +1,7 @@
 //! Web-console sessions: a random id in the browser's cookie, its SHA-256 here with a TTL.
 //! A session names the personal access token it was opened with (or the administrator
-//! token's hash), so authentication goes through that token every time: revoking it, or
-//! blocking its user, ends the session at once. Each token's sessions are indexed so that
+//! token's hash), so authentication goes through that token and its user every time: a
+//! revoked or expired token, or a user whose record is gone, ends the session at once. Each token's sessions are indexed so that
 //! revoking the token also deletes them.
 
 use redis::AsyncCommands;

@@ -22,10 +22,10 @@ pub struct SignIn {
     token: String,
 }
 
+/// `Secure` when the request came over TLS, as the gateway says (it passes on a client's
+/// `X-Forwarded-Proto` only from a trusted proxy).
 fn secure(headers: &HeaderMap) -> &'static str {
-    // The gateway sets X-Forwarded-Proto itself unless a trusted proxy in front said https.
-    let tls = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|p| p == "https");
-    if tls { "; Secure" } else { "" }
+    if base_url(headers, "").starts_with("https:") { "; Secure" } else { "" }
 }
 
 fn cookie(name: &str, value: &str, max_age: u64, http_only: bool, secure: &str) -> Result<HeaderValue, ApiError> {
