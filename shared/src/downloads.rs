@@ -24,6 +24,13 @@ pub struct Tally {
     pub last_at: u64,
 }
 
+impl Tally {
+    fn add(&mut self, other: Tally) {
+        self.count += other.count;
+        self.last_at = self.last_at.max(other.last_at);
+    }
+}
+
 pub struct DownloadCounts {
     meta: Meta,
     pending: Mutex<HashMap<Version, Tally>>,
@@ -39,9 +46,10 @@ impl DownloadCounts {
 
     pub fn record(&self, project_id: u64, name: &str, version: &str, at_ms: u64) {
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        let tally = pending.entry((project_id, name.to_owned(), version.to_owned())).or_default();
-        tally.count += 1;
-        tally.last_at = tally.last_at.max(at_ms);
+        pending
+            .entry((project_id, name.to_owned(), version.to_owned()))
+            .or_default()
+            .add(Tally { count: 1, last_at: at_ms });
     }
 
     /// Writes what has been counted so far. What Redis did not take is kept for the next
@@ -60,9 +68,7 @@ impl DownloadCounts {
                 tracing::warn!(project_id = pid, versions = versions.len(), error = %e, "download counts kept for the next flush");
                 let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
                 for (name, version, t) in versions {
-                    let tally = pending.entry((pid, name, version)).or_default();
-                    tally.count += t.count;
-                    tally.last_at = tally.last_at.max(t.last_at);
+                    pending.entry((pid, name, version)).or_default().add(t);
                 }
             }
         }
