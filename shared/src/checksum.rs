@@ -38,9 +38,15 @@ const BATCH_BYTES: usize = 256 * 1024;
 /// three in a row, and a hash that falls behind holds the request body back instead of
 /// buffering it.
 pub struct Hasher {
-    inline: Option<Digesters>,
-    parallel: Option<Parallel>,
+    state: State,
     size: u64,
+}
+
+// One per upload in flight: the inline digests' few hundred bytes need no box.
+#[allow(clippy::large_enum_variant)]
+enum State {
+    Inline(Digesters),
+    Parallel(Parallel),
 }
 
 struct Parallel {
@@ -54,7 +60,7 @@ struct Parallel {
 
 impl Default for Hasher {
     fn default() -> Self {
-        Self { inline: Some(Digesters::default()), parallel: None, size: 0 }
+        Self { state: State::Inline(Digesters::default()), size: 0 }
     }
 }
 
@@ -73,20 +79,25 @@ fn hashing_stopped() -> ApiError {
 impl Hasher {
     pub async fn update(&mut self, bytes: Bytes) -> ApiResult<()> {
         self.size += bytes.len() as u64;
-        if let Some(d) = self.inline.as_mut() {
-            if self.size <= PARALLEL_FROM {
+        if self.size > PARALLEL_FROM
+            && matches!(self.state, State::Inline(_))
+            && let State::Inline(d) = std::mem::replace(&mut self.state, State::Inline(Digesters::default()))
+        {
+            self.state = State::Parallel(Parallel::start(d));
+        }
+        match &mut self.state {
+            State::Inline(d) => {
                 d.md5.update(&bytes);
                 d.sha1.update(&bytes);
                 d.sha256.update(&bytes);
-                return Ok(());
             }
-            self.parallel = self.inline.take().map(Parallel::start);
-        }
-        let Some(p) = self.parallel.as_mut() else { return Err(hashing_stopped()) };
-        p.batch_bytes += bytes.len();
-        p.batch.push(bytes);
-        if p.batch_bytes >= BATCH_BYTES {
-            p.send().await?;
+            State::Parallel(p) => {
+                p.batch_bytes += bytes.len();
+                p.batch.push(bytes);
+                if p.batch_bytes >= BATCH_BYTES {
+                    p.send().await?;
+                }
+            }
         }
         Ok(())
     }
@@ -96,9 +107,9 @@ impl Hasher {
     }
 
     pub async fn finish(self) -> ApiResult<Digests> {
-        let (md5, sha1, sha256) = match (self.inline, self.parallel) {
-            (Some(d), _) => (d.md5, d.sha1, d.sha256),
-            (None, Some(mut p)) => {
+        let (md5, sha1, sha256) = match self.state {
+            State::Inline(d) => (d.md5, d.sha1, d.sha256),
+            State::Parallel(mut p) => {
                 p.send().await?;
                 drop(p.md5_tx);
                 drop(p.sha_tx);
@@ -106,7 +117,6 @@ impl Hasher {
                 let (sha1, sha256) = p.sha.await.map_err(|e| ApiError::internal("sha task", e))?;
                 (md5, sha1, sha256)
             }
-            (None, None) => return Err(hashing_stopped()),
         };
         Ok(Digests {
             md5: hex::encode(md5.finalize()),
