@@ -93,7 +93,7 @@ impl AuthLimiter {
     /// The client a request comes from: the peer, or, when the peer is a trusted proxy, the
     /// right-most address in `X-Forwarded-For` that is not itself a trusted proxy.
     pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
-        if !self.trusted(peer) {
+        if !self.is_trusted(peer) {
             return peer;
         }
         let hops: Vec<IpAddr> = headers
@@ -103,15 +103,11 @@ impl AuthLimiter {
             .flat_map(|v| v.split(','))
             .filter_map(|hop| hop.trim().parse().ok())
             .collect();
-        hops.into_iter().rev().find(|ip| !self.trusted(*ip)).unwrap_or(peer)
+        hops.into_iter().rev().find(|ip| !self.is_trusted(*ip)).unwrap_or(peer)
     }
 
     /// Is `ip` one of `ARCA_TRUSTED_PROXIES`?
     pub fn is_trusted(&self, ip: IpAddr) -> bool {
-        self.trusted(ip)
-    }
-
-    fn trusted(&self, ip: IpAddr) -> bool {
         self.config.trusted_proxies.iter().any(|net| net.contains(&ip))
     }
 

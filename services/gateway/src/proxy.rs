@@ -243,8 +243,8 @@ const FORWARDED: [&str; 6] =
 
 /// What the services learn of the client. From a trusted proxy (`ARCA_TRUSTED_PROXIES`)
 /// its `X-Forwarded-*` headers stand and the peer joins `X-Forwarded-For`; from anyone else
-/// they are dropped, since a client could claim https (and get `Secure`-less cookies set
-/// as if secure) or another host (and steer the URLs arca builds). The gateway itself
+/// they are dropped, since a client could claim https (and have arca answer as if the
+/// connection were encrypted) or another host (and steer the URLs arca builds). The gateway itself
 /// speaks plain HTTP, so that is the protocol it reports.
 fn forwarded_headers(headers: &mut HeaderMap, peer: SocketAddr, trusted: bool) {
     if !trusted {
