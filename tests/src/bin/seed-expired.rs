@@ -19,14 +19,7 @@ async fn main() -> anyhow::Result<()> {
     futures_util::stream::iter(*first..*first + *count)
         .map(|job_id| async move {
             let key = BlobKeys::job_artifacts(*project_id, job_id, &uuid::Uuid::new_v4().to_string());
-            app.blobs
-                .client()
-                .put_object()
-                .bucket(app.blobs.bucket())
-                .key(&key)
-                .body(bytes::Bytes::from_static(b"PK").into())
-                .send()
-                .await?;
+            app.blobs.put(&key, bytes::Bytes::from_static(b"PK")).await?;
             let artifact = Artifact {
                 job_id,
                 project_id: *project_id,
