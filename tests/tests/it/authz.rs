@@ -20,7 +20,7 @@ struct Probe {
 }
 
 /// What an allowed caller gets from each probe, in the order of [`probes`].
-const ALLOWED: [u16; 13] = [200, 400, 200, 200, 400, 400, 400, 404, 400, 202, 400, 200, 400];
+const ALLOWED: [u16; 15] = [200, 400, 200, 200, 400, 400, 400, 404, 400, 202, 400, 200, 404, 404, 400];
 
 fn probes(p: u64, own_job: u64, other_job: u64) -> Vec<Probe> {
     let json = |v: Value| Some(v.to_string().into_bytes());
@@ -57,33 +57,42 @@ fn probes(p: u64, own_job: u64, other_job: u64) -> Vec<Probe> {
             json(json!({"user_id": 1, "access_level": 99})),
         ),
         probe("allowlist", Method::GET, format!("/projects/{p}/job_token_scope/allowlist"), None),
+        // No such target project: 404 Project Not Found once authorized.
+        probe(
+            "allowlist add",
+            Method::POST,
+            format!("/projects/{p}/job_token_scope/allowlist"),
+            json(json!({"target_project_id": 999_999})),
+        ),
+        // Not listed: 404 Allowlist Entry Not Found once authorized.
+        probe("allowlist remove", Method::DELETE, format!("/projects/{p}/job_token_scope/allowlist/999999"), None),
         probe("users (admin)", Method::POST, "/users".into(), json(json!({"username": "bad name!"}))),
     ]
 }
 
 /// The table, one row per principal: `Y` allowed, else the refusal's status.
 /// Columns follow [`probes`].
-fn expected(principal: &str) -> [Option<u16>; 13] {
+fn expected(principal: &str) -> [Option<u16>; 15] {
     const Y: Option<u16> = None;
     const N: Option<u16> = Some(403);
     const H: Option<u16> = Some(404);
     const U: Option<u16> = Some(401);
     match principal {
-        "anonymous" => [U; 13],
+        "anonymous" => [U; 15],
         // Only a job's own token uploads its artifacts.
-        "administrator" => [Y, Y, Y, Y, Y, Y, Y, Y, N, Y, Y, Y, Y],
-        "admin user, read_api" => [Y, N, N, Y, N, N, N, N, N, N, N, N, N],
-        "guest" => [N; 13],
-        "reporter" | "maintainer, read_api" => [Y, N, N, Y, N, N, N, N, N, N, N, N, N],
-        "developer" => [Y, Y, N, Y, Y, Y, Y, Y, N, N, N, N, N],
-        "maintainer" | "owner" => [Y, Y, Y, Y, Y, Y, Y, Y, N, Y, Y, Y, N],
-        "stranger" => [H, H, H, H, H, H, H, H, H, H, H, H, N],
-        "deploy read" => [Y, N, N, N, N, N, N, N, N, N, N, N, N],
-        "deploy write" => [N, Y, N, N, N, N, N, N, N, N, N, N, N],
-        "deploy of another project" => [H, H, H, H, H, H, H, H, H, H, H, H, N],
-        "job token" => [Y, Y, N, Y, N, Y, N, N, Y, N, N, N, N],
-        "job token, allowlisted project" => [Y, N, N, Y, N, N, N, N, N, N, N, N, N],
-        "job token, other project" => [H, H, H, H, H, H, H, H, H, H, H, H, N],
+        "administrator" => [Y, Y, Y, Y, Y, Y, Y, Y, N, Y, Y, Y, Y, Y, Y],
+        "admin user, read_api" => [Y, N, N, Y, N, N, N, N, N, N, N, N, N, N, N],
+        "guest" => [N; 15],
+        "reporter" | "maintainer, read_api" => [Y, N, N, Y, N, N, N, N, N, N, N, N, N, N, N],
+        "developer" => [Y, Y, N, Y, Y, Y, Y, Y, N, N, N, N, N, N, N],
+        "maintainer" | "owner" => [Y, Y, Y, Y, Y, Y, Y, Y, N, Y, Y, Y, Y, Y, N],
+        "stranger" => [H, H, H, H, H, H, H, H, H, H, H, H, H, H, N],
+        "deploy read" => [Y, N, N, N, N, N, N, N, N, N, N, N, N, N, N],
+        "deploy write" => [N, Y, N, N, N, N, N, N, N, N, N, N, N, N, N],
+        "deploy of another project" => [H, H, H, H, H, H, H, H, H, H, H, H, H, H, N],
+        "job token" => [Y, Y, N, Y, N, Y, N, N, Y, N, N, N, N, N, N],
+        "job token, allowlisted project" => [Y, N, N, Y, N, N, N, N, N, N, N, N, N, N, N],
+        "job token, other project" => [H, H, H, H, H, H, H, H, H, H, H, H, H, H, N],
         other => panic!("no row for {other}"),
     }
 }
