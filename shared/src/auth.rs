@@ -1,4 +1,4 @@
-//! Authentication and authorization (SPEC section 5).
+//! Authentication and authorization (who may do what: docs/SECURITY.md).
 //!
 //! A request carries at most one token, in any of GitLab's transports. The token is
 //! classified by shape and lookup: the bootstrap admin token, a job token (an HS256 JWT),

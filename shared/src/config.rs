@@ -1,4 +1,4 @@
-//! Typed configuration, read once at start from the environment (SPEC section 4).
+//! Typed configuration, read once at start from the environment (the table in README.md).
 //!
 //! Every setting is looked up through a [`Source`], so tests build a configuration from a
 //! map instead of mutating the process environment. A missing or malformed value becomes a

@@ -1,4 +1,5 @@
-//! The one error type of the HTTP layer and its mapping to SPEC section 10's JSON bodies.
+//! The one error type of the HTTP layer and its mapping to the JSON bodies clients get
+//! (`{"message"}`, `{"error"}`).
 //!
 //! Handlers return `Result<_, ApiError>`. What a client sees is decided here and only
 //! here; internal causes (a Redis error, an S3 error) are logged with context and never

@@ -1,6 +1,6 @@
 //! HTTP plumbing every axum service shares: request ids, the per-request span and access
-//! log, metrics by route template, JSON 404/405, JSON extractors whose rejections follow
-//! SPEC section 10, the ops routes, and graceful serving.
+//! log, metrics by route template, JSON 404/405, JSON extractors whose rejections are
+//! JSON errors like every other, the ops routes, and graceful serving.
 
 use std::future::Future;
 use std::time::Instant;
@@ -162,7 +162,7 @@ pub async fn shutdown_signal() {
     tracing::info!("shutdown signal received, draining in-flight requests");
 }
 
-/// `axum::Json` whose rejections are SPEC-shaped JSON 400s.
+/// `axum::Json` whose rejections are JSON 400s like every other error.
 pub struct Json<T>(pub T);
 
 impl<S, T> FromRequest<S> for Json<T>

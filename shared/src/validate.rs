@@ -1,4 +1,5 @@
-//! Validation of names that come from URLs and bodies (SPEC sections 5 and 6).
+//! Validation of names that come from URLs and bodies (the API's naming rules, in the
+//! OpenAPI description).
 //!
 //! Pure functions, built without the server half of the crate too (the fuzz targets in
 //! `fuzz/` use them that way); an [`Invalid`] becomes the API's 400

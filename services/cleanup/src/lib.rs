@@ -1,6 +1,6 @@
-//! The cleanup worker: expiry, recycle-bin purge, deletions and orphan blobs (SPEC
-//! section 9). It serves only `/healthz`, `/readyz` and `/metrics`; its work runs in a loop
-//! every `ARCA_CLEANUP_INTERVAL`.
+//! The cleanup worker: expiry, recycle-bin purge, deletions and orphan blobs
+//! (docs/ARCHITECTURE.md, "The cleanup worker"). It serves only `/healthz`, `/readyz` and
+//! `/metrics`; its work runs in a loop every `ARCA_CLEANUP_INTERVAL`.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;

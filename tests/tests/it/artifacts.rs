@@ -1,6 +1,7 @@
-//! Job artifacts (SPEC section 8) end to end against real Redis and S3: uploads as the
-//! runner sends them, downloads by job and by ref, single files from inside the archive,
-//! keep, deletes, and the project-wide expiry that the cleanup worker carries out.
+//! Job artifacts (GitLab's Job Artifacts API; docs/ARCHITECTURE.md) end to end against real
+//! Redis and S3: uploads as the runner sends them, downloads by job and by ref, single
+//! files from inside the archive, keep, deletes, and the project-wide expiry that the
+//! cleanup worker carries out.
 
 use std::time::Duration;
 

@@ -1,5 +1,5 @@
-//! The authorization matrix of SPEC section 5 against real Redis, and every token transport
-//! through the gateway.
+//! The authorization matrix of docs/SECURITY.md against real Redis, and every token
+//! transport through the gateway.
 
 use arca_shared::auth::JwtKeys;
 use arca_shared::model::{CiStatus, PersonalAccessToken, access};

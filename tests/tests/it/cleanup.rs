@@ -1,8 +1,9 @@
-//! The cleanup worker (SPEC section 9) against real Redis and S3: several workers never do
-//! the same work twice, a dead worker's work is finished by another, orphans are swept
-//! only past their grace period, uploads in flight survive a sweep, and abandoned multipart
-//! uploads are aborted. These tests drive the worker's passes themselves: the stack's own
-//! worker only runs once, at start (`ARCA_CLEANUP_INTERVAL=1000days`).
+//! The cleanup worker (docs/ARCHITECTURE.md, "The cleanup worker") against real Redis and
+//! S3: several workers never do the same work twice, a dead worker's work is finished by
+//! another, orphans are swept only past their grace period, uploads in flight survive a
+//! sweep, and abandoned multipart uploads are aborted. These tests drive the worker's
+//! passes themselves: the stack's own worker only runs once, at start
+//! (`ARCA_CLEANUP_INTERVAL=1000days`).
 
 use std::sync::Arc;
 use std::time::Duration;

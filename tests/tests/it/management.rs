@@ -1,4 +1,4 @@
-//! The management endpoints of SPEC section 5 through the gateway, against real Redis.
+//! The management endpoints of docs/SECURITY.md through the gateway, against real Redis.
 
 use arca_shared::model::access;
 use arca_tests::{ADMIN_TOKEN, Stack, encode_path};

@@ -1,5 +1,6 @@
-//! Generic packages (SPEC sections 6 and 7) end to end: the gateway, the services, real
-//! Redis and a real SigV4-checking S3 server; round trips with the real `curl`.
+//! Generic packages (GitLab's Generic Packages and Packages APIs) end to end: the gateway,
+//! the services, real Redis and a real SigV4-checking S3 server; round trips with the real
+//! `curl`.
 
 use std::time::Duration;
 

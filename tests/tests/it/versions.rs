@@ -1,5 +1,6 @@
-//! Version management (SPEC section 7, second half) through the gateway against real Redis
-//! and S3: details, disable, custom metadata, the recycle bin, the audit trail.
+//! Version management (docs/ARCHITECTURE.md, "Version management") through the gateway
+//! against real Redis and S3: details, disable, custom metadata, the recycle bin, the audit
+//! trail.
 
 use std::sync::Arc;
 use std::time::Duration;

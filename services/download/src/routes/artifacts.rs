@@ -1,6 +1,6 @@
-//! Job artifacts, the read side (SPEC section 8): the archive by job or by ref (302 to a
-//! presigned URL), and one file from inside it, read from S3 with range requests and
-//! streamed out decompressed.
+//! Job artifacts, the read side (GitLab's Job Artifacts API; docs/ARCHITECTURE.md): the
+//! archive by job or by ref (302 to a presigned URL), and one file from inside it, read
+//! from S3 with range requests and streamed out decompressed.
 
 use std::io::Read;
 use std::sync::Arc;

@@ -1,5 +1,5 @@
-//! Downloading generic package files (SPEC section 6) and reading the Packages API
-//! (section 7).
+//! Downloading generic package files (GitLab's Generic Packages API) and reading the
+//! Packages API.
 //!
 //! A download does the minimum: one metadata read for the file (who may read it is
 //! mostly remembered, see `authcache`), a presign computed locally (no S3 round trip), a

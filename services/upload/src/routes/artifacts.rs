@@ -1,5 +1,5 @@
-//! Job artifacts, the write side (SPEC section 8): the runner's upload, `keep`, deleting a
-//! job's artifacts, and deleting a project's.
+//! Job artifacts, the write side (GitLab's Job Artifacts API; docs/ARCHITECTURE.md): the
+//! runner's upload, `keep`, deleting a job's artifacts, and deleting a project's.
 
 use std::sync::Arc;
 

@@ -1,5 +1,5 @@
 //! The minimum CI model the job-artifact routes need: pipelines and jobs, whose creation
-//! hands out the job token (SPEC section 8).
+//! hands out the job token (GitLab's Job Artifacts API; docs/ARCHITECTURE.md).
 
 use arca_shared::http::{Params, Path, opt_number};
 use arca_shared::meta::NewJob;

@@ -1,5 +1,5 @@
-//! Publishing generic packages (SPEC section 6), deleting package files and the project's
-//! package settings (section 7).
+//! Publishing generic packages (GitLab's Generic Packages API), deleting package files and
+//! the project's package settings.
 //!
 //! A publish streams the body to S3 as it arrives, hashing it on the way; the file becomes
 //! visible only when every byte is in S3, the client's checksums match and the metadata is

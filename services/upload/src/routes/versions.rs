@@ -1,5 +1,6 @@
-//! Version management (SPEC section 7, second half): edit or disable one version, its
-//! custom metadata, and the recycle bin. Every change lands in the project's audit trail.
+//! Version management (docs/ARCHITECTURE.md, "Version management"): edit or disable one
+//! version, its custom metadata, and the recycle bin. Every change lands in the project's
+//! audit trail.
 
 use arca_shared::http::{Params, Path, opt_boolean};
 use arca_shared::meta::versions::{Event, Restored};
