@@ -30,6 +30,7 @@ pub fn router(state: AppState) -> Router {
 /// successful run. Returns true when a batch was full, so more work is waiting now.
 pub async fn run_once(app: &AppState) -> anyhow::Result<bool> {
     let started = std::time::Instant::now();
+    migrate_file_pointers(app).await?;
     delete_queued_blobs(app).await?;
     schedule_expired_recycle_bin(app).await?;
     let purged = purge_packages(app).await?;
@@ -53,6 +54,21 @@ fn lease_ms(app: &AppState) -> u64 {
 fn worker_id() -> &'static str {
     static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     ID.get_or_init(|| format!("cleanup-{}-{}", std::process::id(), uuid::Uuid::new_v4()))
+}
+
+/// Once per Redis, under a lease: version hashes written before arca 0.4 get file ids in
+/// their pointer fields instead of copies of the file records (see
+/// `Meta::migrate_file_pointers`).
+async fn migrate_file_pointers(app: &AppState) -> anyhow::Result<()> {
+    const WORK: &str = "migrate-file-pointers";
+    if app.meta.last_run(WORK).await?.is_some() || !app.meta.claim(WORK, worker_id(), lease_ms(app)).await? {
+        return Ok(());
+    }
+    let (seen, rewritten) = app.meta.migrate_file_pointers().await?;
+    app.meta.set_last_run(WORK, now_ms()).await?;
+    app.meta.release(WORK).await?;
+    tracing::info!(versions = seen, pointers = rewritten, "version hashes migrated to file-id pointers");
+    Ok(())
 }
 
 /// Schedules for purging every recycled version older than `ARCA_RECYCLE_RETENTION`.

@@ -11,24 +11,34 @@ mod tokens;
 mod users;
 pub mod versions;
 
+use std::sync::Arc;
+
 use redis::AsyncCommands;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::db::Redis;
 use crate::error::{ApiError, ApiResult};
+use crate::model::PackageFile;
 
 pub use ci::NewJob;
 pub use tokens::TokenRef;
 
+/// Package file records remembered per process (a few hundred bytes each).
+const FILE_CACHE_CAPACITY: usize = 10_000;
+
 #[derive(Clone)]
 pub struct Meta {
     redis: Redis,
+    /// `(project id, file id)` -> the file's record. Records are written once and never
+    /// change, so a remembered one is right for as long as the file exists; looked up only
+    /// by ids just read from a version (see `files_by_id`).
+    files: Arc<quick_cache::sync::Cache<(u64, u64), PackageFile>>,
 }
 
 impl Meta {
     pub fn new(redis: Redis) -> Self {
-        Self { redis }
+        Self { redis, files: Arc::new(quick_cache::sync::Cache::new(FILE_CACHE_CAPACITY)) }
     }
 
     /// A connection handle; cheap to clone, multiplexed underneath.

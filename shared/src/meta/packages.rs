@@ -1,12 +1,33 @@
 //! Generic packages in Redis.
 //!
-//! A package version is one HASH (`keys::package_version`) with its fields, its counters
-//! and `f:<file name>` -> the newest file of that name, so the download path is a single
-//! HMGET. Every file is also its own record (`keys::package_file`) and a member of the
-//! version's file ZSET. Listed versions sit in three ZSETs (by creation time, by name, by
-//! version) so a page of a listing is a range read, never a scan.
+//! A package version is one HASH (`keys::package_version`) with its fields, its counters,
+//! `f:<file name>` -> the id of the newest file of that name and `latest` -> the id of the
+//! newest file. Every file is its own record (`keys::package_file`), written once and never
+//! changed, and a member of the version's file ZSET. Listed versions sit in three ZSETs (by
+//! creation time, by name, by version) so a page of a listing is a range read, never a scan.
+//!
+//! The hash holds only short values, so Redis keeps it in its compact listpack encoding
+//! (about 300 bytes instead of 2,800 when it held copies of the file records). Because
+//! file records never change, [`Meta`] remembers them in process: a warm download is still
+//! one HMGET. Versions written before arca 0.4 hold file JSON in those pointer fields; they
+//! are read as they are ([`Pointer`]) and rewritten by [`Meta::migrate_file_pointers`].
 
 use redis::{AsyncCommands, Script};
+
+/// Lua: the file id a pointer field holds; versions written before arca 0.4 hold the
+/// file's JSON there instead. A macro so that scripts can `concat!` it.
+macro_rules! pointer_id_lua {
+    () => {
+        r"
+local function pointer_id(v)
+  if string.sub(v, 1, 1) == '{' then
+    return tonumber(cjson.decode(v)['id'])
+  end
+  return tonumber(v)
+end
+"
+    };
+}
 
 use super::{Meta, to_json};
 use crate::error::{ApiError, ApiResult};
@@ -17,7 +38,9 @@ use crate::model::{Package, PackageFile, PackageSettings, PackageStatus};
 /// of a version at once agree on one package id, and a refused duplicate leaves nothing.
 /// KEYS: version hash, version files, package ref (candidate id), file record, and the
 /// three listing ZSETs. Returns `{package id, 1 created | 0 existed | -1 duplicate}`.
-const ADD_FILE: &str = r"
+const ADD_FILE: &str = concat!(
+    pointer_id_lua!(),
+    r"
 local id = redis.call('HGET', KEYS[1], 'id')
 local created = 0
 if not id then
@@ -37,26 +60,28 @@ elseif ARGV[11] == '1' and redis.call('HEXISTS', KEYS[1], 'f:' .. ARGV[10]) == 1
 end
 local file = cjson.decode(ARGV[9])
 file['package_id'] = tonumber(id)
-local encoded = cjson.encode(file)
-redis.call('SET', KEYS[4], encoded)
+redis.call('SET', KEYS[4], cjson.encode(file))
 -- Ids are taken before the bytes stream, so publishes may commit out of id order: a
 -- pointer only moves to a newer (higher) id, and newest means the same everywhere.
 for _, field in ipairs({'f:' .. ARGV[10], 'latest'}) do
   local current = redis.call('HGET', KEYS[1], field)
-  if not current or tonumber(cjson.decode(current)['id']) < tonumber(ARGV[8]) then
-    redis.call('HSET', KEYS[1], field, encoded)
+  if not current or pointer_id(current) < tonumber(ARGV[8]) then
+    redis.call('HSET', KEYS[1], field, ARGV[8])
   end
 end
 redis.call('HSET', KEYS[1], 'updated_at', ARGV[5])
 redis.call('HINCRBY', KEYS[1], 'size', ARGV[12])
 redis.call('ZADD', KEYS[2], ARGV[8], ARGV[8])
 return {id, created}
-";
+"
+);
 
 /// Removes one file. The version's pointers to it (`f:<name>`, `latest`) are moved to the
-/// given replacements only if they still point at it, so a publish that raced ahead keeps
-/// its newer file. KEYS: version hash, version files, file record.
-const DELETE_FILE: &str = r"
+/// given replacement ids only if they still point at it, so a publish that raced ahead
+/// keeps its newer file. KEYS: version hash, version files, file record.
+const DELETE_FILE: &str = concat!(
+    pointer_id_lua!(),
+    r"
 if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then
   return 0
 end
@@ -64,7 +89,7 @@ redis.call('DEL', KEYS[3])
 redis.call('HINCRBY', KEYS[1], 'size', -tonumber(ARGV[3]))
 local function repoint(field, replacement)
   local current = redis.call('HGET', KEYS[1], field)
-  if current and tostring(cjson.decode(current)['id']) == ARGV[1] then
+  if current and pointer_id(current) == tonumber(ARGV[1]) then
     if replacement == '' then
       redis.call('HDEL', KEYS[1], field)
     else
@@ -75,7 +100,32 @@ end
 repoint('f:' .. ARGV[2], ARGV[4])
 repoint('latest', ARGV[5])
 return 1
-";
+"
+);
+
+/// Rewrites a version hash written before arca 0.4: pointer fields holding file JSON get
+/// the file's id. The hash is rebuilt rather than edited, because Redis never turns a hash
+/// back into its compact encoding once a long value made it a hashtable. KEYS: the hash.
+/// Returns the number of pointers rewritten.
+const MIGRATE_POINTERS: &str = concat!(
+    pointer_id_lua!(),
+    r"
+local fields = redis.call('HGETALL', KEYS[1])
+local rewritten = 0
+for i = 1, #fields, 2 do
+  local f, v = fields[i], fields[i + 1]
+  if (f == 'latest' or string.sub(f, 1, 2) == 'f:') and string.sub(v, 1, 1) == '{' then
+    fields[i + 1] = string.format('%d', pointer_id(v))
+    rewritten = rewritten + 1
+  end
+end
+if rewritten > 0 then
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], unpack(fields))
+end
+return rewritten
+"
+);
 
 /// KEYS: version hash. ARGV: now.
 const COUNT_DOWNLOAD: &str = r"
@@ -155,15 +205,32 @@ pub struct ListQuery {
     pub limit: u64,
 }
 
-pub(super) fn parse_package(project_id: u64, values: Vec<Option<String>>) -> ApiResult<Option<Package>> {
+/// What a version's `f:<file name>` or `latest` field holds.
+enum Pointer {
+    Id(u64),
+    /// A version written before arca 0.4: a copy of the file record.
+    Record(PackageFile),
+}
+
+impl Pointer {
+    fn parse(raw: &str) -> ApiResult<Self> {
+        if raw.starts_with('{') {
+            serde_json::from_str(raw).map(Pointer::Record).map_err(|e| ApiError::internal("package file record", e))
+        } else {
+            raw.parse().map(Pointer::Id).map_err(|e| ApiError::internal("package file pointer", e))
+        }
+    }
+}
+
+/// A version's hash as HMGET of [`FIELDS`] read it, its newest file not yet looked up.
+pub(super) struct Row(Package, Option<Pointer>);
+
+pub(super) fn parse_package(project_id: u64, values: Vec<Option<String>>) -> ApiResult<Option<Row>> {
     let get = |i: usize| values.get(i).cloned().flatten();
     let num = |i: usize| get(i).and_then(|v| v.parse::<u64>().ok());
     let Some(id) = num(0) else { return Ok(None) };
-    let latest = get(12)
-        .map(|j| serde_json::from_str(&j))
-        .transpose()
-        .map_err(|e| ApiError::internal("package file record", e))?;
-    Ok(Some(Package {
+    let latest = get(12).as_deref().map(Pointer::parse).transpose()?;
+    let package = Package {
         id,
         project_id,
         name: get(1).unwrap_or_default(),
@@ -177,10 +244,11 @@ pub(super) fn parse_package(project_id: u64, values: Vec<Option<String>>) -> Api
         size: num(9).unwrap_or(0),
         download_count: num(10).unwrap_or(0),
         last_downloaded_at: num(11),
-        latest,
+        latest: None,
         recycled_at: num(13),
         recycled_by: get(14),
-    }))
+    };
+    Ok(Some(Row(package, latest)))
 }
 
 /// `abc` -> `[aA][bB][cC]`: a case-insensitive glob for ZSCAN MATCH. Callers pass only
@@ -267,10 +335,8 @@ impl Meta {
         let Some(package_id) = id else {
             return Ok(None);
         };
-        let file = file
-            .map(|j| serde_json::from_str(&j))
-            .transpose()
-            .map_err(|e| ApiError::internal("package file record", e))?;
+        let pointer = file.as_deref().map(Pointer::parse).transpose()?;
+        let file = self.resolve(project_id, vec![pointer]).await?.pop().flatten();
         Ok(Some(DownloadTarget { package_id, disabled: disabled.as_deref() == Some("1"), file }))
     }
 
@@ -296,15 +362,6 @@ impl Meta {
         pipe.query_async::<()>(&mut self.conn()).await
     }
 
-    pub async fn package_by_version(&self, project_id: u64, name: &str, version: &str) -> ApiResult<Option<Package>> {
-        let values: Vec<Option<String>> = redis::cmd("HMGET")
-            .arg(keys::package_version(project_id, name, version))
-            .arg(&FIELDS[..])
-            .query_async(&mut self.conn())
-            .await?;
-        parse_package(project_id, values)
-    }
-
     pub async fn package(&self, project_id: u64, package_id: u64) -> ApiResult<Option<Package>> {
         Ok(self.packages(project_id, &[package_id]).await?.into_iter().next())
     }
@@ -327,13 +384,44 @@ impl Meta {
             return Ok(Vec::new());
         }
         let rows: Vec<Vec<Option<String>>> = pipe.query_async(&mut self.conn()).await?;
-        let mut out = Vec::with_capacity(rows.len());
+        self.packages_from_rows(project_id, rows).await
+    }
+
+    /// Versions from HMGETs of [`FIELDS`], each with its newest file (one MGET for the
+    /// records not in memory); rows of versions that are gone are skipped.
+    pub(super) async fn packages_from_rows(
+        &self,
+        project_id: u64,
+        rows: Vec<Vec<Option<String>>>,
+    ) -> ApiResult<Vec<Package>> {
+        let mut packages = Vec::with_capacity(rows.len());
+        let mut pointers = Vec::with_capacity(rows.len());
         for row in rows {
-            if let Some(p) = parse_package(project_id, row)? {
-                out.push(p);
+            if let Some(Row(package, latest)) = parse_package(project_id, row)? {
+                packages.push(package);
+                pointers.push(latest);
             }
         }
-        Ok(out)
+        for (package, latest) in packages.iter_mut().zip(self.resolve(project_id, pointers).await?) {
+            package.latest = latest;
+        }
+        Ok(packages)
+    }
+
+    /// The file records pointers name, in their order (`None` for a missing pointer or a
+    /// record that is gone).
+    async fn resolve(&self, project_id: u64, pointers: Vec<Option<Pointer>>) -> ApiResult<Vec<Option<PackageFile>>> {
+        let ids: Vec<u64> =
+            pointers.iter().filter_map(|p| if let Some(Pointer::Id(id)) = p { Some(*id) } else { None }).collect();
+        let mut found: std::collections::HashMap<u64, PackageFile> =
+            self.files_by_id(project_id, &ids).await?.into_iter().map(|f| (f.id, f)).collect();
+        Ok(pointers
+            .into_iter()
+            .map(|p| match p? {
+                Pointer::Record(file) => Some(file),
+                Pointer::Id(id) => found.remove(&id),
+            })
+            .collect())
     }
 
     /// The files of a version, oldest first: `(total, page)`.
@@ -352,18 +440,29 @@ impl Meta {
         Ok((total, self.files_by_id(package.project_id, &ids).await?))
     }
 
+    /// File records by id, in the order given; ids whose record is gone are skipped.
+    /// Records never change once written, so those read before are taken from memory and
+    /// the rest read with one MGET. For ids just read from a version (its pointers, its
+    /// file ZSET): a remembered record may belong to a file deleted since.
     pub(super) async fn files_by_id(&self, project_id: u64, ids: &[u64]) -> ApiResult<Vec<PackageFile>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
+        let mut out: Vec<Option<PackageFile>> = ids.iter().map(|id| self.files.get(&(project_id, *id))).collect();
+        let missing: Vec<usize> = (0..ids.len()).filter(|i| out[*i].is_none()).collect();
+        if !missing.is_empty() {
+            let keys: Vec<String> = missing.iter().map(|i| keys::package_file(project_id, ids[*i])).collect();
+            let raw: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query_async(&mut self.conn()).await?;
+            for (i, record) in missing.into_iter().zip(raw) {
+                let Some(record) = record else { continue };
+                let file: PackageFile =
+                    serde_json::from_str(&record).map_err(|e| ApiError::internal("package file record", e))?;
+                self.files.insert((project_id, file.id), file.clone());
+                out[i] = Some(file);
+            }
         }
-        let keys: Vec<String> = ids.iter().map(|id| keys::package_file(project_id, *id)).collect();
-        let raw: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query_async(&mut self.conn()).await?;
-        raw.into_iter()
-            .flatten()
-            .map(|s| serde_json::from_str(&s).map_err(|e| ApiError::internal("package file record", e)))
-            .collect()
+        Ok(out.into_iter().flatten().collect())
     }
 
+    /// A file by the id a request named: read from Redis, since a deleted file's record
+    /// may still be remembered.
     pub async fn package_file(&self, project_id: u64, file_id: u64) -> ApiResult<Option<PackageFile>> {
         self.get_json(&keys::package_file(project_id, file_id)).await
     }
@@ -378,7 +477,7 @@ impl Meta {
         let remaining = self.files_by_id(pid, &others).await?;
         let same_name = remaining.iter().filter(|f| f.file_name == file.file_name).max_by_key(|f| f.id);
         let newest = remaining.iter().max_by_key(|f| f.id);
-        let encode = |f: Option<&PackageFile>| f.map(to_json).transpose().map(Option::unwrap_or_default);
+        let pointer = |f: Option<&PackageFile>| f.map(|f| f.id.to_string()).unwrap_or_default();
         let removed: i64 = Script::new(DELETE_FILE)
             .key(keys::package_version(pid, name, version))
             .key(files_key)
@@ -386,11 +485,42 @@ impl Meta {
             .arg(file.id)
             .arg(&file.file_name)
             .arg(file.size)
-            .arg(encode(same_name)?)
-            .arg(encode(newest)?)
+            .arg(pointer(same_name))
+            .arg(pointer(newest))
             .invoke_async(&mut self.conn())
             .await?;
+        self.files.remove(&(pid, file.id));
         Ok(removed == 1)
+    }
+
+    /// Rewrites every version hash (listed, hidden and recycled) still in the layout of
+    /// arca before 0.4, whose pointer fields held copies of file records. Reads understand
+    /// both layouts, so this only gives the memory back; it is idempotent and safe to run
+    /// while the services write. Returns `(hashes looked at, pointers rewritten)`. Scans the
+    /// key space: on Redis Cluster it reads the node the connection reaches, like the
+    /// orphan sweep (docs/ARCHITECTURE.md).
+    pub async fn migrate_file_pointers(&self) -> ApiResult<(u64, u64)> {
+        let script = Script::new(MIGRATE_POINTERS);
+        let (mut seen, mut rewritten) = (0, 0);
+        for pattern in ["arca:{p*}:pv:*", "arca:{p*}:bin:*"] {
+            let names: Vec<String> = {
+                let mut conn = self.conn();
+                let mut iter: redis::AsyncIter<String> = conn.scan_match(pattern).await?;
+                let mut names = Vec::new();
+                while let Some(name) = iter.next_item().await {
+                    names.push(name?);
+                }
+                names
+            };
+            // Names and versions cannot hold ':', so these suffixes are the file ZSETs
+            // and metadata hashes of versions, not versions.
+            for name in names.iter().filter(|n| !n.ends_with(":files") && !n.ends_with(":meta")) {
+                let n: u64 = script.key(name).invoke_async(&mut self.conn()).await?;
+                seen += 1;
+                rewritten += n;
+            }
+        }
+        Ok((seen, rewritten))
     }
 
     /// Queues S3 keys whose metadata is gone, for the cleanup worker.

@@ -245,7 +245,7 @@ impl Meta {
             .arg(&FIELDS[..])
             .query_async(&mut self.conn())
             .await?;
-        super::packages::parse_package(project_id, values)
+        Ok(self.packages_from_rows(project_id, vec![values]).await?.pop())
     }
 
     /// A page of the recycle bin, most recently recycled first: `(total, page)`.
@@ -261,13 +261,7 @@ impl Meta {
             pipe.cmd("HMGET").arg(keys::binned_package(project_id, *id)).arg(&FIELDS[..]);
         }
         let rows: Vec<Vec<Option<String>>> = pipe.query_async(&mut self.conn()).await?;
-        let mut out = Vec::new();
-        for row in rows {
-            if let Some(p) = super::packages::parse_package(project_id, row)? {
-                out.push(p);
-            }
-        }
-        Ok((total, out))
+        Ok((total, self.packages_from_rows(project_id, rows).await?))
     }
 
     /// Hands a binned version to the cleanup worker for good. False if it is not in the

@@ -646,3 +646,91 @@ async fn reads_and_writes_follow_roles() {
         .expect("req");
     assert_eq!(resp.status(), 403);
 }
+
+/// Puts a version hash back into the layout of arca before 0.4, exactly as its publish
+/// script wrote it: `latest` and `f:<name>` held copies of the file record's JSON.
+async fn to_old_layout(stack: &Stack, hash: &str) {
+    let mut conn = stack.app.meta.conn();
+    let fields: Vec<(String, String)> = redis::cmd("HGETALL").arg(hash).query_async(&mut conn).await.expect("hgetall");
+    let project = hash.split(['{', '}']).nth(1).expect("hash tag");
+    for (field, id) in fields.into_iter().filter(|(f, _)| f == "latest" || f.starts_with("f:")) {
+        let record: String = redis::cmd("GET")
+            .arg(format!("arca:{{{project}}}:file:{id}"))
+            .query_async(&mut conn)
+            .await
+            .expect("file record");
+        let _: () = redis::cmd("HSET").arg(hash).arg(&field).arg(record).query_async(&mut conn).await.expect("hset");
+    }
+}
+
+async fn hash_fields(stack: &Stack, hash: &str) -> (String, Vec<(String, String)>) {
+    let mut conn = stack.app.meta.conn();
+    let encoding: String = redis::cmd("OBJECT").arg("ENCODING").arg(hash).query_async(&mut conn).await.expect("enc");
+    let fields: Vec<(String, String)> = redis::cmd("HGETALL").arg(hash).query_async(&mut conn).await.expect("hgetall");
+    (encoding, fields.into_iter().filter(|(f, _)| f == "latest" || f.starts_with("f:")).collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn versions_written_by_the_old_layout_keep_working_and_are_migrated() {
+    let stack = Stack::start().await;
+    let (pid, _) = stack.project("legacy", "private").await;
+    let pid_s = pid.to_string();
+    let url = |version: &str, file: &str| file_url(&stack, &pid_s, "tool", version, file);
+    for (file, body) in [("a.txt", "a-old"), ("a.txt", "a-new"), ("b.txt", "b")] {
+        assert_eq!(put(&stack, &url("1.0", file), body.into()).await.0, 201);
+    }
+    let (_, binned) = put(&stack, &format!("{}?select=package_file", url("0.9", "a.txt")), b"binned".to_vec()).await;
+    let binned_id = binned["package_id"].as_u64().expect("package id");
+    let hash = format!("arca:{{p{pid}}}:pv:tool/1.0");
+    to_old_layout(&stack, &hash).await;
+    to_old_layout(&stack, &format!("arca:{{p{pid}}}:pv:tool/0.9")).await;
+    let (encoding, pointers) = hash_fields(&stack, &hash).await;
+    assert_eq!(encoding, "hashtable", "the old layout's long values");
+    assert!(pointers.iter().all(|(_, v)| v.starts_with('{')), "seeded as JSON: {pointers:?}");
+    let pkgs = format!("/projects/{pid}/packages");
+    assert_eq!(stack.admin_delete(&format!("{pkgs}/{binned_id}")).await, 204, "to the recycle bin");
+
+    // Reads and writes understand the old layout.
+    assert_eq!(fetch(&stack, &url("1.0", "a.txt")).await, (200, b"a-new".to_vec()));
+    assert_eq!(fetch(&stack, &url("1.0", "b.txt")).await, (200, b"b".to_vec()));
+    let listed: Value = stack.admin_get(&format!("{pkgs}?package_name=tool&package_version=1.0")).await;
+    let package_id = listed[0]["id"].as_u64().expect("listed");
+    let files: Value = stack.admin_get(&format!("{pkgs}/{package_id}/package_files")).await;
+    let ids: Vec<u64> = files.as_array().expect("files").iter().filter_map(|f| f["id"].as_u64()).collect();
+    assert_eq!(ids.len(), 3);
+    assert_eq!(stack.admin_delete(&format!("{pkgs}/{package_id}/package_files/{}", ids[1])).await, 204);
+    assert_eq!(fetch(&stack, &url("1.0", "a.txt")).await, (200, b"a-old".to_vec()), "repointed to the older a.txt");
+    assert_eq!(put(&stack, &url("1.0", "c.txt"), b"c".to_vec()).await.0, 201);
+    assert_eq!(fetch(&stack, &url("1.0", "c.txt")).await, (200, b"c".to_vec()));
+    let details: Value = stack.admin_get(&format!("{pkgs}/{package_id}")).await;
+    assert_eq!(details["name"], "tool");
+    let bin: Value = stack.admin_get(&format!("{pkgs}/recycle_bin")).await;
+    assert_eq!(bin[0]["id"].as_u64(), Some(binned_id), "the binned version reads: {bin}");
+
+    // The cleanup worker rewrites them once: ids in the pointers, the compact encoding back.
+    // The stack's worker marked its migration done when it started on an empty Redis; an
+    // upgraded deployment has no such mark.
+    let mut conn = stack.app.meta.conn();
+    let _: () = redis::cmd("DEL")
+        .arg("arca:{cleanup}:last-run:migrate-file-pointers")
+        .query_async(&mut conn)
+        .await
+        .expect("del");
+    arca_cleanup::run_once(&stack.app).await.expect("cleanup pass");
+    for key in [hash.clone(), format!("arca:{{p{pid}}}:bin:{binned_id}")] {
+        let (encoding, pointers) = hash_fields(&stack, &key).await;
+        assert_eq!(encoding, "listpack", "{key} compact again");
+        assert!(!pointers.is_empty() && pointers.iter().all(|(_, v)| v.parse::<u64>().is_ok()), "{key}: {pointers:?}");
+    }
+    assert_eq!(fetch(&stack, &url("1.0", "a.txt")).await, (200, b"a-old".to_vec()));
+    assert_eq!(fetch(&stack, &url("1.0", "c.txt")).await, (200, b"c".to_vec()));
+    let restore =
+        stack.http.post(stack.api(&format!("{pkgs}/{binned_id}/restore"))).header("PRIVATE-TOKEN", ADMIN_TOKEN);
+    assert!(restore.send().await.expect("restore").status().is_success());
+    assert_eq!(fetch(&stack, &url("0.9", "a.txt")).await, (200, b"binned".to_vec()));
+    // Done once: a hash put back into the old layout now stays as it is (and still reads).
+    to_old_layout(&stack, &hash).await;
+    arca_cleanup::run_once(&stack.app).await.expect("cleanup pass");
+    assert_eq!(hash_fields(&stack, &hash).await.0, "hashtable", "the migration ran only once");
+    assert_eq!(fetch(&stack, &url("1.0", "b.txt")).await, (200, b"b".to_vec()));
+}
