@@ -218,8 +218,46 @@ function request()
     return wrk.format("GET", "$FILE_PATH")
 end
 EOF
+    scrape() { for a in "$GW" "$UP" "$DOWN"; do curl -sf "http://$a/metrics"; done; }
+    scrape >"$ROOT/metrics-before"
     read -r mixed_rps mixed_p99 mixed_bad <<<"$(measure "http://$GW/" 200 15 "$ROOT/mixed.lua")"
-    row "mixed load through the gateway (p99 aim <= 50 ms)" "${mixed_rps}/s p99 ${mixed_p99} ms, ${mixed_bad} errors" "" "" "50"
+    scrape >"$ROOT/metrics-after"
+    # The floor of the upload tenth: 16 KiB presigned PUTs straight to s3s-fs, alone on
+    # the machine, at the same 200 connections.
+    echo 'wrk.method = "PUT"; wrk.body = string.rep("x", 16384)' >"$ROOT/put.lua"
+    read -r put_rps put_p99 _ <<<"$(measure "$("$TOOLS/presign-put" "$ARCA_S3_ENDPOINT" bench direct/small)" 200 10 "$ROOT/put.lua")"
+    row "mixed load through the gateway (p99 aim <= 50 ms)" "${mixed_rps}/s p99 ${mixed_p99} ms, ${mixed_bad} errors" "16 KiB PUTs straight to s3s-fs ${put_rps}/s p99 ${put_p99} ms" "" "50"
+    # Per class, from the services' own histograms over the run (bucket bounds: <= means
+    # "within that bucket").
+    python3 - "$ROOT/metrics-before" "$ROOT/metrics-after" <<'PY' | while IFS=$'\t' read -r figure value; do row "$figure" "$value" "" "" ""; done
+import collections, re, sys
+def load(path):
+    d = collections.defaultdict(dict)
+    pat = re.compile(r'(arca_http_request_duration_seconds|arca_s3_request_duration_seconds)_bucket\{(.*)\} (\d+)')
+    for line in open(path):
+        m = pat.match(line)
+        if m:
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', m[2]))
+            le = labels.pop("le")
+            d[(m[1], tuple(sorted(labels.items())))][float("inf") if le == "+Inf" else float(le)] = int(m[3])
+    return d
+before, after = load(sys.argv[1]), load(sys.argv[2])
+def quantiles(key):
+    cum = [(le, n - before.get(key, {}).get(le, 0)) for le, n in sorted(after[key].items())]
+    total = cum[-1][1]
+    q = lambda p: next(le for le, n in cum if n >= p * total)
+    return total, f"p50 <= {q(.5) * 1000:g} ms, p99 <= {q(.99) * 1000:g} ms ({total} requests)"
+for key in after:
+    labels = dict(key[1])
+    if key[0] == "arca_s3_request_duration_seconds" and labels.get("operation") == "PutObject":
+        print(f"  mixed: S3 PutObject as the upload service saw it\t{quantiles(key)[1]}")
+    elif labels.get("service") == "download" and labels.get("method") == "GET" and "generic" in labels["route"]:
+        print(f"  mixed: redirects in the download service\t{quantiles(key)[1]}")
+    elif labels.get("service") == "download" and labels.get("route", "").endswith("/packages"):
+        print(f"  mixed: listings in the download service\t{quantiles(key)[1]}")
+    elif labels.get("service") == "upload" and labels.get("method") == "PUT":
+        print(f"  mixed: uploads in the upload service\t{quantiles(key)[1]}")
+PY
 fi
 
 if runs scale; then
@@ -227,11 +265,19 @@ if runs scale; then
     VERSIONS=4000
     curl -sf -X POST -H "$ADMIN" "$API/projects?name=scale&visibility=private" >/dev/null
     scale_id=$(curl -sf -H "$ADMIN" "$API/projects/root%2Fscale" | json_field "['id']")
-    mem0=$(redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ {print $2+0}'); keys0=$(redis-cli -p "$REDIS_PORT" dbsize)
+    used() { redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ {print $2+0}'; }
+    trail() { redis-cli -p "$REDIS_PORT" memory usage "arca:{p$scale_id}:events" | awk '{print $1+0}'; }
+    mem0=$(used); trail0=$(trail); keys0=$(redis-cli -p "$REDIS_PORT" dbsize)
     seq 1 "$VERSIONS" | xargs -P 8 -I{} curl -sf -o /dev/null -H "$ADMIN" --data-binary x -X PUT "$API/projects/$scale_id/packages/generic/app-{}/1.0.{}/app.tar.gz"
     sleep 0.5
-    mem1=$(redis-cli -p "$REDIS_PORT" info memory | awk -F: '/^used_memory:/ {print $2+0}'); keys1=$(redis-cli -p "$REDIS_PORT" dbsize)
+    mem1=$(used); trail1=$(trail); keys1=$(redis-cli -p "$REDIS_PORT" dbsize)
     row "Redis per single-file version (aim <= 1 KiB)" "$(( (mem1 - mem0) / VERSIONS )) B, $(calc "round(($keys1 - $keys0)/$VERSIONS, 2)") keys" "" "" "1024"
+    # Each publish adds an audit event; the trail is capped at 10,000 per project, so it
+    # stops growing with the data.
+    row "  of which the audit trail (capped per project)" "$(( (trail1 - trail0) / VERSIONS )) B" "" "" ""
+    for k in "pv:app-7/1.0.7" "file:$(redis-cli -p "$REDIS_PORT" hget "arca:{p$scale_id}:pv:app-7/1.0.7" latest)" "pv:app-7/1.0.7:files"; do
+        echo "    arca:{p$scale_id}:$k: $(redis-cli -p "$REDIS_PORT" object encoding "arca:{p$scale_id}:$k"), $(redis-cli -p "$REDIS_PORT" memory usage "arca:{p$scale_id}:$k") B"
+    done
     LIST_FILES="${BENCH_LIST_FILES:-1000000}"
     curl -sf -X POST -H "$ADMIN" "$API/projects?name=big&visibility=private" >/dev/null
     big_id=$(curl -sf -H "$ADMIN" "$API/projects/root%2Fbig" | json_field "['id']")
