@@ -55,6 +55,18 @@ impl Meta {
         raw.map(|s| serde_json::from_str(&s).map_err(|e| ApiError::internal(key, e))).transpose()
     }
 
+    /// Every key matching `pattern`, by SCAN. On Redis Cluster this reads the node the
+    /// connection reaches (docs/ARCHITECTURE.md, "The cleanup worker").
+    async fn scan_keys(&self, pattern: &str) -> ApiResult<Vec<String>> {
+        let mut conn = self.conn();
+        let mut iter: redis::AsyncIter<String> = conn.scan_match(pattern).await?;
+        let mut names = Vec::new();
+        while let Some(name) = iter.next_item().await {
+            names.push(name?);
+        }
+        Ok(names)
+    }
+
     async fn next_id(&self, seq_key: &str) -> ApiResult<u64> {
         Ok(self.conn().incr(seq_key, 1u64).await?)
     }

@@ -503,15 +503,7 @@ impl Meta {
         let script = Script::new(MIGRATE_POINTERS);
         let (mut seen, mut rewritten) = (0, 0);
         for pattern in ["arca:{p*}:pv:*", "arca:{p*}:bin:*"] {
-            let names: Vec<String> = {
-                let mut conn = self.conn();
-                let mut iter: redis::AsyncIter<String> = conn.scan_match(pattern).await?;
-                let mut names = Vec::new();
-                while let Some(name) = iter.next_item().await {
-                    names.push(name?);
-                }
-                names
-            };
+            let names = self.scan_keys(pattern).await?;
             // Names and versions cannot hold ':', so these suffixes are the file ZSETs
             // and metadata hashes of versions, not versions.
             for name in names.iter().filter(|n| !n.ends_with(":files") && !n.ends_with(":meta")) {

@@ -24,15 +24,7 @@ impl Meta {
     pub async fn referenced_blob_keys(&self) -> ApiResult<HashSet<String>> {
         let mut out = HashSet::new();
         for pattern in ["arca:{p*}:file:*", "arca:{p*}:artifact:*"] {
-            let names: Vec<String> = {
-                let mut conn = self.conn();
-                let mut iter: redis::AsyncIter<String> = conn.scan_match(pattern).await?;
-                let mut names = Vec::new();
-                while let Some(name) = iter.next_item().await {
-                    names.push(name?);
-                }
-                names
-            };
+            let names = self.scan_keys(pattern).await?;
             for chunk in names.chunks(500) {
                 let values: Vec<Option<String>> = redis::cmd("MGET").arg(chunk).query_async(&mut self.conn()).await?;
                 for v in values.into_iter().flatten() {
