@@ -647,13 +647,18 @@ async fn reads_and_writes_follow_roles() {
     assert_eq!(resp.status(), 403);
 }
 
+/// A version hash's pointer fields: `latest` and `f:<file name>`.
+fn is_pointer(field: &str) -> bool {
+    field == "latest" || field.starts_with("f:")
+}
+
 /// Puts a version hash back into the layout of arca before 0.4, exactly as its publish
 /// script wrote it: `latest` and `f:<name>` held copies of the file record's JSON.
 async fn to_old_layout(stack: &Stack, hash: &str) {
     let mut conn = stack.app.meta.conn();
     let fields: Vec<(String, String)> = redis::cmd("HGETALL").arg(hash).query_async(&mut conn).await.expect("hgetall");
     let project = hash.split(['{', '}']).nth(1).expect("hash tag");
-    for (field, id) in fields.into_iter().filter(|(f, _)| f == "latest" || f.starts_with("f:")) {
+    for (field, id) in fields.into_iter().filter(|(f, _)| is_pointer(f)) {
         let record: String = redis::cmd("GET")
             .arg(format!("arca:{{{project}}}:file:{id}"))
             .query_async(&mut conn)
@@ -667,7 +672,7 @@ async fn hash_fields(stack: &Stack, hash: &str) -> (String, Vec<(String, String)
     let mut conn = stack.app.meta.conn();
     let encoding: String = redis::cmd("OBJECT").arg("ENCODING").arg(hash).query_async(&mut conn).await.expect("enc");
     let fields: Vec<(String, String)> = redis::cmd("HGETALL").arg(hash).query_async(&mut conn).await.expect("hgetall");
-    (encoding, fields.into_iter().filter(|(f, _)| f == "latest" || f.starts_with("f:")).collect())
+    (encoding, fields.into_iter().filter(|(f, _)| is_pointer(f)).collect())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
