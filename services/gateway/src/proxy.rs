@@ -131,13 +131,8 @@ impl Gateway {
         // A replica that refuses the connection has not seen the request: try the next
         // one. A read has no body; a write's body is reclaimed if nobody read it yet.
         let mut pending = Some(if read { Empty::new().map_err(|never| match never {}).boxed() } else { body.boxed() });
-        let order = pool.order();
-        let last = order.len().saturating_sub(1);
-        let mut parts = Some(parts);
-        for (i, upstream) in order.into_iter().enumerate() {
+        for upstream in pool.order() {
             let Some(body) = pending.take() else { break };
-            // Each try needs the request head; the last one takes it instead of a copy.
-            let Some(head) = (if i == last { parts.take() } else { parts.clone() }) else { break };
             let (this_body, reclaim) = if read {
                 (body, None)
             } else {
@@ -150,7 +145,7 @@ impl Gateway {
                     return error(StatusCode::BAD_REQUEST, "400 Bad request - invalid request target");
                 }
             };
-            let mut out = Request::from_parts(head, this_body);
+            let mut out = Request::from_parts(parts.clone(), this_body);
             *out.uri_mut() = uri;
             match tokio::time::timeout(timeout, self.client.request(out)).await {
                 Ok(Ok(resp)) => {
