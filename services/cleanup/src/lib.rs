@@ -56,7 +56,7 @@ fn worker_id() -> &'static str {
     ID.get_or_init(|| format!("cleanup-{}-{}", std::process::id(), uuid::Uuid::new_v4()))
 }
 
-/// Once per Redis, under a lease: version hashes written before arca 0.4 get file ids in
+/// Once per Redis, under a lease: version hashes of the first layout get file ids in
 /// their pointer fields instead of copies of the file records (see
 /// `Meta::migrate_file_pointers`).
 async fn migrate_file_pointers(app: &AppState) -> anyhow::Result<()> {

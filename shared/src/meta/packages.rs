@@ -9,12 +9,12 @@
 //! The hash holds only short values, so Redis keeps it in its compact listpack encoding
 //! (about 300 bytes instead of 2,800 when it held copies of the file records). Because
 //! file records never change, [`Meta`] remembers them in process: a warm download is still
-//! one HMGET. Versions written before arca 0.4 hold file JSON in those pointer fields; they
+//! one HMGET. Versions written by the first layout hold file JSON in those pointer fields; they
 //! are read as they are ([`Pointer`]) and rewritten by [`Meta::migrate_file_pointers`].
 
 use redis::{AsyncCommands, Script};
 
-/// Lua: the file id a pointer field holds; versions written before arca 0.4 hold the
+/// Lua: the file id a pointer field holds; versions written by the first layout hold the
 /// file's JSON there instead. A macro so that scripts can `concat!` it.
 macro_rules! pointer_id_lua {
     () => {
@@ -103,7 +103,7 @@ return 1
 "
 );
 
-/// Rewrites a version hash written before arca 0.4: pointer fields holding file JSON get
+/// Rewrites a version hash of the first layout: pointer fields holding file JSON get
 /// the file's id. The hash is rebuilt rather than edited, because Redis never turns a hash
 /// back into its compact encoding once a long value made it a hashtable. KEYS: the hash.
 /// Returns the number of pointers rewritten.
@@ -208,7 +208,7 @@ pub struct ListQuery {
 /// What a version's `f:<file name>` or `latest` field holds.
 enum Pointer {
     Id(u64),
-    /// A version written before arca 0.4: a copy of the file record.
+    /// A version of the first layout: a copy of the file record.
     Record(PackageFile),
 }
 
@@ -494,7 +494,7 @@ impl Meta {
     }
 
     /// Rewrites every version hash (listed, hidden and recycled) still in the layout of
-    /// arca before 0.4, whose pointer fields held copies of file records. Reads understand
+    /// the first layout, whose pointer fields held copies of file records. Reads understand
     /// both layouts, so this only gives the memory back; it is idempotent and safe to run
     /// while the services write. Returns `(hashes looked at, pointers rewritten)`. Scans the
     /// key space: on Redis Cluster it reads the node the connection reaches, like the

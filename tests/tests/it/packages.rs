@@ -652,7 +652,7 @@ fn is_pointer(field: &str) -> bool {
     field == "latest" || field.starts_with("f:")
 }
 
-/// Puts a version hash back into the layout of arca before 0.4, exactly as its publish
+/// Puts a version hash back into the first layout, exactly as its publish
 /// script wrote it: `latest` and `f:<name>` held copies of the file record's JSON.
 async fn to_old_layout(stack: &Stack, hash: &str) {
     let mut conn = stack.app.meta.conn();
