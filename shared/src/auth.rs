@@ -364,7 +364,7 @@ impl Authenticator {
     }
 
     pub async fn close_session(&self, id: &str) -> ApiResult<()> {
-        self.meta.delete_session(&hash_token(id)).await
+        Ok(self.meta.delete_session(&hash_token(id)).await?)
     }
 
     /// A job token works while its signature, expiry and issuer hold and its job runs.
@@ -394,11 +394,15 @@ impl Authenticator {
     }
 
     async fn member_level(&self, project_id: u64, user_id: u64) -> ApiResult<Option<u8>> {
-        self.cache.members.get_or((project_id, user_id), self.meta.member_level(project_id, user_id)).await
+        Ok(self.cache.members.get_or((project_id, user_id), self.meta.member_level(project_id, user_id)).await?)
     }
 
     async fn allowlisted(&self, project_id: u64, source_id: u64) -> ApiResult<bool> {
-        self.cache.allowlist.get_or((project_id, source_id), self.meta.allowlist_contains(project_id, source_id)).await
+        Ok(self
+            .cache
+            .allowlist
+            .get_or((project_id, source_id), self.meta.allowlist_contains(project_id, source_id))
+            .await?)
     }
 
     /// Where `who` stands in `project`: the lookups the permission table needs.

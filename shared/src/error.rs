@@ -110,12 +110,15 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<redis::RedisError> for ApiError {
-    fn from(err: redis::RedisError) -> Self {
-        if err.is_io_error() || err.is_timeout() || err.is_connection_dropped() || err.is_connection_refusal() {
-            Self::Unavailable(format!("redis: {err}"))
-        } else {
-            Self::Internal(format!("redis: {err}"))
+impl From<crate::meta::StoreError> for ApiError {
+    fn from(err: crate::meta::StoreError) -> Self {
+        use crate::meta::StoreError;
+        match err {
+            StoreError::Unavailable(_) => Self::Unavailable(err.to_string()),
+            StoreError::Redis(_) | StoreError::Corrupt { .. } => Self::Internal(err.to_string()),
+            StoreError::Conflict(why) => Self::Conflict(why.to_owned()),
+            StoreError::NotFound(what) => Self::NotFound(what),
+            StoreError::Limit(why) => Self::BadRequest(why),
         }
     }
 }
@@ -138,3 +141,25 @@ impl From<crate::blobs::BlobError> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::StoreError;
+
+    #[test]
+    fn store_errors_become_the_status_a_client_can_act_on() {
+        let refused = redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        let cases = [
+            (StoreError::from(refused), StatusCode::SERVICE_UNAVAILABLE),
+            (StoreError::corrupt("user:1", "expected value"), StatusCode::INTERNAL_SERVER_ERROR),
+            (StoreError::Conflict("Username has already been taken"), StatusCode::CONFLICT),
+            (StoreError::NotFound("Package"), StatusCode::NOT_FOUND),
+            (StoreError::Limit("a version holds at most 20 metadata entries".into()), StatusCode::BAD_REQUEST),
+        ];
+        for (err, status) in cases {
+            let shown = err.to_string();
+            assert_eq!(ApiError::from(err).status(), status, "{shown}");
+        }
+    }
+}

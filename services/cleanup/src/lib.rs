@@ -6,11 +6,11 @@ use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::time::Duration;
 
+use arca_shared::AppState;
 use arca_shared::auth::Actor;
 use arca_shared::meta::packages::{ListQuery, Order};
 use arca_shared::meta::versions::{Event, PackageRef};
 use arca_shared::time::now_ms;
-use arca_shared::{AppState, keys};
 use axum::Router;
 use tokio::net::TcpListener;
 
@@ -313,12 +313,7 @@ const DELETE_BATCH: usize = 1000;
 async fn delete_queued_blobs(app: &AppState) -> anyhow::Result<u64> {
     let mut deleted = 0u64;
     loop {
-        let batch: Vec<String> = redis::cmd("LPOP")
-            .arg(keys::BLOB_DELETE_QUEUE)
-            .arg(DELETE_BATCH)
-            .query_async::<Option<Vec<String>>>(&mut app.meta.conn())
-            .await?
-            .unwrap_or_default();
+        let batch = app.meta.pop_blob_deletes(DELETE_BATCH).await?;
         if batch.is_empty() {
             return Ok(deleted);
         }

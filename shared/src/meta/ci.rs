@@ -6,8 +6,8 @@
 
 use redis::{AsyncCommands, Script};
 
+use super::error::{StoreError, StoreResult};
 use super::{Meta, to_json};
-use crate::error::{ApiError, ApiResult};
 use crate::keys;
 use crate::model::{Artifact, CiStatus, Job, Pipeline};
 
@@ -38,16 +38,16 @@ return 1
 const REF_LOOKBACK: isize = 200;
 
 impl Meta {
-    pub async fn next_pipeline_id(&self) -> ApiResult<u64> {
+    pub async fn next_pipeline_id(&self) -> StoreResult<u64> {
         self.next_id(keys::PIPELINE_SEQ).await
     }
 
-    pub async fn next_job_id(&self) -> ApiResult<u64> {
+    pub async fn next_job_id(&self) -> StoreResult<u64> {
         self.next_id(keys::JOB_SEQ).await
     }
 
     /// Stores a new pipeline and indexes it under its ref or its parent.
-    pub async fn create_pipeline(&self, p: &Pipeline) -> ApiResult<()> {
+    pub async fn create_pipeline(&self, p: &Pipeline) -> StoreResult<()> {
         let pid = p.project_id;
         let mut pipe = redis::pipe();
         pipe.atomic().set(keys::pipeline(pid, p.id), to_json(p)?).sadd(keys::project_refs(pid), &p.ref_name);
@@ -59,19 +59,19 @@ impl Meta {
         Ok(())
     }
 
-    pub async fn save_pipeline(&self, p: &Pipeline) -> ApiResult<()> {
+    pub async fn save_pipeline(&self, p: &Pipeline) -> StoreResult<()> {
         let _: () = self.conn().set(keys::pipeline(p.project_id, p.id), to_json(p)?).await?;
         Ok(())
     }
 
-    pub async fn pipeline(&self, project_id: u64, id: u64) -> ApiResult<Option<Pipeline>> {
+    pub async fn pipeline(&self, project_id: u64, id: u64) -> StoreResult<Option<Pipeline>> {
         self.get_json(&keys::pipeline(project_id, id)).await
     }
 
     /// Stores a new job as its pipeline's job of that name, if the pipeline still runs and
     /// has no job of that name yet: decided in one script, so neither a pipeline finishing
     /// meanwhile nor a concurrent job of the same name slips past.
-    pub async fn create_job(&self, job: &Job) -> ApiResult<NewJob> {
+    pub async fn create_job(&self, job: &Job) -> StoreResult<NewJob> {
         let created: i64 = Script::new(CREATE_JOB)
             .key(keys::pipeline(job.project_id, job.pipeline_id))
             .key(keys::pipeline_jobs(job.project_id, job.pipeline_id))
@@ -90,22 +90,22 @@ impl Meta {
         Ok(NewJob::Created)
     }
 
-    pub async fn save_job(&self, job: &Job) -> ApiResult<()> {
+    pub async fn save_job(&self, job: &Job) -> StoreResult<()> {
         let _: () = self.conn().set(keys::job(job.project_id, job.id), to_json(job)?).await?;
         Ok(())
     }
 
-    pub async fn job(&self, project_id: u64, id: u64) -> ApiResult<Option<Job>> {
+    pub async fn job(&self, project_id: u64, id: u64) -> StoreResult<Option<Job>> {
         self.get_json(&keys::job(project_id, id)).await
     }
 
     /// The project of a job known only by its id.
-    pub async fn job_project(&self, job_id: u64) -> ApiResult<Option<u64>> {
+    pub async fn job_project(&self, job_id: u64) -> StoreResult<Option<u64>> {
         Ok(self.conn().get(keys::job_project(job_id)).await?)
     }
 
     /// The latest successful top-level pipeline of a ref.
-    pub async fn latest_successful_pipeline(&self, project_id: u64, ref_name: &str) -> ApiResult<Option<Pipeline>> {
+    pub async fn latest_successful_pipeline(&self, project_id: u64, ref_name: &str) -> StoreResult<Option<Pipeline>> {
         let ids: Vec<u64> =
             self.conn().zrevrange(keys::ref_pipelines(project_id, ref_name), 0, REF_LOOKBACK - 1).await?;
         if ids.is_empty() {
@@ -114,7 +114,7 @@ impl Meta {
         let keys: Vec<String> = ids.iter().map(|id| keys::pipeline(project_id, *id)).collect();
         let raw: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query_async(&mut self.conn()).await?;
         for r in raw.into_iter().flatten() {
-            let p: Pipeline = serde_json::from_str(&r).map_err(|e| ApiError::internal("pipeline record", e))?;
+            let p: Pipeline = serde_json::from_str(&r).map_err(|e| StoreError::corrupt("pipeline record", e))?;
             if p.status == CiStatus::Success {
                 return Ok(Some(p));
             }
@@ -124,7 +124,7 @@ impl Meta {
 
     /// The job named `name` in the latest successful pipeline of `ref_name`: the parent
     /// pipeline first, then its children in creation order.
-    pub async fn job_by_ref(&self, project_id: u64, ref_name: &str, name: &str) -> ApiResult<Option<Job>> {
+    pub async fn job_by_ref(&self, project_id: u64, ref_name: &str, name: &str) -> StoreResult<Option<Job>> {
         let Some(pipeline) = self.latest_successful_pipeline(project_id, ref_name).await? else {
             return Ok(None);
         };
@@ -142,7 +142,7 @@ impl Meta {
 
     /// The jobs of the latest successful pipeline (and its children) of every ref: their
     /// artifacts are kept whatever their expiry, as GitLab keeps the latest artifacts.
-    pub async fn latest_artifact_jobs(&self, project_id: u64) -> ApiResult<Vec<u64>> {
+    pub async fn latest_artifact_jobs(&self, project_id: u64) -> StoreResult<Vec<u64>> {
         let refs: Vec<String> = self.conn().smembers(keys::project_refs(project_id)).await?;
         let mut jobs = Vec::new();
         for r in refs {
@@ -159,13 +159,13 @@ impl Meta {
         Ok(jobs)
     }
 
-    pub async fn artifact(&self, project_id: u64, job_id: u64) -> ApiResult<Option<Artifact>> {
+    pub async fn artifact(&self, project_id: u64, job_id: u64) -> StoreResult<Option<Artifact>> {
         self.get_json(&keys::artifact(project_id, job_id)).await
     }
 
     /// Stores a job's artifacts (replacing earlier ones) and schedules their expiry.
     /// Returns the replaced record, whose blob the caller hands to deletion.
-    pub async fn save_artifact(&self, a: &Artifact) -> ApiResult<Option<Artifact>> {
+    pub async fn save_artifact(&self, a: &Artifact) -> StoreResult<Option<Artifact>> {
         let previous = self.artifact(a.project_id, a.job_id).await?;
         let member = format!("{}:{}", a.project_id, a.job_id);
         redis::pipe()
@@ -186,7 +186,7 @@ impl Meta {
     }
 
     /// Removes a job's artifacts record (the caller deletes or queues the blob).
-    pub async fn delete_artifact(&self, project_id: u64, job_id: u64) -> ApiResult<()> {
+    pub async fn delete_artifact(&self, project_id: u64, job_id: u64) -> StoreResult<()> {
         redis::pipe()
             .atomic()
             .del(keys::artifact(project_id, job_id))
@@ -197,12 +197,12 @@ impl Meta {
         Ok(())
     }
 
-    pub async fn project_artifact_jobs(&self, project_id: u64) -> ApiResult<Vec<u64>> {
+    pub async fn project_artifact_jobs(&self, project_id: u64) -> StoreResult<Vec<u64>> {
         Ok(self.conn().zrange(keys::project_artifacts(project_id), 0, -1).await?)
     }
 
     /// Artifacts whose expiry is due: `(project id, job id)`.
-    pub async fn due_artifacts(&self, now: u64, limit: usize) -> ApiResult<Vec<(u64, u64)>> {
+    pub async fn due_artifacts(&self, now: u64, limit: usize) -> StoreResult<Vec<(u64, u64)>> {
         let members: Vec<String> =
             self.conn().zrangebyscore_limit(keys::ARTIFACT_EXPIRY, 0, now, 0, limit as isize).await?;
         Ok(members
@@ -212,7 +212,7 @@ impl Meta {
     }
 
     /// Looks at a spared artifact again later.
-    pub async fn postpone_expiry(&self, project_id: u64, job_id: u64, at: u64) -> ApiResult<()> {
+    pub async fn postpone_expiry(&self, project_id: u64, job_id: u64, at: u64) -> StoreResult<()> {
         let _: () = self.conn().zadd(keys::ARTIFACT_EXPIRY, format!("{project_id}:{job_id}"), at).await?;
         Ok(())
     }

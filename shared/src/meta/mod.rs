@@ -3,6 +3,7 @@
 //! MULTI or a Lua script whose keys share one cluster slot.
 
 mod ci;
+mod error;
 pub mod packages;
 mod projects;
 pub mod sessions;
@@ -18,10 +19,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::db::Redis;
-use crate::error::{ApiError, ApiResult};
 use crate::model::PackageFile;
 
 pub use ci::NewJob;
+pub use error::{StoreError, StoreResult};
 pub use tokens::TokenRef;
 
 /// Package file records remembered per process (a few hundred bytes each).
@@ -50,14 +51,14 @@ impl Meta {
         self.conn().ping().await
     }
 
-    async fn get_json<T: DeserializeOwned>(&self, key: &str) -> ApiResult<Option<T>> {
+    async fn get_json<T: DeserializeOwned>(&self, key: &str) -> StoreResult<Option<T>> {
         let raw: Option<String> = self.conn().get(key).await?;
-        raw.map(|s| serde_json::from_str(&s).map_err(|e| ApiError::internal(key, e))).transpose()
+        raw.map(|s| serde_json::from_str(&s).map_err(|e| StoreError::corrupt(key, e))).transpose()
     }
 
     /// Every key matching `pattern`, by SCAN. On Redis Cluster this reads the node the
     /// connection reaches (docs/ARCHITECTURE.md, "The cleanup worker").
-    async fn scan_keys(&self, pattern: &str) -> ApiResult<Vec<String>> {
+    async fn scan_keys(&self, pattern: &str) -> StoreResult<Vec<String>> {
         let mut conn = self.conn();
         let mut iter: redis::AsyncIter<String> = conn.scan_match(pattern).await?;
         let mut names = Vec::new();
@@ -67,11 +68,11 @@ impl Meta {
         Ok(names)
     }
 
-    async fn next_id(&self, seq_key: &str) -> ApiResult<u64> {
+    async fn next_id(&self, seq_key: &str) -> StoreResult<u64> {
         Ok(self.conn().incr(seq_key, 1u64).await?)
     }
 }
 
-fn to_json<T: Serialize>(value: &T) -> ApiResult<String> {
-    serde_json::to_string(value).map_err(|e| ApiError::internal("serialize record", e))
+fn to_json<T: Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::corrupt("serialize record", e))
 }

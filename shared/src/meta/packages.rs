@@ -29,8 +29,8 @@ end
     };
 }
 
+use super::error::{StoreError, StoreResult};
 use super::{Meta, to_json};
-use crate::error::{ApiError, ApiResult};
 use crate::keys;
 use crate::model::{Package, PackageFile, PackageSettings, PackageStatus};
 
@@ -213,11 +213,11 @@ enum Pointer {
 }
 
 impl Pointer {
-    fn parse(raw: &str) -> ApiResult<Self> {
+    fn parse(raw: &str) -> StoreResult<Self> {
         if raw.starts_with('{') {
-            serde_json::from_str(raw).map(Pointer::Record).map_err(|e| ApiError::internal("package file record", e))
+            serde_json::from_str(raw).map(Pointer::Record).map_err(|e| StoreError::corrupt("package file record", e))
         } else {
-            raw.parse().map(Pointer::Id).map_err(|e| ApiError::internal("package file pointer", e))
+            raw.parse().map(Pointer::Id).map_err(|e| StoreError::corrupt("package file pointer", e))
         }
     }
 }
@@ -225,7 +225,7 @@ impl Pointer {
 /// A version's hash as HMGET of [`FIELDS`] read it, its newest file not yet looked up.
 pub(super) struct Row(Package, Option<Pointer>);
 
-pub(super) fn parse_package(project_id: u64, values: Vec<Option<String>>) -> ApiResult<Option<Row>> {
+pub(super) fn parse_package(project_id: u64, values: Vec<Option<String>>) -> StoreResult<Option<Row>> {
     let get = |i: usize| values.get(i).cloned().flatten();
     let num = |i: usize| get(i).and_then(|v| v.parse::<u64>().ok());
     let Some(id) = num(0) else { return Ok(None) };
@@ -271,20 +271,20 @@ fn member_id(member: &str) -> Option<u64> {
 }
 
 impl Meta {
-    pub async fn package_settings(&self, project_id: u64) -> ApiResult<PackageSettings> {
+    pub async fn package_settings(&self, project_id: u64) -> StoreResult<PackageSettings> {
         Ok(self.get_json(&keys::package_settings(project_id)).await?.unwrap_or_default())
     }
 
-    pub async fn save_package_settings(&self, project_id: u64, settings: &PackageSettings) -> ApiResult<()> {
+    pub async fn save_package_settings(&self, project_id: u64, settings: &PackageSettings) -> StoreResult<()> {
         let _: () = self.conn().set(keys::package_settings(project_id), to_json(settings)?).await?;
         Ok(())
     }
 
-    pub async fn next_file_id(&self) -> ApiResult<u64> {
+    pub async fn next_file_id(&self) -> StoreResult<u64> {
         self.next_id(keys::PACKAGE_FILE_SEQ).await
     }
 
-    pub async fn add_package_file(&self, new: NewFile<'_>) -> ApiResult<Added> {
+    pub async fn add_package_file(&self, new: NewFile<'_>) -> StoreResult<Added> {
         let candidate = self.next_id(keys::PACKAGE_SEQ).await?;
         let (pid, name, version) = (new.project_id, new.name, new.version);
         let (id, outcome): (u64, i64) = Script::new(ADD_FILE)
@@ -324,7 +324,7 @@ impl Meta {
         name: &str,
         version: &str,
         file_name: &str,
-    ) -> ApiResult<Option<DownloadTarget>> {
+    ) -> StoreResult<Option<DownloadTarget>> {
         let (id, disabled, file): (Option<u64>, Option<String>, Option<String>) = redis::cmd("HMGET")
             .arg(keys::package_version(project_id, name, version))
             .arg("id")
@@ -362,12 +362,12 @@ impl Meta {
         pipe.query_async::<()>(&mut self.conn()).await
     }
 
-    pub async fn package(&self, project_id: u64, package_id: u64) -> ApiResult<Option<Package>> {
+    pub async fn package(&self, project_id: u64, package_id: u64) -> StoreResult<Option<Package>> {
         Ok(self.packages(project_id, &[package_id]).await?.into_iter().next())
     }
 
     /// Packages by id, in the order given; unknown ids are skipped.
-    pub async fn packages(&self, project_id: u64, ids: &[u64]) -> ApiResult<Vec<Package>> {
+    pub async fn packages(&self, project_id: u64, ids: &[u64]) -> StoreResult<Vec<Package>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -393,7 +393,7 @@ impl Meta {
         &self,
         project_id: u64,
         rows: Vec<Vec<Option<String>>>,
-    ) -> ApiResult<Vec<Package>> {
+    ) -> StoreResult<Vec<Package>> {
         let mut packages = Vec::with_capacity(rows.len());
         let mut pointers = Vec::with_capacity(rows.len());
         for row in rows {
@@ -410,7 +410,7 @@ impl Meta {
 
     /// The file records pointers name, in their order (`None` for a missing pointer or a
     /// record that is gone).
-    async fn resolve(&self, project_id: u64, pointers: Vec<Option<Pointer>>) -> ApiResult<Vec<Option<PackageFile>>> {
+    async fn resolve(&self, project_id: u64, pointers: Vec<Option<Pointer>>) -> StoreResult<Vec<Option<PackageFile>>> {
         let ids: Vec<u64> =
             pointers.iter().filter_map(|p| if let Some(Pointer::Id(id)) = p { Some(*id) } else { None }).collect();
         let mut found: std::collections::HashMap<u64, PackageFile> =
@@ -430,7 +430,7 @@ impl Meta {
         package: &Package,
         offset: u64,
         limit: u64,
-    ) -> ApiResult<(u64, Vec<PackageFile>)> {
+    ) -> StoreResult<(u64, Vec<PackageFile>)> {
         let key = keys::package_version_files(package.project_id, &package.name, &package.version);
         let total: u64 = self.conn().zcard(&key).await?;
         if limit == 0 || offset >= total {
@@ -444,7 +444,7 @@ impl Meta {
     /// Records never change once written, so those read before are taken from memory and
     /// the rest read with one MGET. For ids just read from a version (its pointers, its
     /// file ZSET): a remembered record may belong to a file deleted since.
-    pub(super) async fn files_by_id(&self, project_id: u64, ids: &[u64]) -> ApiResult<Vec<PackageFile>> {
+    pub(super) async fn files_by_id(&self, project_id: u64, ids: &[u64]) -> StoreResult<Vec<PackageFile>> {
         let mut out: Vec<Option<PackageFile>> = ids.iter().map(|id| self.files.get(&(project_id, *id))).collect();
         let missing: Vec<usize> = (0..ids.len()).filter(|i| out[*i].is_none()).collect();
         if !missing.is_empty() {
@@ -453,7 +453,7 @@ impl Meta {
             for (i, record) in missing.into_iter().zip(raw) {
                 let Some(record) = record else { continue };
                 let file: PackageFile =
-                    serde_json::from_str(&record).map_err(|e| ApiError::internal("package file record", e))?;
+                    serde_json::from_str(&record).map_err(|e| StoreError::corrupt("package file record", e))?;
                 self.files.insert((project_id, file.id), file.clone());
                 out[i] = Some(file);
             }
@@ -463,13 +463,13 @@ impl Meta {
 
     /// A file by the id a request named: read from Redis, since a deleted file's record
     /// may still be remembered.
-    pub async fn package_file(&self, project_id: u64, file_id: u64) -> ApiResult<Option<PackageFile>> {
+    pub async fn package_file(&self, project_id: u64, file_id: u64) -> StoreResult<Option<PackageFile>> {
         self.get_json(&keys::package_file(project_id, file_id)).await
     }
 
     /// Removes a file's metadata (the caller then hands its blob to deletion). False when
     /// it was already gone.
-    pub async fn delete_package_file(&self, package: &Package, file: &PackageFile) -> ApiResult<bool> {
+    pub async fn delete_package_file(&self, package: &Package, file: &PackageFile) -> StoreResult<bool> {
         let (pid, name, version) = (package.project_id, package.name.as_str(), package.version.as_str());
         let files_key = keys::package_version_files(pid, name, version);
         let ids: Vec<u64> = self.conn().zrange(&files_key, 0, -1).await?;
@@ -499,7 +499,7 @@ impl Meta {
     /// while the services write. Returns `(hashes looked at, pointers rewritten)`. Scans the
     /// key space: on Redis Cluster it reads the node the connection reaches, like the
     /// orphan sweep (docs/ARCHITECTURE.md).
-    pub async fn migrate_file_pointers(&self) -> ApiResult<(u64, u64)> {
+    pub async fn migrate_file_pointers(&self) -> StoreResult<(u64, u64)> {
         let script = Script::new(MIGRATE_POINTERS);
         let (mut seen, mut rewritten) = (0, 0);
         for pattern in ["arca:{p*}:pv:*", "arca:{p*}:bin:*"] {
@@ -516,15 +516,24 @@ impl Meta {
     }
 
     /// Queues S3 keys whose metadata is gone, for the cleanup worker.
-    pub async fn queue_blob_deletes(&self, blob_keys: &[String]) -> ApiResult<()> {
+    pub async fn queue_blob_deletes(&self, blob_keys: &[String]) -> StoreResult<()> {
         if !blob_keys.is_empty() {
             let _: () = self.conn().rpush(keys::BLOB_DELETE_QUEUE, blob_keys).await?;
         }
         Ok(())
     }
 
+    /// Takes up to `count` keys off the blob-delete queue. LPOP with a count is atomic, so
+    /// two cleanup workers never take the same keys; the taker re-queues what it fails to
+    /// delete.
+    pub async fn pop_blob_deletes(&self, count: usize) -> StoreResult<Vec<String>> {
+        let popped: Option<Vec<String>> =
+            redis::cmd("LPOP").arg(keys::BLOB_DELETE_QUEUE).arg(count).query_async(&mut self.conn()).await?;
+        Ok(popped.unwrap_or_default())
+    }
+
     /// A page of the listed versions: `(total, page)`.
-    pub async fn list_packages(&self, project_id: u64, q: &ListQuery) -> ApiResult<(u64, Vec<Package>)> {
+    pub async fn list_packages(&self, project_id: u64, q: &ListQuery) -> StoreResult<(u64, Vec<Package>)> {
         let lex_key = match q.order {
             Order::Version => keys::packages_by_version(project_id),
             _ => keys::packages_by_name(project_id),

@@ -1,7 +1,7 @@
 use redis::{AsyncCommands, Script};
 
+use super::error::{StoreError, StoreResult};
 use super::{Meta, to_json};
-use crate::error::{ApiError, ApiResult};
 use crate::keys;
 use crate::model::{Project, Visibility};
 
@@ -19,13 +19,13 @@ return 1
 ";
 
 impl Meta {
-    pub async fn next_project_id(&self) -> ApiResult<u64> {
+    pub async fn next_project_id(&self) -> StoreResult<u64> {
         self.next_id(keys::PROJECT_SEQ).await
     }
 
     /// Registers a new project; its owner (when a user created it) is made a member first,
     /// so the project is never visible without one.
-    pub async fn create_project(&self, project: &Project, owner: Option<(u64, u8)>) -> ApiResult<()> {
+    pub async fn create_project(&self, project: &Project, owner: Option<(u64, u8)>) -> StoreResult<()> {
         if let Some((user_id, level)) = owner {
             self.set_member(project.id, user_id, level).await?;
         }
@@ -49,16 +49,16 @@ impl Meta {
             if let Some((user_id, _)) = owner {
                 self.remove_member(project.id, user_id).await?;
             }
-            Err(ApiError::Conflict("path has already been taken".into()))
+            Err(StoreError::Conflict("path has already been taken"))
         }
     }
 
-    pub async fn project(&self, id: u64) -> ApiResult<Option<Project>> {
+    pub async fn project(&self, id: u64) -> StoreResult<Option<Project>> {
         self.get_json(&keys::project(id)).await
     }
 
     /// A project by numeric id or by its full path (`group/project`, any case).
-    pub async fn project_by_ref(&self, id_or_path: &str) -> ApiResult<Option<Project>> {
+    pub async fn project_by_ref(&self, id_or_path: &str) -> StoreResult<Option<Project>> {
         if let Ok(id) = id_or_path.parse::<u64>() {
             return self.project(id).await;
         }
@@ -69,12 +69,12 @@ impl Meta {
         }
     }
 
-    pub async fn member_level(&self, project_id: u64, user_id: u64) -> ApiResult<Option<u8>> {
+    pub async fn member_level(&self, project_id: u64, user_id: u64) -> StoreResult<Option<u8>> {
         Ok(self.conn().hget(keys::members(project_id), user_id).await?)
     }
 
     /// Adds a member; false when the user already is one.
-    pub async fn add_member(&self, project_id: u64, user_id: u64, level: u8) -> ApiResult<bool> {
+    pub async fn add_member(&self, project_id: u64, user_id: u64, level: u8) -> StoreResult<bool> {
         let added: bool = self.conn().hset_nx(keys::members(project_id), user_id, level).await?;
         if added {
             let _: () = self.conn().zadd(keys::user_projects(user_id), project_id, project_id).await?;
@@ -82,32 +82,32 @@ impl Meta {
         Ok(added)
     }
 
-    async fn set_member(&self, project_id: u64, user_id: u64, level: u8) -> ApiResult<()> {
+    async fn set_member(&self, project_id: u64, user_id: u64, level: u8) -> StoreResult<()> {
         let _: () = self.conn().hset(keys::members(project_id), user_id, level).await?;
         let _: () = self.conn().zadd(keys::user_projects(user_id), project_id, project_id).await?;
         Ok(())
     }
 
-    async fn remove_member(&self, project_id: u64, user_id: u64) -> ApiResult<()> {
+    async fn remove_member(&self, project_id: u64, user_id: u64) -> StoreResult<()> {
         let _: () = self.conn().hdel(keys::members(project_id), user_id).await?;
         let _: () = self.conn().zrem(keys::user_projects(user_id), project_id).await?;
         Ok(())
     }
 
     /// Ids of every project (for the administrator), of public ones, and of one user's.
-    pub async fn all_project_ids(&self) -> ApiResult<Vec<u64>> {
+    pub async fn all_project_ids(&self) -> StoreResult<Vec<u64>> {
         Ok(self.conn().zrange(keys::PROJECTS_ALL, 0, -1).await?)
     }
 
-    pub async fn public_project_ids(&self) -> ApiResult<Vec<u64>> {
+    pub async fn public_project_ids(&self) -> StoreResult<Vec<u64>> {
         Ok(self.conn().zrange(keys::PROJECTS_PUBLIC, 0, -1).await?)
     }
 
-    pub async fn user_project_ids(&self, user_id: u64) -> ApiResult<Vec<u64>> {
+    pub async fn user_project_ids(&self, user_id: u64) -> StoreResult<Vec<u64>> {
         Ok(self.conn().zrange(keys::user_projects(user_id), 0, -1).await?)
     }
 
-    pub async fn projects(&self, ids: &[u64]) -> ApiResult<Vec<Project>> {
+    pub async fn projects(&self, ids: &[u64]) -> StoreResult<Vec<Project>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -115,28 +115,28 @@ impl Meta {
         let raw: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query_async(&mut self.conn()).await?;
         raw.into_iter()
             .flatten()
-            .map(|s| serde_json::from_str(&s).map_err(|e| ApiError::internal("project record", e)))
+            .map(|s| serde_json::from_str(&s).map_err(|e| StoreError::corrupt("project record", e)))
             .collect()
     }
 
     /// Does `project_id`'s job-token allowlist name `source_id`?
-    pub async fn allowlist_contains(&self, project_id: u64, source_id: u64) -> ApiResult<bool> {
+    pub async fn allowlist_contains(&self, project_id: u64, source_id: u64) -> StoreResult<bool> {
         Ok(self.conn().sismember(keys::job_token_allowlist(project_id), source_id).await?)
     }
 
-    pub async fn allowlist(&self, project_id: u64) -> ApiResult<Vec<u64>> {
+    pub async fn allowlist(&self, project_id: u64) -> StoreResult<Vec<u64>> {
         let mut ids: Vec<u64> = self.conn().smembers(keys::job_token_allowlist(project_id)).await?;
         ids.sort_unstable();
         Ok(ids)
     }
 
     /// Adds `source_id`; false when it was already listed.
-    pub async fn allowlist_add(&self, project_id: u64, source_id: u64) -> ApiResult<bool> {
+    pub async fn allowlist_add(&self, project_id: u64, source_id: u64) -> StoreResult<bool> {
         Ok(self.conn().sadd(keys::job_token_allowlist(project_id), source_id).await?)
     }
 
     /// Removes `source_id`; false when it was not listed.
-    pub async fn allowlist_remove(&self, project_id: u64, source_id: u64) -> ApiResult<bool> {
+    pub async fn allowlist_remove(&self, project_id: u64, source_id: u64) -> StoreResult<bool> {
         Ok(self.conn().srem(keys::job_token_allowlist(project_id), source_id).await?)
     }
 }

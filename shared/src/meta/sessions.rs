@@ -7,8 +7,8 @@
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 
+use super::error::StoreResult;
 use super::{Meta, to_json};
-use crate::error::ApiResult;
 use crate::keys;
 
 /// What a session stands for.
@@ -23,7 +23,7 @@ pub enum SessionOf {
 }
 
 impl Meta {
-    pub async fn create_session(&self, id_hash: &str, of: &SessionOf, ttl_secs: u64) -> ApiResult<()> {
+    pub async fn create_session(&self, id_hash: &str, of: &SessionOf, ttl_secs: u64) -> StoreResult<()> {
         let mut pipe = redis::pipe();
         pipe.atomic().set_ex(keys::session(id_hash), to_json(of)?, ttl_secs);
         if let SessionOf::Pat { id } = of {
@@ -33,11 +33,11 @@ impl Meta {
         Ok(())
     }
 
-    pub async fn session(&self, id_hash: &str) -> ApiResult<Option<SessionOf>> {
+    pub async fn session(&self, id_hash: &str) -> StoreResult<Option<SessionOf>> {
         self.get_json(&keys::session(id_hash)).await
     }
 
-    pub async fn delete_session(&self, id_hash: &str) -> ApiResult<()> {
+    pub async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
         if let Some(SessionOf::Pat { id }) = self.session(id_hash).await? {
             let _: () = self.conn().srem(keys::pat_sessions(id), id_hash).await?;
         }
@@ -46,7 +46,7 @@ impl Meta {
     }
 
     /// Ends every session opened with personal access token `pat_id`.
-    pub async fn delete_pat_sessions(&self, pat_id: u64) -> ApiResult<()> {
+    pub async fn delete_pat_sessions(&self, pat_id: u64) -> StoreResult<()> {
         let hashes: Vec<String> = self.conn().smembers(keys::pat_sessions(pat_id)).await?;
         let mut pipe = redis::pipe();
         pipe.atomic();

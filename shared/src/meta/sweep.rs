@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use redis::AsyncCommands;
 
 use super::Meta;
-use crate::error::ApiResult;
+use super::error::StoreResult;
 use crate::keys;
 
 #[derive(serde::Deserialize)]
@@ -21,7 +21,7 @@ impl Meta {
     /// Every S3 key a package file or an artifacts record points at. Scans the key space:
     /// run it seldom (the orphan sweep does, once per interval, under a lease). On Redis
     /// Cluster this reads the node the connection reaches; see docs/ARCHITECTURE.md.
-    pub async fn referenced_blob_keys(&self) -> ApiResult<HashSet<String>> {
+    pub async fn referenced_blob_keys(&self) -> StoreResult<HashSet<String>> {
         let mut out = HashSet::new();
         for pattern in ["arca:{p*}:file:*", "arca:{p*}:artifact:*"] {
             let names = self.scan_keys(pattern).await?;
@@ -42,18 +42,18 @@ impl Meta {
 
     /// Records a multipart upload before its first part is sent, so one abandoned by a
     /// crash is found and aborted later.
-    pub async fn track_multipart(&self, key: &str, upload_id: &str, at_ms: u64) -> ApiResult<()> {
+    pub async fn track_multipart(&self, key: &str, upload_id: &str, at_ms: u64) -> StoreResult<()> {
         let _: () = self.conn().zadd(keys::MULTIPART_UPLOADS, format!("{key}\n{upload_id}"), at_ms).await?;
         Ok(())
     }
 
-    pub async fn untrack_multipart(&self, key: &str, upload_id: &str) -> ApiResult<()> {
+    pub async fn untrack_multipart(&self, key: &str, upload_id: &str) -> StoreResult<()> {
         let _: () = self.conn().zrem(keys::MULTIPART_UPLOADS, format!("{key}\n{upload_id}")).await?;
         Ok(())
     }
 
     /// Multipart uploads started before `cutoff_ms`: `(key, upload id)`.
-    pub async fn stale_multiparts(&self, cutoff_ms: u64, limit: usize) -> ApiResult<Vec<(String, String)>> {
+    pub async fn stale_multiparts(&self, cutoff_ms: u64, limit: usize) -> StoreResult<Vec<(String, String)>> {
         let members: Vec<String> =
             self.conn().zrangebyscore_limit(keys::MULTIPART_UPLOADS, 0, cutoff_ms, 0, limit as isize).await?;
         Ok(members.iter().filter_map(|m| m.split_once('\n')).map(|(k, u)| (k.to_owned(), u.to_owned())).collect())
@@ -61,7 +61,7 @@ impl Meta {
 
     /// How much work waits: `(queue, depth)` for the blob-delete queue, due purges, due
     /// artifact expiries and tracked multipart uploads.
-    pub async fn cleanup_queue_depths(&self, now_ms: u64) -> ApiResult<Vec<(&'static str, i64)>> {
+    pub async fn cleanup_queue_depths(&self, now_ms: u64) -> StoreResult<Vec<(&'static str, i64)>> {
         let (blobs, purges, artifacts, multiparts): (i64, i64, i64, i64) = redis::pipe()
             .llen(keys::BLOB_DELETE_QUEUE)
             .zcount(keys::PACKAGE_PURGES, 0, now_ms)
@@ -78,11 +78,11 @@ impl Meta {
     }
 
     /// When a periodic job last ran (Unix ms), and marks it as running now.
-    pub async fn last_run(&self, job: &str) -> ApiResult<Option<u64>> {
+    pub async fn last_run(&self, job: &str) -> StoreResult<Option<u64>> {
         Ok(self.conn().get(keys::last_run(job)).await?)
     }
 
-    pub async fn set_last_run(&self, job: &str, at_ms: u64) -> ApiResult<()> {
+    pub async fn set_last_run(&self, job: &str, at_ms: u64) -> StoreResult<()> {
         let _: () = self.conn().set(keys::last_run(job), at_ms).await?;
         Ok(())
     }

@@ -1,7 +1,7 @@
 use redis::AsyncCommands;
 
+use super::error::StoreResult;
 use super::{Meta, to_json};
-use crate::error::ApiResult;
 use crate::keys;
 use crate::model::{DeployToken, PersonalAccessToken};
 
@@ -32,15 +32,15 @@ impl TokenRef {
 }
 
 impl Meta {
-    pub async fn next_pat_id(&self) -> ApiResult<u64> {
+    pub async fn next_pat_id(&self) -> StoreResult<u64> {
         self.next_id(keys::TOKEN_SEQ_PAT).await
     }
 
-    pub async fn next_deploy_token_id(&self) -> ApiResult<u64> {
+    pub async fn next_deploy_token_id(&self) -> StoreResult<u64> {
         self.next_id(keys::TOKEN_SEQ_DEPLOY).await
     }
 
-    pub async fn save_pat(&self, pat: &PersonalAccessToken) -> ApiResult<()> {
+    pub async fn save_pat(&self, pat: &PersonalAccessToken) -> StoreResult<()> {
         redis::pipe()
             .atomic()
             .set(keys::token_by_hash(&pat.token_hash), TokenRef::Pat(pat.id).encode())
@@ -50,7 +50,7 @@ impl Meta {
         Ok(())
     }
 
-    pub async fn save_deploy_token(&self, dt: &DeployToken) -> ApiResult<()> {
+    pub async fn save_deploy_token(&self, dt: &DeployToken) -> StoreResult<()> {
         redis::pipe()
             .atomic()
             .set(keys::token_by_hash(&dt.token_hash), TokenRef::Deploy(dt.id).encode())
@@ -60,22 +60,22 @@ impl Meta {
         Ok(())
     }
 
-    pub async fn token_ref(&self, hash_hex: &str) -> ApiResult<Option<TokenRef>> {
+    pub async fn token_ref(&self, hash_hex: &str) -> StoreResult<Option<TokenRef>> {
         let raw: Option<String> = self.conn().get(keys::token_by_hash(hash_hex)).await?;
         Ok(raw.as_deref().and_then(TokenRef::decode))
     }
 
-    pub async fn pat(&self, id: u64) -> ApiResult<Option<PersonalAccessToken>> {
+    pub async fn pat(&self, id: u64) -> StoreResult<Option<PersonalAccessToken>> {
         self.get_json(&keys::pat(id)).await
     }
 
-    pub async fn deploy_token(&self, id: u64) -> ApiResult<Option<DeployToken>> {
+    pub async fn deploy_token(&self, id: u64) -> StoreResult<Option<DeployToken>> {
         self.get_json(&keys::deploy_token(id)).await
     }
 
     /// Marks the token revoked and drops its hash from the index: either alone would stop
     /// it, both together keep the record for audit and the index clean.
-    pub async fn revoke_pat(&self, mut pat: PersonalAccessToken) -> ApiResult<()> {
+    pub async fn revoke_pat(&self, mut pat: PersonalAccessToken) -> StoreResult<()> {
         pat.revoked = true;
         redis::pipe()
             .atomic()
@@ -86,7 +86,7 @@ impl Meta {
         self.delete_pat_sessions(pat.id).await
     }
 
-    pub async fn revoke_deploy_token(&self, mut dt: DeployToken) -> ApiResult<()> {
+    pub async fn revoke_deploy_token(&self, mut dt: DeployToken) -> StoreResult<()> {
         dt.revoked = true;
         redis::pipe()
             .atomic()

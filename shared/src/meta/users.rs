@@ -1,7 +1,7 @@
 use redis::Script;
 
+use super::error::{StoreError, StoreResult};
 use super::{Meta, to_json};
-use crate::error::{ApiError, ApiResult};
 use crate::keys;
 use crate::model::User;
 use crate::time::now_ms;
@@ -17,7 +17,7 @@ return 0
 ";
 
 impl Meta {
-    pub async fn create_user(&self, username: &str, email: Option<String>, admin: bool) -> ApiResult<User> {
+    pub async fn create_user(&self, username: &str, email: Option<String>, admin: bool) -> StoreResult<User> {
         let id = self.next_id(keys::USER_SEQ).await?;
         let user = User { id, username: username.to_owned(), email, admin, created_at: now_ms() };
         let created: i64 = Script::new(CREATE_USER)
@@ -27,15 +27,15 @@ impl Meta {
             .arg(to_json(&user)?)
             .invoke_async(&mut self.conn())
             .await?;
-        if created == 1 { Ok(user) } else { Err(ApiError::Conflict("Username has already been taken".into())) }
+        if created == 1 { Ok(user) } else { Err(StoreError::Conflict("Username has already been taken")) }
     }
 
-    pub async fn user(&self, id: u64) -> ApiResult<Option<User>> {
+    pub async fn user(&self, id: u64) -> StoreResult<Option<User>> {
         self.get_json(&keys::user(id)).await
     }
 
     /// Is `username` some user's name (any case)?
-    pub async fn username_exists(&self, username: &str) -> ApiResult<bool> {
+    pub async fn username_exists(&self, username: &str) -> StoreResult<bool> {
         Ok(redis::AsyncCommands::exists(&mut self.conn(), keys::user_by_name(username)).await?)
     }
 }

@@ -12,8 +12,8 @@ use redis::{AsyncCommands, Script};
 use serde_json::Value;
 
 use super::Meta;
+use super::error::{StoreError, StoreResult};
 use super::packages::FIELDS;
-use crate::error::{ApiError, ApiResult};
 use crate::keys;
 use crate::model::{Package, PackageFile};
 use crate::time::now_ms;
@@ -164,7 +164,7 @@ impl Meta {
         package: &Package,
         description: Option<&str>,
         disabled: Option<bool>,
-    ) -> ApiResult<bool> {
+    ) -> StoreResult<bool> {
         let script = Script::new(UPDATE_IF_SAME);
         let mut inv = script.prepare_invoke();
         inv.key(keys::package_version(package.project_id, &package.name, &package.version)).arg(package.id);
@@ -179,13 +179,13 @@ impl Meta {
         Ok(done == 1)
     }
 
-    pub async fn package_metadata(&self, package: &Package) -> ApiResult<BTreeMap<String, String>> {
+    pub async fn package_metadata(&self, package: &Package) -> StoreResult<BTreeMap<String, String>> {
         let key = keys::package_version_metadata(package.project_id, &package.name, &package.version);
         Ok(self.conn().hgetall(key).await?)
     }
 
     /// Sets one entry. `Err(Conflict)` when the version already has the most entries.
-    pub async fn set_package_metadata(&self, package: &Package, key: &str, value: &str) -> ApiResult<()> {
+    pub async fn set_package_metadata(&self, package: &Package, key: &str, value: &str) -> StoreResult<()> {
         let (pid, name, version) = (package.project_id, &package.name, &package.version);
         let done: i64 = Script::new(SET_METADATA)
             .key(keys::package_version_metadata(pid, name, version))
@@ -198,13 +198,13 @@ impl Meta {
             .await?;
         match done {
             1 => Ok(()),
-            0 => Err(ApiError::bad_request(format!("a version holds at most {MAX_METADATA_ENTRIES} metadata entries"))),
-            _ => Err(ApiError::NotFound("Package")),
+            0 => Err(StoreError::Limit(format!("a version holds at most {MAX_METADATA_ENTRIES} metadata entries"))),
+            _ => Err(StoreError::NotFound("Package")),
         }
     }
 
     /// Removes one entry; false when there was none.
-    pub async fn delete_package_metadata(&self, package: &Package, key: &str) -> ApiResult<bool> {
+    pub async fn delete_package_metadata(&self, package: &Package, key: &str) -> StoreResult<bool> {
         let (pid, name, version) = (package.project_id, &package.name, &package.version);
         let done: i64 = Script::new(DELETE_METADATA)
             .key(keys::package_version_metadata(pid, name, version))
@@ -214,13 +214,13 @@ impl Meta {
             .invoke_async(&mut self.conn())
             .await?;
         match done {
-            -1 => Err(ApiError::NotFound("Package")),
+            -1 => Err(StoreError::NotFound("Package")),
             n => Ok(n == 1),
         }
     }
 
     /// Moves a version to the recycle bin. False if it was no longer there to move.
-    pub async fn recycle_package(&self, package: &Package, by: &str) -> ApiResult<bool> {
+    pub async fn recycle_package(&self, package: &Package, by: &str) -> StoreResult<bool> {
         let script = Script::new(RECYCLE);
         let mut inv = recycle_invocation(&script, package);
         inv.arg(now_ms()).arg(by);
@@ -228,7 +228,7 @@ impl Meta {
         Ok(done == 1)
     }
 
-    pub async fn restore_package(&self, package: &Package) -> ApiResult<Restored> {
+    pub async fn restore_package(&self, package: &Package) -> StoreResult<Restored> {
         let script = Script::new(RESTORE);
         let done: i64 = recycle_invocation(&script, package).invoke_async(&mut self.conn()).await?;
         Ok(match done {
@@ -239,7 +239,7 @@ impl Meta {
     }
 
     /// A version in the recycle bin (with `recycled_at` / `recycled_by`).
-    pub async fn binned_package(&self, project_id: u64, package_id: u64) -> ApiResult<Option<Package>> {
+    pub async fn binned_package(&self, project_id: u64, package_id: u64) -> StoreResult<Option<Package>> {
         let values: Vec<Option<String>> = redis::cmd("HMGET")
             .arg(keys::binned_package(project_id, package_id))
             .arg(&FIELDS[..])
@@ -249,7 +249,7 @@ impl Meta {
     }
 
     /// A page of the recycle bin, most recently recycled first: `(total, page)`.
-    pub async fn recycle_bin(&self, project_id: u64, offset: u64, limit: u64) -> ApiResult<(u64, Vec<Package>)> {
+    pub async fn recycle_bin(&self, project_id: u64, offset: u64, limit: u64) -> StoreResult<(u64, Vec<Package>)> {
         let key = keys::recycle_bin(project_id);
         let total: u64 = self.conn().zcard(&key).await?;
         if limit == 0 || offset >= total {
@@ -267,7 +267,7 @@ impl Meta {
     /// Hands a binned version to the cleanup worker for good. False if it is not in the
     /// bin. The purge is scheduled before the version leaves the bin, so a crash in
     /// between leaves it purged twice (harmless), never forgotten.
-    pub async fn purge_package(&self, project_id: u64, package_id: u64, due_ms: u64) -> ApiResult<bool> {
+    pub async fn purge_package(&self, project_id: u64, package_id: u64, due_ms: u64) -> StoreResult<bool> {
         let bin_key = keys::binned_package(project_id, package_id);
         let exists: bool = self.conn().exists(&bin_key).await?;
         if !exists {
@@ -285,12 +285,12 @@ impl Meta {
     }
 
     /// Ids of binned versions recycled before `cutoff_ms`.
-    pub async fn binned_before(&self, project_id: u64, cutoff_ms: u64) -> ApiResult<Vec<u64>> {
+    pub async fn binned_before(&self, project_id: u64, cutoff_ms: u64) -> StoreResult<Vec<u64>> {
         Ok(self.conn().zrangebyscore(keys::recycle_bin(project_id), 0, cutoff_ms).await?)
     }
 
     /// Purges that are due: `(project id, package id)`.
-    pub async fn due_purges(&self, now: u64, limit: usize) -> ApiResult<Vec<(u64, u64)>> {
+    pub async fn due_purges(&self, now: u64, limit: usize) -> StoreResult<Vec<(u64, u64)>> {
         let members: Vec<String> =
             self.conn().zrangebyscore_limit(keys::PACKAGE_PURGES, 0, now, 0, limit as isize).await?;
         Ok(members
@@ -300,13 +300,13 @@ impl Meta {
     }
 
     /// The files of a binned version (for deleting their blobs).
-    pub async fn binned_files(&self, project_id: u64, package_id: u64) -> ApiResult<Vec<PackageFile>> {
+    pub async fn binned_files(&self, project_id: u64, package_id: u64) -> StoreResult<Vec<PackageFile>> {
         let ids: Vec<u64> = self.conn().zrange(keys::binned_package_files(project_id, package_id), 0, -1).await?;
         self.files_by_id(project_id, &ids).await
     }
 
     /// Removes a purged version's metadata, once its blobs are gone.
-    pub async fn finish_purge(&self, project_id: u64, package_id: u64, file_ids: &[u64]) -> ApiResult<()> {
+    pub async fn finish_purge(&self, project_id: u64, package_id: u64, file_ids: &[u64]) -> StoreResult<()> {
         let mut pipe = redis::pipe();
         pipe.atomic();
         for fid in file_ids {
@@ -323,7 +323,7 @@ impl Meta {
     }
 
     /// Claims `work` for `ttl_ms`; false when another worker holds it.
-    pub async fn claim(&self, work: &str, owner: &str, ttl_ms: u64) -> ApiResult<bool> {
+    pub async fn claim(&self, work: &str, owner: &str, ttl_ms: u64) -> StoreResult<bool> {
         let set: Option<String> = redis::cmd("SET")
             .arg(keys::lease(work))
             .arg(owner)
@@ -335,7 +335,7 @@ impl Meta {
         Ok(set.is_some())
     }
 
-    pub async fn release(&self, work: &str) -> ApiResult<()> {
+    pub async fn release(&self, work: &str) -> StoreResult<()> {
         let _: () = self.conn().del(keys::lease(work)).await?;
         Ok(())
     }
@@ -366,7 +366,7 @@ impl Meta {
     }
 
     /// A page of the audit trail, newest first: `(total, page)`.
-    pub async fn events(&self, project_id: u64, offset: u64, limit: u64) -> ApiResult<(u64, Vec<Value>)> {
+    pub async fn events(&self, project_id: u64, offset: u64, limit: u64) -> StoreResult<(u64, Vec<Value>)> {
         let key = keys::package_events(project_id);
         let total: u64 = self.conn().llen(&key).await?;
         if limit == 0 {

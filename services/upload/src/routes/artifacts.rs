@@ -168,7 +168,7 @@ pub async fn upload(
         if indexed {
             discard(&app, &index_key);
         }
-        on_error(e)
+        on_error(e.into())
     })?;
     app.archives.put(&key, Arc::new(parsed));
     if let Some(old) = previous {

@@ -2,6 +2,7 @@
 
 use arca_shared::auth::{DEPLOY_SCOPES, Principal, check_scopes, hash_token, new_token};
 use arca_shared::http::{Params, Path, list, number};
+use arca_shared::meta::StoreError;
 use arca_shared::model::{DeployToken, Project, Visibility, access};
 use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
@@ -53,8 +54,8 @@ pub async fn create(
     };
     let owner = who.user_id().map(|id| (id, access::OWNER));
     app.meta.create_project(&project, owner).await.map_err(|e| match e {
-        ApiError::Conflict(_) => ApiError::bad_request("path has already been taken"),
-        other => other,
+        StoreError::Conflict(why) => ApiError::bad_request(why),
+        other => other.into(),
     })?;
     tracing::info!(project_id = project.id, path = %project.path_with_namespace(), "project created");
     Ok((StatusCode::CREATED, Json(views::project(&project))))
