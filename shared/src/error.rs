@@ -35,6 +35,10 @@ pub enum ApiError {
     /// 409 whose message is the reason alone, as GitLab words some: `pipeline is not running`.
     #[error("{0}")]
     ConflictPlain(String),
+    /// A request that reached the service that does not answer its method (the gateway
+    /// sends reads to the download service and writes to the upload service).
+    #[error("421 Misdirected Request - {0}")]
+    Misdirected(&'static str),
     #[error("413 Payload Too Large")]
     PayloadTooLarge,
     #[error("416 Range Not Satisfiable")]
@@ -69,6 +73,7 @@ impl ApiError {
             Self::ProjectNotFound | Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::InvalidParam(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Conflict(_) | Self::ConflictPlain(_) => StatusCode::CONFLICT,
+            Self::Misdirected(_) => StatusCode::MISDIRECTED_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,

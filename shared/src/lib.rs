@@ -34,8 +34,6 @@ pub mod metrics;
 #[cfg(feature = "server")]
 pub mod model;
 #[cfg(feature = "server")]
-pub mod openapi;
-#[cfg(feature = "server")]
 pub mod pagination;
 #[cfg(feature = "server")]
 pub mod policy;

@@ -1,8 +1,6 @@
 //! The download service: every read of arca's API (GET and HEAD). File downloads are
 //! answered with a 302 to a presigned S3 URL, so bytes never pass through arca.
 
-mod routes;
-
 use std::future::Future;
 
 use arca_shared::AppState;
@@ -13,7 +11,7 @@ pub const SERVICE: &str = "download";
 
 pub fn router(state: AppState) -> Router {
     let ready_state = state.clone();
-    let api = routes::router().with_state(state);
+    let api = arca_api::router(arca_api::Half::Reads).with_state(state);
     arca_shared::http::finish(
         api.merge(arca_shared::http::ops_routes(move || {
             let s = ready_state.clone();

@@ -1,8 +1,6 @@
 //! The upload service: every write of arca's API goes through here (uploads, deletes,
 //! settings, tokens, metadata edits). Stateless; any number of replicas.
 
-mod routes;
-
 use std::future::Future;
 
 use arca_shared::AppState;
@@ -13,7 +11,9 @@ pub const SERVICE: &str = "upload";
 
 pub fn router(state: AppState) -> Router {
     let ready_state = state.clone();
-    let api = routes::router().with_state(state).layer(axum::middleware::from_fn(arca_shared::http::drain_unread_body));
+    let api = arca_api::router(arca_api::Half::Writes)
+        .with_state(state)
+        .layer(axum::middleware::from_fn(arca_shared::http::drain_unread_body));
     arca_shared::http::finish(
         api.merge(arca_shared::http::ops_routes(move || {
             let s = ready_state.clone();

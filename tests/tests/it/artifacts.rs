@@ -343,3 +343,15 @@ async fn keep_delete_and_project_wide_expiry() {
     assert_eq!(left, 2, "only the latest artifacts of each ref are left");
     assert_eq!(ci.text(&format!("/jobs/{latest_main}/artifacts/f.txt")).await, (200, "main2".into()));
 }
+
+/// `POST .../artifacts/keep` shares its path with a file named `keep` at an archive's root;
+/// a GET of that path still reads the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_file_named_keep_is_read_beside_the_keep_action() {
+    let stack = Stack::start().await;
+    let (pid, _) = stack.project("keepfile", "private").await;
+    let ci = Ci { stack: &stack, pid };
+    let main = ci.pipeline("main", None).await;
+    let job = ci.job_with(main, "build", zip_with(&[("keep", b"kept bytes")], CompressionMethod::Stored, false)).await;
+    assert_eq!(ci.text(&format!("/jobs/{job}/artifacts/keep")).await, (200, "kept bytes".to_owned()));
+}

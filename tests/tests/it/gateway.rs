@@ -48,6 +48,43 @@ async fn unknown_routes_and_wrong_methods_answer_json() {
     assert!(resp.json::<Value>().await.expect("json")["message"].is_string());
 }
 
+/// Both API services route the whole table: a method no route of a path has is a 405 whose
+/// `Allow` names every method of the path, whichever service answered; a method of the
+/// other service's half is refused (421), never served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_method_of_a_path_is_known_to_both_services() {
+    let stack = Stack::start().await;
+    let allow = |resp: &reqwest::Response| {
+        let mut methods: Vec<String> =
+            resp.headers()["allow"].to_str().expect("ascii").split(',').map(|m| m.trim().to_owned()).collect();
+        methods.sort();
+        methods.join(",")
+    };
+    for (method, path, methods) in [
+        (reqwest::Method::OPTIONS, "/api/v4/projects/1/packages/1", "DELETE,GET,HEAD,PATCH"),
+        (reqwest::Method::POST, "/api/v4/user", "GET,HEAD"),
+        (reqwest::Method::TRACE, "/api/v4/projects/1/packages/settings", "GET,HEAD,PUT"),
+    ] {
+        for base in [&stack.url, &stack.upload_url, &stack.download_url] {
+            let resp = stack.http.request(method.clone(), format!("{base}{path}")).send().await.expect("req");
+            assert_eq!(resp.status(), 405, "{method} {base}{path}");
+            assert_eq!(allow(&resp), methods, "{method} {base}{path}");
+        }
+    }
+    let misrouted = [
+        (reqwest::Method::GET, format!("{}/api/v4/projects", stack.upload_url)),
+        (reqwest::Method::POST, format!("{}/api/v4/projects?name=x", stack.download_url)),
+    ];
+    for (method, url) in misrouted {
+        let resp =
+            stack.http.request(method.clone(), &url).header("PRIVATE-TOKEN", ADMIN_TOKEN).send().await.expect("req");
+        assert_eq!(resp.status(), 421, "{method} {url}");
+        assert!(resp.json::<Value>().await.expect("json")["message"].as_str().expect("message").starts_with("421"));
+    }
+    let projects: Vec<Value> = stack.admin_get("/projects").await;
+    assert!(projects.is_empty(), "the misrouted POST created nothing: {projects:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_service_has_health_readiness_and_metrics() {
     let stack = Stack::start().await;

@@ -1,5 +1,5 @@
-//! The minimum CI model the job-artifact routes need: pipelines and jobs, whose creation
-//! hands out the job token (GitLab's Job Artifacts API; docs/ARCHITECTURE.md).
+//! Pipelines: `POST /projects/:id/pipelines`, `PUT .../pipelines/:pipeline_id` and `POST
+//! .../pipelines/:pipeline_id/jobs` (a job and its token).
 
 use arca_shared::http::{Params, Path, opt_number};
 use arca_shared::meta::NewJob;
@@ -7,9 +7,10 @@ use arca_shared::model::{CiStatus, Job, Pipeline};
 use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
 use arca_shared::{ApiError, ApiResult, AppState, Auth, views};
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::routing::{post, put};
+use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -77,11 +78,11 @@ pub async fn create_pipeline(
 }
 
 #[derive(Deserialize)]
-pub struct StatusChange {
-    status: CiStatus,
+pub(crate) struct StatusChange {
+    pub(crate) status: CiStatus,
 }
 
-fn final_status(s: CiStatus) -> ApiResult<CiStatus> {
+pub(crate) fn final_status(s: CiStatus) -> ApiResult<CiStatus> {
     match s {
         CiStatus::Running => Err(ApiError::invalid("status")),
         other => Ok(other),
@@ -145,17 +146,10 @@ pub async fn create_job(
     Ok((StatusCode::CREATED, Json(views::job(&job, Some(&token)))))
 }
 
-/// Ends a job; its token stops working at once (authentication reads the job's status).
-pub async fn update_job(
-    State(app): State<AppState>,
-    Auth(who): Auth,
-    Path((id, job_id)): Path<(String, u64)>,
-    Params(body): Params<StatusChange>,
-) -> ApiResult<Json<Value>> {
-    let project = app.project(&who, &id, Action::EndJob { job_id }).await?;
-    let status = final_status(body.status)?;
-    let mut job = app.meta.job(project.id, job_id).await?.ok_or(ApiError::NotFound("Job"))?;
-    job.status = status;
-    app.meta.save_job(&job).await?;
-    Ok(Json(views::job(&job, None)))
+/// The routes of this resource, every method of each path.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v4/projects/{id}/pipelines", post(create_pipeline))
+        .route("/api/v4/projects/{id}/pipelines/{pipeline_id}", put(update_pipeline))
+        .route("/api/v4/projects/{id}/pipelines/{pipeline_id}/jobs", post(create_job))
 }

@@ -1,9 +1,8 @@
-//! Storing a request body in S3, shared by package and artifact uploads.
+//! Streaming a request body into the bucket with its digests.
 
-use arca_shared::AppState;
 use arca_shared::blobs::Upload;
 use arca_shared::checksum::{Digests, Expected, Hasher};
-use arca_shared::{ApiError, ApiResult};
+use arca_shared::{ApiError, ApiResult, AppState};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 

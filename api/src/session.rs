@@ -1,17 +1,14 @@
-//! The web console's sign-in. A personal access token (or the administrator's) is checked
-//! once and opens a server-side session: the browser gets a random session id in an
-//! `HttpOnly`, `SameSite=Strict` cookie (`Secure` behind TLS), never the token, and a CSRF
-//! cookie the console echoes on every change. Every other request of the console goes
-//! through the same JSON API as curl does; only the credential differs (`auth::session_id`).
+//! POST and DELETE /session: the web console's sign-in and sign-out.
 
 use arca_shared::auth::{CSRF_COOKIE, SESSION_COOKIE, cookie as cookie_value, new_token};
 use arca_shared::http::Params;
 use arca_shared::pagination::base_url;
 use arca_shared::{ApiError, ApiResult, AppState, views};
-use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
 use serde::Deserialize;
 
 /// A console session lasts a working day; signing in again opens a new one.
@@ -95,4 +92,9 @@ pub async fn delete(State(app): State<AppState>, headers: HeaderMap) -> ApiResul
     h.append(header::SET_COOKIE, cookie(SESSION_COOKIE, "", 0, true, secure)?);
     h.append(header::SET_COOKIE, cookie(CSRF_COOKIE, "", 0, false, secure)?);
     Ok(resp)
+}
+
+/// The routes of this resource, every method of each path.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().route("/api/v4/session", post(create).delete(delete))
 }

@@ -1,30 +1,31 @@
-//! Publishing generic packages (GitLab's Generic Packages API), deleting package files and
-//! the project's package settings.
+//! Generic package files (GitLab's Generic Packages API): `PUT|GET|HEAD
+//! /projects/:id/packages/generic/:name/:version/*file_name`.
 //!
-//! A publish streams the body to S3 as it arrives, hashing it on the way; the file becomes
-//! visible only when every byte is in S3, the client's checksums match and the metadata is
-//! committed in one Redis script. Whatever fails before that leaves nothing visible, and
-//! the blob written so far is removed.
+//! A download does the minimum: one metadata read for the file (who may read it is
+//! mostly remembered, see `authcache`), a presign computed locally (no S3 round trip), a
+//! 302. The download is counted in memory and written to Redis in batches
+//! (`downloads`), so counting never slows or fails the redirect.
 
+use crate::packages::files::remove_file;
+use crate::upload::{discard, store};
 use arca_shared::auth::Actor;
-use arca_shared::blobs::BlobKeys;
+use arca_shared::blobs::{BlobKeys, PresignOptions};
 use arca_shared::checksum::Expected;
-use arca_shared::http::{Params, Path, Query};
+use arca_shared::http::{Path, Query};
 use arca_shared::meta::packages::{Added, NewFile};
 use arca_shared::meta::versions::{Event, PackageRef};
-use arca_shared::model::{Package, PackageFile, PackageSettings, PackageStatus, Project};
+use arca_shared::model::{PackageFile, PackageSettings, PackageStatus};
 use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
-use arca_shared::{ApiError, ApiResult, AppState, Auth, validate, views};
-use axum::Json;
+use arca_shared::{ApiError, ApiResult, AppState, Auth, metrics, validate, views};
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
 use serde::Deserialize;
-
-use super::store::{discard, store};
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[derive(Deserialize)]
 pub struct UploadParams {
@@ -177,98 +178,143 @@ async fn keep_newest_duplicates(app: &AppState, project_id: u64, package_id: u64
     }
 }
 
-/// Deletes one file of a version: its metadata first, then its blob goes to the cleanup
-/// worker (so no visible record ever points at a missing blob), and the audit trail
-/// records who did it and why. False when the file was already gone.
-async fn remove_file(
-    app: &AppState,
-    package: &Package,
-    file: &PackageFile,
-    actor: &Actor,
-    reason: Option<&str>,
-) -> ApiResult<bool> {
-    if !app.meta.delete_package_file(package, file).await? {
-        return Ok(false);
-    }
-    app.meta.queue_blob_deletes(std::slice::from_ref(&file.blob_key)).await?;
-    let mut detail = json!({ "file_id": file.id, "file_name": file.file_name });
-    if let Some(reason) = reason {
-        detail["reason"] = json!(reason);
-    }
-    let event = Event { actor, action: "package_file.deleted", package: Some(package.into()), detail };
-    app.meta.record_event(package.project_id, event).await;
-    Ok(true)
-}
-
-pub async fn delete_file(
+pub async fn download(
     State(app): State<AppState>,
     Auth(who): Auth,
-    Path((id, package_id, file_id)): Path<(String, u64, u64)>,
-) -> ApiResult<StatusCode> {
-    let project = app.project(&who, &id, Action::ManagePackages).await?;
-    let package = app.meta.package(project.id, package_id).await?.ok_or(ApiError::NotFound("Package"))?;
-    let file = app.meta.package_file(project.id, file_id).await?.filter(|f| f.package_id == package.id);
-    let file = file.ok_or(ApiError::NotFound("Package File"))?;
-    if remove_file(&app, &package, &file, &who.actor(), None).await? {
-        tracing::info!(project_id = project.id, package_id, file_id, by = %who.username(), "package file deleted");
+    method: Method,
+    Path((id, name, version, file_name)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let project = app.project(&who, &id, Action::ReadPackages).await?;
+    validate::package_name(&name)?;
+    validate::package_version(&version)?;
+    validate::file_name(&file_name)?;
+    let target = app
+        .meta
+        .download_target(project.id, &name, &version, &file_name)
+        .await?
+        .ok_or(ApiError::NotFound("Package"))?;
+    if target.disabled {
+        return Err(ApiError::ForbiddenBecause("package version is disabled"));
     }
-    Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Deserialize)]
-pub struct SettingsChange {
-    #[serde(default, deserialize_with = "arca_shared::http::opt_boolean")]
-    generic_duplicates_allowed: Option<bool>,
-    generic_duplicate_exception_regex: Option<String>,
-    /// `1`, `10`, `20`, `30`, `40`, `50` (GitLab's choices) or `all`.
-    #[serde(default, deserialize_with = "arca_shared::http::opt_string_or_number")]
-    keep_n_duplicated_package_files: Option<String>,
-    /// Days, `0` to switch off.
-    #[serde(default, deserialize_with = "arca_shared::http::opt_number")]
-    delete_versions_not_downloaded_for_days: Option<u32>,
-}
-
-pub async fn update_settings(
-    State(app): State<AppState>,
-    Auth(who): Auth,
-    Path(id): Path<String>,
-    Params(change): Params<SettingsChange>,
-) -> ApiResult<Json<Value>> {
-    let project: Project = app.project(&who, &id, Action::ManagePackages).await?;
-    let mut settings = app.meta.package_settings(project.id).await?;
-    if let Some(allowed) = change.generic_duplicates_allowed {
-        settings.generic_duplicates_allowed = allowed;
-    }
-    if let Some(re) = change.generic_duplicate_exception_regex {
-        // Rust's regex runs in linear time, like GitLab's RE2, so a user's pattern cannot
-        // stall a publish; the size limit bounds its compiled form.
-        let ok = re.len() <= 255 && regex::RegexBuilder::new(&re).size_limit(1 << 20).build().is_ok();
-        if !ok {
-            return Err(ApiError::invalid("generic_duplicate_exception_regex"));
+    let file = target.file.ok_or(ApiError::NotFound("Package File"))?;
+    let etag = format!("\"{}\"", file.sha256);
+    let mut out = HeaderMap::new();
+    for (name, value) in [("x-checksum-sha256", &file.sha256), ("x-checksum-md5", &file.md5), ("etag", &etag)] {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            out.insert(name, v);
         }
-        settings.generic_duplicate_exception_regex = re;
     }
-    if let Some(keep) = change.keep_n_duplicated_package_files {
-        settings.keep_n_duplicated_package_files = match keep.as_str() {
-            "all" => None,
-            "1" | "10" | "20" | "30" | "40" | "50" => keep.parse().ok(),
-            _ => return Err(ApiError::invalid("keep_n_duplicated_package_files")),
+    let counts = method == Method::GET;
+
+    let resp = if app.config.proxy_download {
+        if if_none_match(&headers, &etag) {
+            return Ok((StatusCode::NOT_MODIFIED, out).into_response());
+        }
+        let range = range_header(&headers)?;
+        let is_range = range.is_some();
+        let object = app.blobs.get(&file.blob_key, range).await?;
+        out.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+        if let Ok(v) = HeaderValue::from_str(&arca_shared::blobs::content_disposition(&file.file_name)) {
+            out.insert(header::CONTENT_DISPOSITION, v);
+        }
+        out.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+        if let Some(len) = object.content_length {
+            out.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+            metrics::PROXIED_BYTES.inc_by(len);
+        }
+        let status = match object.content_range.as_deref().map(HeaderValue::from_str) {
+            Some(Ok(v)) if is_range => {
+                out.insert(header::CONTENT_RANGE, v);
+                StatusCode::PARTIAL_CONTENT
+            }
+            _ => StatusCode::OK,
         };
-    }
-    if let Some(days) = change.delete_versions_not_downloaded_for_days {
-        if days > 36_500 {
-            return Err(ApiError::invalid("delete_versions_not_downloaded_for_days"));
-        }
-        settings.delete_versions_not_downloaded_for_days = (days > 0).then_some(days);
-    }
-    app.meta.save_package_settings(project.id, &settings).await?;
-    let event = Event {
-        actor: &who.actor(),
-        action: "package_settings.updated",
-        package: None,
-        detail: views::package_settings(&settings),
+        let body = if method == Method::HEAD { Body::empty() } else { Body::new(object.body.into_inner()) };
+        metrics::DOWNLOADS.with_label_values(&["proxy"]).inc();
+        (status, out, body).into_response()
+    } else {
+        let url = app
+            .blobs
+            .presign_get(
+                &file.blob_key,
+                PresignOptions {
+                    file_name: &file.file_name,
+                    content_type: "application/octet-stream",
+                    ttl: app.config.presign_ttl,
+                },
+            )
+            .await?;
+        let location = HeaderValue::from_str(&url).map_err(|e| ApiError::internal("presigned url header", e))?;
+        out.insert(header::LOCATION, location);
+        // Each answer carries a fresh, short-lived URL: caches must not keep it.
+        out.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
+        metrics::DOWNLOADS.with_label_values(&["redirect"]).inc();
+        (StatusCode::FOUND, out).into_response()
     };
-    app.meta.record_event(project.id, event).await;
-    tracing::info!(project_id = project.id, by = %who.username(), allowed = settings.generic_duplicates_allowed, "package settings changed");
-    Ok(Json(views::package_settings(&settings)))
+    if counts {
+        app.downloads.record(project.id, &name, &version, now_ms());
+    }
+    Ok(resp)
+}
+
+fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == "*" || t.trim().trim_start_matches("W/") == etag))
+}
+
+/// A single `bytes=` range, passed to S3 as is; anything else is refused.
+fn range_header(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(v) = headers.get(header::RANGE) else {
+        return Ok(None);
+    };
+    let v = v.to_str().map_err(|_| ApiError::RangeNotSatisfiable)?.trim();
+    let spec = v.strip_prefix("bytes=").ok_or(ApiError::RangeNotSatisfiable)?;
+    let (a, b) = spec.split_once('-').ok_or(ApiError::RangeNotSatisfiable)?;
+    let digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+    if spec.contains(',') || !digits(a) || !digits(b) || (a.is_empty() && b.is_empty()) {
+        return Err(ApiError::RangeNotSatisfiable);
+    }
+    Ok(Some(v.to_owned()))
+}
+
+/// The routes of this resource, every method of each path.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().route(
+        "/api/v4/projects/{id}/packages/generic/{package_name}/{package_version}/{*file_name}",
+        get(download).put(upload),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(name: header::HeaderName, v: &'static str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(name, HeaderValue::from_static(v));
+        h
+    }
+
+    #[test]
+    fn ranges_are_single_byte_ranges() {
+        assert_eq!(range_header(&HeaderMap::new()).expect("none"), None);
+        for ok in ["bytes=0-9", "bytes=5-", "bytes=-3"] {
+            assert_eq!(range_header(&with(header::RANGE, ok)).expect(ok).as_deref(), Some(ok));
+        }
+        for bad in ["bytes=-", "items=0-1", "bytes=0-1,3-4", "bytes=a-b"] {
+            assert!(range_header(&with(header::RANGE, bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn etags_match_strong_weak_and_star() {
+        let etag = "\"abc\"";
+        assert!(if_none_match(&with(header::IF_NONE_MATCH, "\"abc\""), etag));
+        assert!(if_none_match(&with(header::IF_NONE_MATCH, "W/\"abc\", \"x\""), etag));
+        assert!(if_none_match(&with(header::IF_NONE_MATCH, "*"), etag));
+        assert!(!if_none_match(&with(header::IF_NONE_MATCH, "\"abd\""), etag));
+    }
 }

@@ -1,6 +1,5 @@
-//! Job artifacts, the read side (GitLab's Job Artifacts API; docs/ARCHITECTURE.md): the
-//! archive by job or by ref (302 to a presigned URL), and one file from inside it, read
-//! from S3 with range requests and streamed out decompressed.
+//! Reading job artifacts: the archive or one file of it, by job or by ref, and the
+//! archive's entries.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -12,13 +11,13 @@ use arca_shared::model::{Artifact, Project};
 use arca_shared::pagination::{Page, PageParams};
 use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
-use arca_shared::{ApiError, ApiResult, App, AppState, Auth, metrics};
-use arca_shared::{views, zipindex};
+use arca_shared::{ApiError, ApiResult, App, AppState, Auth, metrics, zipindex};
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{OriginalUri, State};
-use axum::http::HeaderMap;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use bytes::Bytes;
 use serde::Deserialize;
 
@@ -85,6 +84,18 @@ pub async fn file_by_job(
     arca_shared::validate::artifact_path(&path)?;
     let artifact = live_artifact(&app, &project, job_id).await?;
     serve_entry(&app, &artifact, &path, "application/octet-stream", method == Method::HEAD).await
+}
+
+/// `GET .../jobs/:job_id/artifacts/keep`: a file named `keep` at the archive's root, whose
+/// path is also the route of `POST .../artifacts/keep`; the router gives the path to that
+/// route for every method, so it is served from here.
+async fn file_named_keep(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    method: Method,
+    Path((id, job_id)): Path<(String, u64)>,
+) -> ApiResult<Response> {
+    file_by_job(State(app), Auth(who), method, Path((id, job_id, "keep".to_owned()))).await
 }
 
 pub async fn file_by_ref(
@@ -256,30 +267,6 @@ async fn serve_indexed(
     resp.body(Body::from_stream(body)).map_err(|e| ApiError::internal("response", e))
 }
 
-/// `GET /projects/:id/jobs`: the project's jobs that have artifacts, newest first, each
-/// with its artifacts (what the console's job-artifacts page lists).
-pub async fn jobs(
-    State(app): State<AppState>,
-    Auth(who): Auth,
-    Path(id): Path<String>,
-    Query(params): Query<PageParams>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-) -> ApiResult<impl IntoResponse> {
-    let project = app.project(&who, &id, Action::ReadCi).await?;
-    let page = Page::from_params(&params)?;
-    let mut ids = app.meta.project_artifact_jobs(project.id).await?;
-    ids.sort_unstable_by(|a, b| b.cmp(a));
-    let total = ids.len() as u64;
-    let mut items = Vec::new();
-    for job_id in ids.into_iter().skip(page.offset() as usize).take(page.per_page as usize) {
-        let Some(job) = app.meta.job(project.id, job_id).await? else { continue };
-        let artifact = app.meta.artifact(project.id, job_id).await?.filter(|a| !a.expired(now_ms()));
-        items.push(views::job_with_artifacts(&job, artifact.as_ref()));
-    }
-    Ok(super::paged(page, total, items, &uri, &headers))
-}
-
 /// `GET /projects/:id/jobs/:job_id/artifacts_entries`: the archive's entries, read from its
 /// central directory (cached, or fetched with range requests), never the whole archive.
 pub async fn entries(
@@ -308,5 +295,16 @@ pub async fn entries(
             "is_dir": entry.is_dir(),
         }));
     }
-    Ok(super::paged(page, total, items, &uri, &headers))
+    Ok(crate::paging::paged(page, total, items, &uri, &headers))
+}
+
+/// The routes of this resource, every method of each path.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v4/projects/{id}/jobs/{job_id}/artifacts_entries", get(entries))
+        .route("/api/v4/projects/{id}/jobs/{job_id}/artifacts", get(archive_by_job))
+        .route("/api/v4/projects/{id}/jobs/{job_id}/artifacts/{*artifact_path}", get(file_by_job))
+        .route("/api/v4/projects/{id}/jobs/{job_id}/artifacts/keep", get(file_named_keep))
+        .route("/api/v4/projects/{id}/jobs/artifacts/{ref_name}/download", get(archive_by_ref))
+        .route("/api/v4/projects/{id}/jobs/artifacts/{ref_name}/raw/{*artifact_path}", get(file_by_ref))
 }

@@ -466,6 +466,12 @@ pub fn operation_keys() -> Vec<String> {
     operations().iter().map(|o| format!("{} {}", o.method.to_uppercase(), o.path)).collect()
 }
 
+/// `GET /api/v4/openapi.json`: the description (built once; it does not change).
+pub(crate) async fn serve() -> axum::Json<&'static Value> {
+    static DOCUMENT: std::sync::LazyLock<Value> = std::sync::LazyLock::new(document);
+    axum::Json(&DOCUMENT)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

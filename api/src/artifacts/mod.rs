@@ -1,0 +1,13 @@
+//! GitLab's Job Artifacts API: a job's archive uploaded with its job token, read by job or
+//! by ref (whole, one file, or its entries), kept or deleted.
+
+mod download;
+mod lifecycle;
+mod upload;
+
+use arca_shared::AppState;
+use axum::Router;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().merge(upload::routes()).merge(download::routes()).merge(lifecycle::routes())
+}

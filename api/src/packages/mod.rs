@@ -1,0 +1,207 @@
+//! The Packages API: a package version is a name and version with its files
+//! (`/projects/:id/packages`, `.../packages/:package_id`); its files, metadata, the recycle
+//! bin, settings and the audit trail are the submodules.
+
+mod events;
+pub(crate) mod files;
+mod metadata;
+mod recycle_bin;
+mod settings;
+
+use crate::generic::description;
+use arca_shared::http::{Params, Path, Query, opt_boolean};
+use arca_shared::meta::packages::{ListQuery, Order};
+use arca_shared::meta::versions::Event;
+use arca_shared::model::{Package, Project};
+use arca_shared::pagination::{Page, PageParams};
+use arca_shared::policy::Action;
+use arca_shared::{ApiError, ApiResult, App, AppState, Auth, validate, views};
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Deserialize, Default)]
+pub struct ListParams {
+    package_type: Option<String>,
+    package_name: Option<String>,
+    package_version: Option<String>,
+    order_by: Option<String>,
+    sort: Option<String>,
+    #[serde(flatten)]
+    page: PageParams,
+}
+
+pub async fn list(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Query(params): Query<ListParams>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    let project = app.project(&who, &id, Action::ReadPackages).await?;
+    let page = Page::from_params(&params.page)?;
+    let order = match params.order_by.as_deref() {
+        None | Some("created_at") => Order::CreatedAt,
+        Some("name") => Order::Name,
+        Some("version") => Order::Version,
+        Some(_) => return Err(ApiError::invalid("order_by")),
+    };
+    let desc = match params.sort.as_deref() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(_) => return Err(ApiError::invalid("sort")),
+    };
+    if let Some(n) = params.package_name.as_deref().filter(|n| !n.is_empty()) {
+        validate::package_name(n)?;
+    }
+    if let Some(v) = params.package_version.as_deref().filter(|v| !v.is_empty()) {
+        validate::package_version(v)?;
+    }
+    let (total, packages) = match params.package_type.as_deref() {
+        // Every package arca holds is generic.
+        None | Some("") | Some("generic") => {
+            let q = ListQuery {
+                name: params.package_name.filter(|n| !n.is_empty()),
+                version: params.package_version.filter(|v| !v.is_empty()),
+                order,
+                desc,
+                offset: page.offset(),
+                limit: page.per_page,
+            };
+            app.meta.list_packages(project.id, &q).await?
+        }
+        // GitLab's other package types: valid to ask for, and arca holds none of them.
+        Some(t) if GITLAB_PACKAGE_TYPES.contains(&t) => (0, Vec::new()),
+        Some(_) => return Err(ApiError::invalid("package_type")),
+    };
+    Ok(crate::paging::paged(page, total, packages.iter().map(views::package).collect(), &uri, &headers))
+}
+
+/// The package types GitLab knows (`generic` among them).
+const GITLAB_PACKAGE_TYPES: [&str; 16] = [
+    "maven",
+    "npm",
+    "conan",
+    "nuget",
+    "pypi",
+    "composer",
+    "generic",
+    "golang",
+    "debian",
+    "rubygems",
+    "helm",
+    "terraform_module",
+    "rpm",
+    "ml_model",
+    "cargo",
+    "conda",
+];
+
+pub async fn show(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path((id, package_id)): Path<(String, u64)>,
+) -> ApiResult<Json<Value>> {
+    let project = app.project(&who, &id, Action::ReadPackages).await?;
+    let package = app.meta.package(project.id, package_id).await?.ok_or(ApiError::NotFound("Package"))?;
+    let metadata = app.meta.package_metadata(&package).await?;
+    Ok(Json(views::package_details(&package, &metadata)))
+}
+
+pub(crate) async fn live_package(app: &App, project: &Project, package_id: u64) -> ApiResult<Package> {
+    app.meta.package(project.id, package_id).await?.ok_or(ApiError::NotFound("Package"))
+}
+
+#[derive(Deserialize)]
+pub struct PackageChange {
+    description: Option<String>,
+    #[serde(default, deserialize_with = "opt_boolean")]
+    disabled: Option<bool>,
+}
+
+/// `PATCH .../packages/:package_id`: a developer may edit the description; disabling or
+/// enabling a version is a maintainer's call.
+pub async fn update(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path((id, package_id)): Path<(String, u64)>,
+    Params(change): Params<PackageChange>,
+) -> ApiResult<Json<Value>> {
+    let need = if change.disabled.is_some() { Action::ManagePackages } else { Action::PublishPackages };
+    let project = app.project(&who, &id, need).await?;
+    let package = live_package(&app, &project, package_id).await?;
+    let new_description = change.description.as_deref().map(|d| description(Some(d))).transpose()?;
+    if new_description.is_none() && change.disabled.is_none() {
+        return Err(ApiError::bad_request("give description or disabled"));
+    }
+    if !app.meta.update_package(&package, new_description.as_deref(), change.disabled).await? {
+        return Err(ApiError::NotFound("Package"));
+    }
+    let actor = who.actor();
+    if let Some(disabled) = change.disabled.filter(|d| *d != package.disabled) {
+        let action = if disabled { "package.disabled" } else { "package.enabled" };
+        app.meta
+            .record_event(
+                project.id,
+                Event { actor: &actor, action, package: Some((&package).into()), detail: json!({}) },
+            )
+            .await;
+    }
+    if let Some(d) = &new_description {
+        let detail = json!({ "description": d });
+        app.meta
+            .record_event(
+                project.id,
+                Event {
+                    actor: &actor,
+                    action: "package.description_changed",
+                    package: Some((&package).into()),
+                    detail,
+                },
+            )
+            .await;
+    }
+    tracing::info!(project_id = project.id, package_id, by = %actor.username, disabled = ?change.disabled, "package version updated");
+    let updated = live_package(&app, &project, package_id).await?;
+    let metadata = app.meta.package_metadata(&updated).await?;
+    Ok(Json(views::package_details(&updated, &metadata)))
+}
+
+/// `DELETE .../packages/:package_id`: to the recycle bin.
+pub async fn recycle(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path((id, package_id)): Path<(String, u64)>,
+) -> ApiResult<StatusCode> {
+    let project = app.project(&who, &id, Action::ManagePackages).await?;
+    let package = live_package(&app, &project, package_id).await?;
+    let actor = who.actor();
+    if !app.meta.recycle_package(&package, &actor.username).await? {
+        return Err(ApiError::NotFound("Package"));
+    }
+    app.meta
+        .record_event(
+            project.id,
+            Event { actor: &actor, action: "package.recycled", package: Some((&package).into()), detail: json!({}) },
+        )
+        .await;
+    tracing::info!(project_id = project.id, package_id, by = %actor.username, "package version recycled");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The routes of this resource and its submodules, every method of each path.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(files::routes())
+        .merge(metadata::routes())
+        .merge(recycle_bin::routes())
+        .merge(settings::routes())
+        .merge(events::routes())
+        .route("/api/v4/projects/{id}/packages", get(list))
+        .route("/api/v4/projects/{id}/packages/{package_id}", get(show).patch(update).delete(recycle))
+}

@@ -1,0 +1,112 @@
+//! Projects: `GET|POST /projects`, `GET /projects/:id`.
+
+use std::collections::BTreeSet;
+
+use arca_shared::auth::Principal;
+use arca_shared::http::{Params, Path, Query};
+use arca_shared::meta::StoreError;
+use arca_shared::model::{Project, Visibility, access};
+use arca_shared::pagination::{Page, PageParams};
+use arca_shared::policy::Action;
+use arca_shared::time::now_ms;
+use arca_shared::{ApiError, ApiResult, AppState, Auth, validate, views};
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::Value;
+
+pub async fn show(State(app): State<AppState>, Auth(who): Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let project = app.project(&who, &id, Action::View).await?;
+    let mut v = views::project(&project);
+    // As GitLab: the caller's own access level, which the console hides buttons by.
+    let level = app.auth.access_level(&who, &project).await?;
+    v["permissions"] = serde_json::json!({"project_access": level.map(|l| serde_json::json!({"access_level": l}))});
+    Ok(Json(v))
+}
+
+/// The projects the caller can see, newest first: all for the administrator, else public
+/// ones plus the caller's own (a member's, a deploy or job token's project).
+pub async fn list(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Query(params): Query<PageParams>,
+    uri: OriginalUri,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    let page = Page::from_params(&params)?;
+    let admin = who.require_admin().is_ok() || matches!(who, Principal::User { ref user, .. } if user.admin);
+    let mut ids: BTreeSet<u64> = if admin {
+        app.meta.all_project_ids().await?.into_iter().collect()
+    } else {
+        app.meta.public_project_ids().await?.into_iter().collect()
+    };
+    match &who {
+        Principal::User { user, .. } if !admin => ids.extend(app.meta.user_project_ids(user.id).await?),
+        Principal::Deploy(dt) => {
+            ids.insert(dt.project_id);
+        }
+        Principal::Job(job) => {
+            ids.insert(job.project_id);
+        }
+        _ => {}
+    }
+    let total = ids.len() as u64;
+    let window: Vec<u64> =
+        ids.iter().rev().skip(page.offset() as usize).take(page.per_page as usize).copied().collect();
+    let projects = app.meta.projects(&window).await?;
+    Ok(crate::paging::paged(page, total, projects.iter().map(views::project).collect(), &uri, &headers))
+}
+
+#[derive(Deserialize)]
+pub struct NewProject {
+    name: String,
+    path: Option<String>,
+    namespace: Option<String>,
+    visibility: Option<Visibility>,
+}
+
+pub async fn create(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Params(body): Params<NewProject>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    who.require_api_user()?;
+    let name = body.name.trim().to_owned();
+    if name.is_empty() || name.len() > 255 || name.chars().any(char::is_control) {
+        return Err(ApiError::invalid("name"));
+    }
+    let path = body.path.unwrap_or_else(|| validate::path_from_name(&name));
+    validate::slug("path", &path)?;
+    let own_namespace = who.username();
+    let namespace = body.namespace.unwrap_or_else(|| own_namespace.clone());
+    validate::slug("namespace", &namespace)?;
+    // Without groups, a user's namespace is their own name; only the administrator may
+    // create projects elsewhere (and so stand up shared namespaces).
+    if who.require_admin().is_err() && !namespace.eq_ignore_ascii_case(&own_namespace) {
+        return Err(ApiError::Forbidden);
+    }
+    let project = Project {
+        id: app.meta.next_project_id().await?,
+        name,
+        path,
+        namespace,
+        visibility: body.visibility.unwrap_or(Visibility::Private),
+        created_at: now_ms(),
+        creator_id: who.user_id().unwrap_or(0),
+    };
+    let owner = who.user_id().map(|id| (id, access::OWNER));
+    app.meta.create_project(&project, owner).await.map_err(|e| match e {
+        StoreError::Conflict(why) => ApiError::bad_request(why),
+        other => other.into(),
+    })?;
+    tracing::info!(project_id = project.id, path = %project.path_with_namespace(), "project created");
+    Ok((StatusCode::CREATED, Json(views::project(&project))))
+}
+
+/// The routes of this resource, every method of each path.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new().route("/api/v4/projects", get(list).post(create)).route("/api/v4/projects/{id}", get(show))
+}
