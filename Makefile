@@ -1,20 +1,25 @@
 # arca: `make run` starts the whole dev stack, `make test` runs every test.
-# Both install what is missing on a fresh Debian/Ubuntu machine (scripts/deps.sh).
+# Both install what is missing on a fresh Debian/Ubuntu machine (scripts/deps.sh): `make run`
+# only what running needs, `make test` also the test tools (Chromium, schemathesis, ...).
 
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run test lint deploy-check bench deps build clean fuzz
+.PHONY: run test lint deploy-check bench deps deps-run build clean fuzz
+
+# What running needs (Redis, an S3 server); `deps` adds what only the tests need.
+deps-run:
+	@scripts/deps.sh run
 
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh test
 
-build: deps
+build: deps-run
 	$(CARGO) build --workspace --bins
 
 # REPLICAS=N runs N upload and N download services behind the gateway.
 REPLICAS ?= 1
-run: deps
+run: deps-run
 	@REPLICAS=$(REPLICAS) scripts/run.sh
 
 lint:
@@ -37,7 +42,7 @@ FUZZ_SECONDS ?= 20
 fuzz:
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
-bench: deps
+bench: deps-run
 	@scripts/bench.sh
 
 clean:

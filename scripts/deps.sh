@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# Installs what `make run` and `make test` need and a fresh machine lacks:
-# redis-server and curl from Debian, s3s-fs (a SigV4-checking S3 server) from crates.io,
-# schemathesis from PyPI, Chromium (Debian) and playwright-core (npm) for the console test.
+# Installs what a fresh machine lacks.
+#   scripts/deps.sh run    what `make run` needs: redis-server and curl (Debian) and s3s-fs
+#                          (a SigV4-checking S3 server, crates.io)
+#   scripts/deps.sh test   that, and what only the tests need (`make test`): Chromium (Debian)
+#                          and playwright-core (npm) for the console test, schemathesis (PyPI),
+#                          rustfmt and clippy
 set -euo pipefail
+MODE="${1:-test}"
+case "$MODE" in run | test) ;; *) echo "usage: $0 run|test" >&2; exit 2 ;; esac
 cd "$(dirname "$0")/.."
 
 S3S_FS_VERSION=0.14.1
@@ -16,9 +21,11 @@ as_root() {
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
-# The web console's end-to-end test: Debian's Chromium, driven by playwright-core (npm).
-[ -x /usr/bin/chromium ] || missing+=(chromium)
-command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ "$MODE" = test ]; then
+    # The web console's end-to-end test: Debian's Chromium, driven by playwright-core (npm).
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+fi
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "deps: installing ${missing[*]} (apt-get)"
     as_root apt-get update -qq
@@ -28,6 +35,10 @@ fi
 if ! command -v s3s-fs >/dev/null 2>&1; then
     echo "deps: installing s3s-fs $S3S_FS_VERSION (cargo install, about 3 minutes)"
     cargo install s3s-fs --version "$S3S_FS_VERSION" --features binary --locked --quiet
+fi
+
+if [ "$MODE" = run ]; then
+    exit 0
 fi
 
 if [ ! -d tests/console/node_modules/playwright-core ]; then

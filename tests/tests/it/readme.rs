@@ -1,4 +1,5 @@
-//! The README's quick start works as printed: its shell block runs against a live stack.
+//! The README's quick start works as printed: its shell block runs against a live stack that
+//! already has users and projects.
 
 use arca_tests::{ADMIN_TOKEN, Stack};
 
@@ -12,6 +13,9 @@ fn quick_start() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_quick_start_runs_as_printed() {
     let stack = Stack::start().await;
+    // A stack that already has users and projects: alice is not user 1.
+    stack.user("earlier", &["api"]).await;
+    stack.project("earlier-project", "private").await;
     let dir = tempfile::tempdir().expect("tmp");
     let out = tokio::process::Command::new("bash")
         .arg("-c")
