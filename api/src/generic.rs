@@ -8,6 +8,7 @@
 
 use crate::packages::files::remove_file;
 use crate::upload::{discard, store};
+use crate::views;
 use arca_shared::auth::Actor;
 use arca_shared::blobs::{BlobKeys, PresignOptions};
 use arca_shared::checksum::Expected;
@@ -17,17 +18,20 @@ use arca_shared::meta::versions::{Event, PackageRef};
 use arca_shared::model::{PackageFile, PackageSettings, PackageStatus};
 use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
-use arca_shared::{ApiError, ApiResult, AppState, Auth, metrics, validate, views};
+use arca_shared::{ApiError, ApiResult, AppState, Auth, metrics, validate};
+use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadParams {
     status: Option<String>,
     select: Option<String>,
@@ -61,6 +65,18 @@ fn rejects_duplicates(settings: &PackageSettings, name: &str, version: &str) -> 
     }
 }
 
+/// `PUT /projects/:id/packages/generic/:name/:version/*file_name`: publishes the body as a
+/// file of that version, checked against the integrity headers it carries.
+#[utoipa::path(
+    put, path = "/api/v4/projects/{id}/packages/generic/{package_name}/{package_version}/{*file_name}", tag = "generic packages",
+    params(UploadParams),
+    request_body(content = Vec<u8>, description = "The file's bytes (an empty body is an empty file).", content_type = "application/octet-stream"),
+    responses(
+        (status = 201, description = "Stored: `{\"message\": \"201 Created\"}`, or the file with `select=package_file`.", body = views::Published),
+        (status = 409, description = "Duplicates are refused by the project's settings.", body = views::Error),
+        (status = 413, description = "Larger than `ARCA_MAX_FILE_SIZE`.", body = views::Error),
+    )
+)]
 pub async fn upload(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -146,11 +162,12 @@ pub async fn upload(
     if let Some(keep) = settings.keep_n_duplicated_package_files {
         keep_newest_duplicates(&app, project.id, file.package_id, &file.file_name, keep as usize).await;
     }
-    if select_file {
-        Ok((StatusCode::CREATED, Json(views::package_file(&file, (&name, &version)))).into_response())
+    let answer = if select_file {
+        views::Published::File(Box::new(views::PackageFile::of(&file, (&name, &version))))
     } else {
-        Ok((StatusCode::CREATED, Json(json!({"message": "201 Created"}))).into_response())
-    }
+        views::Published::Message(views::Message { message: "201 Created" })
+    };
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 
 /// Applies `keep_n_duplicated_package_files` to one file name of a version: the oldest
@@ -178,6 +195,18 @@ async fn keep_newest_duplicates(app: &AppState, project_id: u64, package_id: u64
     }
 }
 
+/// `GET|HEAD /projects/:id/packages/generic/:name/:version/*file_name`: the newest file of
+/// that name in the version, a 302 to a presigned S3 URL (or the bytes in proxy mode).
+#[utoipa::path(
+    method(get, head), path = "/api/v4/projects/{id}/packages/generic/{package_name}/{package_version}/{*file_name}", tag = "generic packages",
+    responses(
+        (status = 302, description = "To the bytes on S3 (the default).", headers(("Location" = String, description = "A presigned S3 URL."))),
+        (status = 200, description = "The bytes, with `ARCA_PROXY_DOWNLOAD=true`.", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 206, description = "A range of them.", body = Vec<u8>, content_type = "application/octet-stream"),
+        (status = 304, description = "Unchanged (`If-None-Match`)."),
+        (status = 416, description = "The range is not satisfiable.", body = views::Error),
+    )
+)]
 pub async fn download(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -280,12 +309,9 @@ fn range_header(headers: &HeaderMap) -> ApiResult<Option<String>> {
     Ok(Some(v.to_owned()))
 }
 
-/// The routes of this resource, every method of each path.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route(
-        "/api/v4/projects/{id}/packages/generic/{package_name}/{package_version}/{*file_name}",
-        get(download).put(upload),
-    )
+/// The routes of this resource, every method of each path, with their descriptions.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(download, upload))
 }
 
 #[cfg(test)]

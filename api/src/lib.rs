@@ -18,6 +18,7 @@ mod session;
 mod tokens;
 mod upload;
 mod users;
+pub mod views;
 
 use arca_shared::{ApiError, AppState};
 use axum::Router;
@@ -25,12 +26,13 @@ use axum::extract::Request;
 use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Every route of the public API.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v4/openapi.json", get(openapi::serve))
+/// Every route of the public API, each with its OpenAPI description.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(openapi::serve))
         .merge(session::routes())
         .merge(users::routes())
         .merge(tokens::routes())
@@ -63,7 +65,8 @@ impl Half {
 /// (the gateway never sends one; a client talking to a service directly may). Methods no
 /// route has still get 405 with an `Allow` that names every method of the path.
 pub fn router(half: Half) -> Router<AppState> {
-    routes().route_layer(middleware::from_fn(move |req: Request, next: Next| async move {
+    let (router, _) = routes().split_for_parts();
+    router.route_layer(middleware::from_fn(move |req: Request, next: Next| async move {
         let method = req.method();
         let declared = [Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::PATCH, Method::DELETE];
         if declared.contains(method) && Half::of(method) != half {

@@ -1,31 +1,42 @@
 //! Project members: `POST /projects/:id/members`.
 
+use crate::views;
 use arca_shared::auth::Principal;
 use arca_shared::http::{Params, Path, number};
 use arca_shared::model::access;
 use arca_shared::policy::Action;
-use arca_shared::{ApiError, ApiResult, AppState, Auth, views};
+use arca_shared::{ApiError, ApiResult, AppState, Auth};
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct NewMember {
     #[serde(deserialize_with = "number")]
+    #[schema(minimum = 1)]
     user_id: u64,
+    /// GitLab's levels: 10 guest, 20 reporter, 30 developer, 40 maintainer, 50 owner.
     #[serde(deserialize_with = "number")]
+    #[schema(minimum = 10, maximum = 50, multiple_of = 10)]
     access_level: u8,
 }
 
+/// `POST /projects/:id/members` (maintainer): adds a user with a GitLab access level.
+#[utoipa::path(
+    post, path = "/api/v4/projects/{id}/members", tag = "projects",
+    request_body = NewMember,
+    responses((status = 201, description = "The member.", body = views::User), (status = 409, description = "Already a member.", body = views::Error))
+)]
 pub async fn add_member(
     State(app): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<String>,
     Params(body): Params<NewMember>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<views::User>)> {
     let project = app.project(&who, &id, Action::AdministerProject).await?;
     if !access::ALL.contains(&body.access_level) {
         return Err(ApiError::invalid("access_level"));
@@ -45,12 +56,11 @@ pub async fn add_member(
         return Err(ApiError::Conflict("Member already exists".into()));
     }
     tracing::info!(project_id = project.id, user_id = user.id, access_level = body.access_level, "member added");
-    let mut v = views::user(&user, &who);
-    v["access_level"] = json!(body.access_level);
-    Ok((StatusCode::CREATED, Json(v)))
+    let member = views::User { access_level: Some(body.access_level), ..views::User::of(&user, &who) };
+    Ok((StatusCode::CREATED, Json(member)))
 }
 
-/// The routes of this resource, every method of each path.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/api/v4/projects/{id}/members", post(add_member))
+/// The routes of this resource, every method of each path, with their descriptions.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(add_member))
 }

@@ -5,17 +5,17 @@ use axum::Json;
 use axum::extract::OriginalUri;
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
-use serde_json::Value;
+use serde::Serialize;
 
 /// A page of a listing with GitLab's pagination headers. The request's other parameters
 /// are carried into `Link`, its token parameters never are.
-pub(crate) fn paged(
+pub(crate) fn paged<T: Serialize>(
     page: Page,
     total: u64,
-    items: Vec<Value>,
+    items: Vec<T>,
     uri: &OriginalUri,
     headers: &HeaderMap,
-) -> impl IntoResponse + use<> {
+) -> impl IntoResponse + use<T> {
     let query: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(uri.query().unwrap_or(""))
         .unwrap_or_default()
         .into_iter()

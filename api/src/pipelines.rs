@@ -1,18 +1,20 @@
 //! Pipelines: `POST /projects/:id/pipelines`, `PUT .../pipelines/:pipeline_id` and `POST
 //! .../pipelines/:pipeline_id/jobs` (a job and its token).
 
+use crate::views;
 use arca_shared::http::{Params, Path, opt_number};
 use arca_shared::meta::NewJob;
 use arca_shared::model::{CiStatus, Job, Pipeline};
 use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
-use arca_shared::{ApiError, ApiResult, AppState, Auth, views};
+use arca_shared::{ApiError, ApiResult, AppState, Auth};
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{post, put};
-use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// A job token lives at most this long; finishing the job ends it sooner.
 const JOB_TOKEN_TTL_SECS: u64 = 24 * 60 * 60;
@@ -37,21 +39,36 @@ fn ref_name(value: &str) -> ApiResult<()> {
     Ok(())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct NewPipeline {
+    /// A branch or tag: no `..`, no leading `/` or `-`, no spaces or `~^:?*[\\`.
     #[serde(rename = "ref")]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^(?!.*\.\.)[^/\-\s~^:?*\[\\\u0000-\u001f\u007f](?:[^\s~^:?*\[\\\u0000-\u001f\u007f]*[^/\s~^:?*\[\\\u0000-\u001f\u007f])?$"
+    )]
     ref_name: String,
+    /// The commit, in hex.
+    #[schema(max_length = 64, pattern = r"^[0-9A-Fa-f]*$")]
     sha: Option<String>,
     #[serde(default, deserialize_with = "opt_number")]
+    #[schema(minimum = 1)]
     parent_pipeline_id: Option<u64>,
 }
 
+/// `POST /projects/:id/pipelines` (developer): starts a pipeline on a ref.
+#[utoipa::path(
+    post, path = "/api/v4/projects/{id}/pipelines", tag = "ci",
+    request_body = NewPipeline,
+    responses((status = 201, description = "The pipeline, running.", body = views::Pipeline))
+)]
 pub async fn create_pipeline(
     State(app): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<String>,
     Params(body): Params<NewPipeline>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<views::Pipeline>)> {
     let project = app.project(&who, &id, Action::AdministerCi).await?;
     ref_name(&body.ref_name)?;
     if let Some(sha) = &body.sha
@@ -74,11 +91,25 @@ pub async fn create_pipeline(
         created_at: now_ms(),
     };
     app.meta.create_pipeline(&pipeline).await?;
-    Ok((StatusCode::CREATED, Json(views::pipeline(&pipeline))))
+    Ok((StatusCode::CREATED, Json(views::Pipeline::from(&pipeline))))
 }
 
-#[derive(Deserialize)]
+/// The statuses a pipeline or a job ends with: what `StatusChange` is described as taking,
+/// and what `final_status` lets through.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub(crate) enum FinalStatus {
+    Success,
+    Failed,
+    Canceled,
+}
+
+#[derive(Deserialize, ToSchema)]
 pub(crate) struct StatusChange {
+    /// Read as any status, so that authorization is decided first (a refused caller learns
+    /// nothing from a 400); only a final one is then accepted.
+    #[schema(value_type = FinalStatus)]
     pub(crate) status: CiStatus,
 }
 
@@ -89,34 +120,49 @@ pub(crate) fn final_status(s: CiStatus) -> ApiResult<CiStatus> {
     }
 }
 
+/// `PUT /projects/:id/pipelines/:pipeline_id`: ends a running pipeline.
+#[utoipa::path(
+    put, path = "/api/v4/projects/{id}/pipelines/{pipeline_id}", tag = "ci",
+    request_body = StatusChange,
+    responses((status = 200, description = "The pipeline.", body = views::Pipeline), (status = 409, description = "The pipeline has ended.", body = views::Error))
+)]
 pub async fn update_pipeline(
     State(app): State<AppState>,
     Auth(who): Auth,
     Path((id, pipeline_id)): Path<(String, u64)>,
     Params(body): Params<StatusChange>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::Pipeline>> {
     let project = app.project(&who, &id, Action::AdministerCi).await?;
     let status = final_status(body.status)?;
     let mut pipeline = app.meta.pipeline(project.id, pipeline_id).await?.ok_or(ApiError::NotFound("Pipeline"))?;
     pipeline.status = status;
     app.meta.save_pipeline(&pipeline).await?;
-    Ok(Json(views::pipeline(&pipeline)))
+    Ok(Json(views::Pipeline::from(&pipeline)))
 }
 
 const NOT_RUNNING: &str = "pipeline is not running";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct JobRequest {
+    #[schema(min_length = 1, max_length = 255, pattern = r"^[^\u0000-\u001f\u007f]*\S[^\u0000-\u001f\u007f]*$")]
     name: String,
+    #[schema(min_length = 1, max_length = 255, pattern = r"^[^\u0000-\u001f\u007f]*\S[^\u0000-\u001f\u007f]*$")]
     stage: Option<String>,
 }
 
+/// `POST /projects/:id/pipelines/:pipeline_id/jobs`: starts a job in a running pipeline; the
+/// answer carries its job token.
+#[utoipa::path(
+    post, path = "/api/v4/projects/{id}/pipelines/{pipeline_id}/jobs", tag = "ci",
+    request_body = JobRequest,
+    responses((status = 201, description = "The job, running, with its job token.", body = views::Job), (status = 409, description = "The pipeline has ended, or has a job of that name.", body = views::Error))
+)]
 pub async fn create_job(
     State(app): State<AppState>,
     Auth(who): Auth,
     Path((id, pipeline_id)): Path<(String, u64)>,
     Params(body): Params<JobRequest>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<views::Job>)> {
     let project = app.project(&who, &id, Action::AdministerCi).await?;
     text_field("name", &body.name)?;
     let stage = body.stage.unwrap_or_else(|| "test".to_owned());
@@ -143,13 +189,10 @@ pub async fn create_job(
         }
     }
     let token = app.auth.jwt.sign(&job, JOB_TOKEN_TTL_SECS)?;
-    Ok((StatusCode::CREATED, Json(views::job(&job, Some(&token)))))
+    Ok((StatusCode::CREATED, Json(views::Job::of(&job, Some(&token)))))
 }
 
-/// The routes of this resource, every method of each path.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v4/projects/{id}/pipelines", post(create_pipeline))
-        .route("/api/v4/projects/{id}/pipelines/{pipeline_id}", put(update_pipeline))
-        .route("/api/v4/projects/{id}/pipelines/{pipeline_id}/jobs", post(create_job))
+/// The routes of this resource, every method of each path, with their descriptions.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create_pipeline)).routes(routes!(update_pipeline)).routes(routes!(create_job))
 }

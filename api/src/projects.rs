@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::views;
 use arca_shared::auth::Principal;
 use arca_shared::http::{Params, Path, Query};
 use arca_shared::meta::StoreError;
@@ -9,26 +10,42 @@ use arca_shared::model::{Project, Visibility, access};
 use arca_shared::pagination::{Page, PageParams};
 use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
-use arca_shared::{ApiError, ApiResult, AppState, Auth, validate, views};
+use arca_shared::{ApiError, ApiResult, AppState, Auth, validate};
+use axum::Json;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub async fn show(State(app): State<AppState>, Auth(who): Auth, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+/// `GET /projects/:id`: one project, with the caller's own access level.
+#[utoipa::path(
+    get, path = "/api/v4/projects/{id}", tag = "projects",
+    responses((status = 200, description = "The project, with the caller's access level.", body = views::Project))
+)]
+pub async fn show(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<views::Project>> {
     let project = app.project(&who, &id, Action::View).await?;
-    let mut v = views::project(&project);
+    let mut v = views::Project::from(&project);
     // As GitLab: the caller's own access level, which the console hides buttons by.
     let level = app.auth.access_level(&who, &project).await?;
-    v["permissions"] = serde_json::json!({"project_access": level.map(|l| serde_json::json!({"access_level": l}))});
+    v.permissions =
+        Some(views::Permissions { project_access: level.map(|access_level| views::AccessLevel { access_level }) });
     Ok(Json(v))
 }
 
-/// The projects the caller can see, newest first: all for the administrator, else public
+/// `GET /projects`: the projects the caller can see, newest first: all for the administrator, else public
 /// ones plus the caller's own (a member's, a deploy or job token's project).
+#[utoipa::path(
+    get, path = "/api/v4/projects", tag = "projects",
+    params(PageParams),
+    responses((status = 200, description = "A page of the projects the caller can see.", body = [views::Project]))
+)]
 pub async fn list(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -57,22 +74,32 @@ pub async fn list(
     let window: Vec<u64> =
         ids.iter().rev().skip(page.offset() as usize).take(page.per_page as usize).copied().collect();
     let projects = app.meta.projects(&window).await?;
-    Ok(crate::paging::paged(page, total, projects.iter().map(views::project).collect(), &uri, &headers))
+    Ok(crate::paging::paged(page, total, projects.iter().map(views::Project::from).collect(), &uri, &headers))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct NewProject {
+    #[schema(min_length = 1, max_length = 255, pattern = r"^[^\u0000-\u001f\u007f]*\S[^\u0000-\u001f\u007f]*$")]
     name: String,
+    #[schema(min_length = 1, max_length = 255, pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")]
     path: Option<String>,
+    #[schema(min_length = 1, max_length = 255, pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")]
     namespace: Option<String>,
     visibility: Option<Visibility>,
 }
 
+/// `POST /projects`: a project in the caller's namespace (or the one given, for the
+/// administrator); the creator becomes its owner.
+#[utoipa::path(
+    post, path = "/api/v4/projects", tag = "projects",
+    request_body = NewProject,
+    responses((status = 201, description = "The project.", body = views::Project), (status = 409, description = "The path is taken.", body = views::Error))
+)]
 pub async fn create(
     State(app): State<AppState>,
     Auth(who): Auth,
     Params(body): Params<NewProject>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<views::Project>)> {
     who.require_api_user()?;
     let name = body.name.trim().to_owned();
     if name.is_empty() || name.len() > 255 || name.chars().any(char::is_control) {
@@ -103,10 +130,10 @@ pub async fn create(
         other => other.into(),
     })?;
     tracing::info!(project_id = project.id, path = %project.path_with_namespace(), "project created");
-    Ok((StatusCode::CREATED, Json(views::project(&project))))
+    Ok((StatusCode::CREATED, Json(views::Project::from(&project))))
 }
 
-/// The routes of this resource, every method of each path.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/api/v4/projects", get(list).post(create)).route("/api/v4/projects/{id}", get(show))
+/// The routes of this resource, every method of each path, with their descriptions.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(show))
 }

@@ -1,20 +1,23 @@
 //! POST and DELETE /session: the web console's sign-in and sign-out.
 
+use crate::views;
 use arca_shared::auth::{CSRF_COOKIE, SESSION_COOKIE, cookie as cookie_value, new_token};
 use arca_shared::http::Params;
 use arca_shared::pagination::base_url;
-use arca_shared::{ApiError, ApiResult, AppState, views};
+use arca_shared::{ApiError, ApiResult, AppState};
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// A console session lasts a working day; signing in again opens a new one.
 const SESSION_SECS: u64 = 12 * 60 * 60;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct SignIn {
     token: String,
 }
@@ -58,6 +61,11 @@ fn from_the_console(headers: &HeaderMap) -> ApiResult<()> {
 
 /// `POST /api/v4/session` `{token}`: a personal access token (or the administrator's)
 /// opens a session. Deploy and job tokens are for machines and are refused.
+#[utoipa::path(
+    post, path = "/api/v4/session", tag = "session",
+    request_body = SignIn,
+    responses((status = 201, description = "Signed in; `Set-Cookie` carries the session and the CSRF cookie.", body = views::User))
+)]
 pub async fn create(
     State(app): State<AppState>,
     headers: HeaderMap,
@@ -69,7 +77,8 @@ pub async fn create(
         return Err(ApiError::Unauthorized);
     }
     let (who, session_id) = app.auth.open_session(token, SESSION_SECS).await?;
-    let user = views::signed_in(&who).ok_or(ApiError::ForbiddenBecause("sign in with a personal access token"))?;
+    let user =
+        views::User::signed_in(&who).ok_or(ApiError::ForbiddenBecause("sign in with a personal access token"))?;
     let secure = secure(&headers);
     let mut resp = (StatusCode::CREATED, Json(user)).into_response();
     let h = resp.headers_mut();
@@ -82,6 +91,10 @@ pub async fn create(
 
 /// `DELETE /api/v4/session`: signs out. The session is deleted on the server, so a copy
 /// of the cookie is worth nothing from now on; the cookies are cleared too.
+#[utoipa::path(
+    delete, path = "/api/v4/session", tag = "session",
+    responses((status = 204, description = "Signed out; the cookies are cleared."))
+)]
 pub async fn delete(State(app): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     if let Some(id) = cookie_value(&headers, SESSION_COOKIE).filter(|id| !id.is_empty()) {
         app.auth.close_session(&id).await?;
@@ -94,7 +107,7 @@ pub async fn delete(State(app): State<AppState>, headers: HeaderMap) -> ApiResul
     Ok(resp)
 }
 
-/// The routes of this resource, every method of each path.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/api/v4/session", post(create).delete(delete))
+/// The routes of this resource, every method of each path, with their descriptions.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create, delete))
 }

@@ -1,25 +1,50 @@
 //! Tokens: personal access tokens (`/users/:user_id/personal_access_tokens`,
 //! `/personal_access_tokens/:token_id`) and deploy tokens (`/projects/:id/deploy_tokens`).
 
+use crate::views;
 use arca_shared::auth::{DEPLOY_SCOPES, PAT_SCOPES, Principal, check_scopes, hash_token, new_token};
 use arca_shared::http::{Params, Path, list};
 use arca_shared::model::{DeployToken, PersonalAccessToken};
 use arca_shared::policy::Action;
 use arca_shared::time::{now_ms, parse_expiry};
-use arca_shared::{ApiError, ApiResult, AppState, Auth, validate, views};
+use arca_shared::{ApiError, ApiResult, AppState, Auth, validate};
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, post};
-use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct NewToken {
+    #[schema(min_length = 1, max_length = 255, pattern = r"^[^\u0000-\u001f\u007f]*\S[^\u0000-\u001f\u007f]*$")]
     name: String,
+    /// A list, or one comma-separated string.
     #[serde(deserialize_with = "list")]
+    #[schema(value_type = Vec<PatScope>, min_items = 1)]
     scopes: Vec<String>,
+    /// `YYYY-MM-DD`, in the future.
+    #[schema(format = Date)]
     expires_at: Option<String>,
+}
+
+/// The scopes of a personal access token (`PAT_SCOPES`).
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+enum PatScope {
+    Api,
+    ReadApi,
+}
+
+/// The scopes of a deploy token (`DEPLOY_SCOPES`).
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+enum DeployScope {
+    ReadPackageRegistry,
+    WritePackageRegistry,
 }
 
 /// Parses an optional `expires_at`, refusing dates in the past.
@@ -40,12 +65,19 @@ pub fn token_name(name: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// `POST /users/:user_id/personal_access_tokens` (administrator): a token, its secret shown
+/// this once.
+#[utoipa::path(
+    post, path = "/api/v4/users/{user_id}/personal_access_tokens", tag = "tokens",
+    request_body = NewToken,
+    responses((status = 201, description = "The token, with its secret this once.", body = views::PersonalAccessToken))
+)]
 pub async fn create_token(
     State(app): State<AppState>,
     Auth(who): Auth,
     Path(user_id): Path<u64>,
     Params(body): Params<NewToken>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<views::PersonalAccessToken>)> {
     who.require_admin()?;
     token_name(&body.name)?;
     check_scopes(&body.scopes, &PAT_SCOPES)?;
@@ -66,10 +98,15 @@ pub async fn create_token(
     };
     app.meta.save_pat(&pat).await?;
     tracing::info!(token_id = pat.id, user_id, "personal access token created");
-    Ok((StatusCode::CREATED, Json(views::pat(&pat, Some(&secret)))))
+    Ok((StatusCode::CREATED, Json(views::PersonalAccessToken::of(&pat, Some(&secret)))))
 }
 
-/// Revokes a token: the administrator any, a user their own.
+/// `DELETE /personal_access_tokens/:token_id`: revokes a token: the administrator any, a
+/// user their own.
+#[utoipa::path(
+    delete, path = "/api/v4/personal_access_tokens/{token_id}", tag = "tokens",
+    responses((status = 204, description = "Revoked."))
+)]
 pub async fn revoke_token(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -94,21 +131,33 @@ pub async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct NewDeployToken {
+    #[schema(min_length = 1, max_length = 255, pattern = r"^[^\u0000-\u001f\u007f]*\S[^\u0000-\u001f\u007f]*$")]
     name: String,
+    /// A list, or one comma-separated string.
     #[serde(deserialize_with = "list")]
+    #[schema(value_type = Vec<DeployScope>, min_items = 1)]
     scopes: Vec<String>,
+    /// `YYYY-MM-DD`, in the future.
+    #[schema(format = Date)]
     expires_at: Option<String>,
+    #[schema(min_length = 1, max_length = 255, pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")]
     username: Option<String>,
 }
 
+/// `POST /projects/:id/deploy_tokens` (maintainer): a deploy token, its secret shown this once.
+#[utoipa::path(
+    post, path = "/api/v4/projects/{id}/deploy_tokens", tag = "tokens",
+    request_body = NewDeployToken,
+    responses((status = 201, description = "The token, with its secret this once.", body = views::DeployToken))
+)]
 pub async fn create_deploy_token(
     State(app): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<String>,
     Params(body): Params<NewDeployToken>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<views::DeployToken>)> {
     let project = app.project(&who, &id, Action::AdministerProject).await?;
     token_name(&body.name)?;
     check_scopes(&body.scopes, &DEPLOY_SCOPES)?;
@@ -141,9 +190,14 @@ pub async fn create_deploy_token(
     };
     app.meta.save_deploy_token(&dt).await?;
     tracing::info!(project_id = project.id, token_id, "deploy token created");
-    Ok((StatusCode::CREATED, Json(views::deploy_token(&dt, Some(&secret)))))
+    Ok((StatusCode::CREATED, Json(views::DeployToken::of(&dt, Some(&secret)))))
 }
 
+/// `DELETE /projects/:id/deploy_tokens/:token_id` (maintainer): the token stops working.
+#[utoipa::path(
+    delete, path = "/api/v4/projects/{id}/deploy_tokens/{token_id}", tag = "tokens",
+    responses((status = 204, description = "Revoked."))
+)]
 pub async fn revoke_deploy_token(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -159,11 +213,11 @@ pub async fn revoke_deploy_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The routes of this resource, every method of each path.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v4/users/{user_id}/personal_access_tokens", post(create_token))
-        .route("/api/v4/personal_access_tokens/{token_id}", delete(revoke_token))
-        .route("/api/v4/projects/{id}/deploy_tokens", post(create_deploy_token))
-        .route("/api/v4/projects/{id}/deploy_tokens/{token_id}", delete(revoke_deploy_token))
+/// The routes of this resource, every method of each path, with their descriptions.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_token))
+        .routes(routes!(revoke_token))
+        .routes(routes!(create_deploy_token))
+        .routes(routes!(revoke_deploy_token))
 }

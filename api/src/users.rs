@@ -1,36 +1,50 @@
 //! Users: `GET /user` (whose token this is) and `POST /users` (administrators).
 
+use crate::views;
 use arca_shared::http::{Params, boolean};
-use arca_shared::{ApiError, ApiResult, AppState, Auth, validate, views};
+use arca_shared::{ApiError, ApiResult, AppState, Auth, validate};
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// `GET /api/v4/user`: who the token (or console session) belongs to.
-pub async fn current_user(Auth(who): Auth) -> ApiResult<Json<Value>> {
-    match views::signed_in(&who) {
+#[utoipa::path(
+    get, path = "/api/v4/user", tag = "users",
+    responses((status = 200, description = "The user.", body = views::User))
+)]
+pub async fn current_user(Auth(who): Auth) -> ApiResult<Json<views::User>> {
+    match views::User::signed_in(&who) {
         Some(user) => Ok(Json(user)),
         None if matches!(who, arca_shared::auth::Principal::Anonymous) => Err(ApiError::Unauthorized),
         None => Err(ApiError::Forbidden),
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct NewUser {
+    #[schema(min_length = 1, max_length = 255, pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")]
     username: String,
+    #[schema(format = Email)]
     email: Option<String>,
     #[serde(default, deserialize_with = "boolean")]
     admin: bool,
 }
 
+/// `POST /users` (administrator): a user.
+#[utoipa::path(
+    post, path = "/api/v4/users", tag = "users",
+    request_body = NewUser,
+    responses((status = 201, description = "The user.", body = views::User), (status = 409, description = "The username is taken.", body = views::Error))
+)]
 pub async fn create(
     State(app): State<AppState>,
     Auth(who): Auth,
     Params(body): Params<NewUser>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<views::User>)> {
     who.require_admin()?;
     validate::slug("username", &body.username)?;
     if let Some(email) = &body.email
@@ -40,10 +54,10 @@ pub async fn create(
     }
     let user = app.meta.create_user(&body.username, body.email, body.admin).await?;
     tracing::info!(user_id = user.id, username = %user.username, "user created");
-    Ok((StatusCode::CREATED, Json(views::user(&user, &who))))
+    Ok((StatusCode::CREATED, Json(views::User::of(&user, &who))))
 }
 
-/// The routes of this resource, every method of each path.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/api/v4/user", get(current_user)).route("/api/v4/users", post(create))
+/// The routes of this resource, every method of each path, with their descriptions.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(current_user)).routes(routes!(create))
 }

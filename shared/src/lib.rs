@@ -46,8 +46,6 @@ pub mod telemetry;
 #[cfg(feature = "server")]
 pub mod time;
 pub mod validate;
-#[cfg(feature = "server")]
-pub mod views;
 pub mod zipcheck;
 pub mod zipindex;
 

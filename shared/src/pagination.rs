@@ -8,9 +8,14 @@ use crate::error::{ApiError, ApiResult};
 
 pub const MAX_PER_PAGE: u64 = 100;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageParams {
+    /// Page number, from 1.
+    #[param(value_type = Option<u64>, minimum = 1)]
     pub page: Option<String>,
+    /// Items per page; more than 100 is taken as 100.
+    #[param(value_type = Option<u64>, minimum = 1)]
     pub per_page: Option<String>,
 }
 

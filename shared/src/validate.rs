@@ -21,13 +21,31 @@ impl Invalid {
 
 pub type Checked = Result<(), Invalid>;
 
+// The limits below are enforced here and published in the OpenAPI description from the
+// same constants; each pattern says in a regular expression what its check does in code.
+
+/// Longest package name or version, user name or project path.
+pub const MAX_NAME: usize = 255;
+/// Longest generic package file name (with its `/`-separated directories).
+pub const MAX_FILE_NAME: usize = 1024;
+/// Longest path inside a job's archive.
+pub const MAX_ARTIFACT_PATH: usize = 4096;
+/// Longest custom metadata key.
+pub const MAX_METADATA_KEY: usize = 128;
+/// Longest custom metadata value, in bytes.
+pub const MAX_METADATA_VALUE: usize = 4096;
+pub const PACKAGE_NAME_PATTERN: &str = r"^[A-Za-z0-9._+-]+$";
+pub const PACKAGE_VERSION_PATTERN: &str = r"^(\.?[A-Za-z0-9_+-]+\.?)+$";
+pub const FILE_NAME_PATTERN: &str = r"^[A-Za-z0-9._+-]+(/[A-Za-z0-9._+-]+)*$";
+pub const METADATA_KEY_PATTERN: &str = r"^[A-Za-z0-9._:-]+$";
+
 fn package_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '+')
 }
 
 /// `A-Z a-z 0-9 . - _ +`, at most 255 characters.
 pub fn package_name(name: &str) -> Checked {
-    if name.is_empty() || name.len() > 255 || !name.chars().all(package_char) || name == "." || name == ".." {
+    if name.is_empty() || name.len() > MAX_NAME || !name.chars().all(package_char) || name == "." || name == ".." {
         return Err(Invalid::field("package_name"));
     }
     Ok(())
@@ -36,7 +54,7 @@ pub fn package_name(name: &str) -> Checked {
 /// GitLab's `\A(\.?[\w\+-]+\.?)+\z`, no `..`, at most 255 characters.
 pub fn package_version(version: &str) -> Checked {
     static RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\A(\.?[A-Za-z0-9_+-]+\.?)+\z").expect("static regex"));
-    if version.is_empty() || version.len() > 255 || version.contains("..") || !RE.is_match(version) {
+    if version.is_empty() || version.len() > MAX_NAME || version.contains("..") || !RE.is_match(version) {
         return Err(Invalid::field("package_version"));
     }
     Ok(())
@@ -47,7 +65,7 @@ pub fn package_version(version: &str) -> Checked {
 /// arrives here as `..` and a double-encoded `%252e` keeps a `%`, which is refused.
 pub fn file_name(name: &str) -> Checked {
     let ok = !name.is_empty()
-        && name.len() <= 1024
+        && name.len() <= MAX_FILE_NAME
         && name.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != ".." && seg.chars().all(package_char));
     if ok { Ok(()) } else { Err(Invalid::field("file_name")) }
 }
@@ -135,7 +153,7 @@ mod tests {
 /// backslash, no control character (CR and LF would end up in headers), no empty segment.
 pub fn artifact_path(path: &str) -> Checked {
     let ok = !path.is_empty()
-        && path.len() <= 4096
+        && path.len() <= MAX_ARTIFACT_PATH
         && !path.starts_with('/')
         && !path.contains('\\')
         && !path.chars().any(char::is_control)
@@ -146,14 +164,14 @@ pub fn artifact_path(path: &str) -> Checked {
 /// Custom metadata keys: 1 to 128 of `A-Z a-z 0-9 . _ - :`.
 pub fn metadata_key(key: &str) -> Checked {
     let ok = !key.is_empty()
-        && key.len() <= 128
+        && key.len() <= MAX_METADATA_KEY
         && key.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':'));
     if ok { Ok(()) } else { Err(Invalid::field("key")) }
 }
 
 /// Custom metadata values: at most 4,096 bytes of text without control characters.
 pub fn metadata_value(value: &str) -> Checked {
-    if value.len() > 4096 || value.chars().any(char::is_control) {
+    if value.len() > MAX_METADATA_VALUE || value.chars().any(char::is_control) {
         return Err(Invalid::field("value"));
     }
     Ok(())

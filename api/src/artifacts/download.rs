@@ -4,6 +4,7 @@
 use std::io::Read;
 use std::sync::Arc;
 
+use crate::views;
 use arca_shared::archive::{self, Archive, RangeReader};
 use arca_shared::blobs::PresignOptions;
 use arca_shared::http::{Path, Query};
@@ -12,7 +13,6 @@ use arca_shared::pagination::{Page, PageParams};
 use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
 use arca_shared::{ApiError, ApiResult, App, AppState, Auth, metrics, zipindex};
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -20,11 +20,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Chunks of decompressed output handed to the client.
 const CHUNK: usize = 64 * 1024;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JobName {
     job: Option<String>,
 }
@@ -53,6 +57,11 @@ async fn redirect(app: &App, artifact: &Artifact) -> ApiResult<Response> {
         .into_response())
 }
 
+/// `GET /projects/:id/jobs/:job_id/artifacts`: the job's archive, a 302 to the zip on S3.
+#[utoipa::path(
+    get, path = "/api/v4/projects/{id}/jobs/{job_id}/artifacts", tag = "job artifacts",
+    responses((status = 302, description = "To the zip on S3.", headers(("Location" = String, description = "A presigned S3 URL."))))
+)]
 pub async fn archive_by_job(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -63,6 +72,13 @@ pub async fn archive_by_job(
     redirect(&app, &artifact).await
 }
 
+/// `GET /projects/:id/jobs/artifacts/:ref_name/download?job=`: the archive of the named job
+/// of the ref's latest successful pipeline that has it, a 302 to the zip on S3.
+#[utoipa::path(
+    get, path = "/api/v4/projects/{id}/jobs/artifacts/{ref_name}/download", tag = "job artifacts",
+    params(JobName),
+    responses((status = 302, description = "To the zip on S3.", headers(("Location" = String, description = "A presigned S3 URL."))))
+)]
 pub async fn archive_by_ref(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -74,6 +90,12 @@ pub async fn archive_by_ref(
     redirect(&app, &artifact).await
 }
 
+/// `GET /projects/:id/jobs/:job_id/artifacts/*artifact_path`: one file from inside the job's
+/// archive, read from S3 with range requests.
+#[utoipa::path(
+    get, path = "/api/v4/projects/{id}/jobs/{job_id}/artifacts/{*artifact_path}", tag = "job artifacts",
+    responses((status = 200, description = "The file, read from S3 with range requests.", body = Vec<u8>, content_type = "application/octet-stream"))
+)]
 pub async fn file_by_job(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -98,6 +120,13 @@ async fn file_named_keep(
     file_by_job(State(app), Auth(who), method, Path((id, job_id, "keep".to_owned()))).await
 }
 
+/// `GET /projects/:id/jobs/artifacts/:ref_name/raw/*artifact_path?job=`: one file from the
+/// archive `archive_by_ref` would serve, as `text/plain` when it is text.
+#[utoipa::path(
+    get, path = "/api/v4/projects/{id}/jobs/artifacts/{ref_name}/raw/{*artifact_path}", tag = "job artifacts",
+    params(JobName),
+    responses((status = 200, description = "The file, as text when it is text.", body = Vec<u8>, content_type = "application/octet-stream"))
+)]
 pub async fn file_by_ref(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -269,6 +298,11 @@ async fn serve_indexed(
 
 /// `GET /projects/:id/jobs/:job_id/artifacts_entries`: the archive's entries, read from its
 /// central directory (cached, or fetched with range requests), never the whole archive.
+#[utoipa::path(
+    get, path = "/api/v4/projects/{id}/jobs/{job_id}/artifacts_entries", tag = "job artifacts",
+    params(PageParams),
+    responses((status = 200, description = "A page of the archive's entries, from its central directory.", body = [views::ArchiveEntry]))
+)]
 pub async fn entries(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -288,23 +322,23 @@ pub async fn entries(
     for i in start..end {
         let entry = cd.by_index_data(i).map_err(|e| ApiError::internal("zip entry", e))?;
         let path = entry.name().map_err(|e| ApiError::internal("zip entry name", e))?.into_owned();
-        items.push(serde_json::json!({
-            "path": path,
-            "size": entry.size(),
-            "compressed_size": entry.compressed_size(),
-            "is_dir": entry.is_dir(),
-        }));
+        items.push(views::ArchiveEntry {
+            path,
+            size: entry.size(),
+            compressed_size: entry.compressed_size(),
+            is_dir: entry.is_dir(),
+        });
     }
     Ok(crate::paging::paged(page, total, items, &uri, &headers))
 }
 
-/// The routes of this resource, every method of each path.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v4/projects/{id}/jobs/{job_id}/artifacts_entries", get(entries))
-        .route("/api/v4/projects/{id}/jobs/{job_id}/artifacts", get(archive_by_job))
-        .route("/api/v4/projects/{id}/jobs/{job_id}/artifacts/{*artifact_path}", get(file_by_job))
+/// The routes of this resource, every method of each path, with their descriptions.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(entries))
+        .routes(routes!(archive_by_job))
+        .routes(routes!(file_by_job))
+        .routes(routes!(archive_by_ref))
+        .routes(routes!(file_by_ref))
         .route("/api/v4/projects/{id}/jobs/{job_id}/artifacts/keep", get(file_named_keep))
-        .route("/api/v4/projects/{id}/jobs/artifacts/{ref_name}/download", get(archive_by_ref))
-        .route("/api/v4/projects/{id}/jobs/artifacts/{ref_name}/raw/{*artifact_path}", get(file_by_ref))
 }

@@ -1,22 +1,27 @@
 //! Keeping and deleting job artifacts: `POST .../jobs/:job_id/artifacts/keep`, `DELETE
 //! .../jobs/:job_id/artifacts`, `DELETE /projects/:id/artifacts`.
 
+use crate::views;
 use arca_shared::http::Path;
 use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
-use arca_shared::{ApiError, ApiResult, AppState, Auth, views};
+use arca_shared::{ApiError, ApiResult, AppState, Auth};
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, post};
-use axum::{Json, Router};
-use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// `POST .../jobs/:job_id/artifacts/keep`: the artifacts no longer expire.
+#[utoipa::path(
+    post, path = "/api/v4/projects/{id}/jobs/{job_id}/artifacts/keep", tag = "job artifacts",
+    responses((status = 200, description = "The job; its artifacts no longer expire.", body = views::Job))
+)]
 pub async fn keep(
     State(app): State<AppState>,
     Auth(who): Auth,
     Path((id, job_id)): Path<(String, u64)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::Job>> {
     let project = app.project(&who, &id, Action::AdministerCi).await?;
     let job = app.meta.job(project.id, job_id).await?.ok_or(ApiError::NotFound("Job"))?;
     let mut artifact = app.meta.artifact(project.id, job_id).await?.filter(|a| !a.expired(now_ms()));
@@ -24,10 +29,14 @@ pub async fn keep(
     a.expire_at = None;
     a.locked = true;
     app.meta.save_artifact(a).await?;
-    Ok(Json(views::job_with_artifacts(&job, artifact.as_ref())))
+    Ok(Json(views::Job::with_artifacts(&job, artifact.as_ref())))
 }
 
 /// `DELETE .../jobs/:job_id/artifacts` (maintainer): gone now; the worker deletes the blob.
+#[utoipa::path(
+    delete, path = "/api/v4/projects/{id}/jobs/{job_id}/artifacts", tag = "job artifacts",
+    responses((status = 204, description = "Deleted."))
+)]
 pub async fn delete_job(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -44,11 +53,15 @@ pub async fn delete_job(
 /// `DELETE /projects/:id/artifacts` (maintainer): every artifact of the project expires
 /// now, kept ones included, except those of the latest successful pipeline of each ref.
 /// The cleanup worker deletes them within a pass or two.
+#[utoipa::path(
+    delete, path = "/api/v4/projects/{id}/artifacts", tag = "job artifacts",
+    responses((status = 202, description = "Every artifact but what a ref serves expires; the cleanup worker deletes them.", body = views::Message))
+)]
 pub async fn delete_project(
     State(app): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<String>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<views::Message>)> {
     let project = app.project(&who, &id, Action::DeleteArtifacts).await?;
     let spared: std::collections::HashSet<u64> = app.meta.latest_artifact_jobs(project.id).await?.into_iter().collect();
     let now = now_ms();
@@ -65,13 +78,10 @@ pub async fn delete_project(
         }
     }
     tracing::info!(project_id = project.id, expiring, spared = spared.len(), by = %who.username(), "project artifacts deletion requested");
-    Ok((StatusCode::ACCEPTED, Json(json!({ "message": "202 Accepted" }))))
+    Ok((StatusCode::ACCEPTED, Json(views::Message { message: "202 Accepted" })))
 }
 
-/// The routes of this resource, every method of each path.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v4/projects/{id}/jobs/{job_id}/artifacts/keep", post(keep))
-        .route("/api/v4/projects/{id}/jobs/{job_id}/artifacts", delete(delete_job))
-        .route("/api/v4/projects/{id}/artifacts", delete(delete_project))
+/// The routes of this resource, every method of each path, with their descriptions.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(keep)).routes(routes!(delete_job)).routes(routes!(delete_project))
 }

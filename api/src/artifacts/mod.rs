@@ -6,8 +6,8 @@ mod lifecycle;
 mod upload;
 
 use arca_shared::AppState;
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().merge(upload::routes()).merge(download::routes()).merge(lifecycle::routes())
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().merge(upload::routes()).merge(download::routes()).merge(lifecycle::routes())
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::upload::{discard, store};
+use crate::views;
 use arca_shared::archive::{self, RangeReader};
 use arca_shared::auth::Principal;
 use arca_shared::blobs::BlobKeys;
@@ -11,16 +12,27 @@ use arca_shared::http::{Path, Query};
 use arca_shared::model::Artifact;
 use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
-use arca_shared::{ApiError, ApiResult, AppState, Auth, expire_in, views};
+use arca_shared::{ApiError, ApiResult, AppState, Auth, expire_in};
+use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-#[derive(Deserialize, Default)]
+/// The runner's multipart form: the archive in the field `file`. It describes the form;
+/// the handler reads the field as a stream (multer), never as this struct.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+pub struct ArchiveForm {
+    #[schema(content_media_type = "application/zip")]
+    file: Vec<u8>,
+}
+
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadParams {
     expire_in: Option<String>,
     artifact_format: Option<String>,
@@ -41,6 +53,18 @@ fn check_format(params: &UploadParams) -> ApiResult<()> {
 /// `POST /api/v4/jobs/:job_id/artifacts` with the job's own token, as the runner sends it:
 /// a multipart body whose `file` field is the zip (the other fields may come first), or
 /// the zip as the raw body.
+#[utoipa::path(
+    post, path = "/api/v4/jobs/{job_id}/artifacts", tag = "job artifacts",
+    params(UploadParams),
+    request_body(content(
+        (Vec<u8> = "application/zip"),
+        (ArchiveForm = "multipart/form-data"),
+    )),
+    responses(
+        (status = 201, description = "The job, with its artifacts.", body = views::Job),
+        (status = 413, description = "Larger than `ARCA_MAX_ARTIFACTS_SIZE`.", body = views::Error),
+    )
+)]
 pub async fn upload(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -48,7 +72,7 @@ pub async fn upload(
     Query(mut params): Query<UploadParams>,
     headers: HeaderMap,
     body: Body,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<views::Job>)> {
     // The route names only the job; the permission table decides on the job's project
     // (only that job's own token may upload).
     let Some(project_id) = app.meta.job_project(job_id).await? else {
@@ -180,10 +204,10 @@ pub async fn upload(
         entries = artifact.entries,
         "job artifacts stored"
     );
-    Ok((StatusCode::CREATED, Json(views::job_with_artifacts(&job, Some(&artifact)))))
+    Ok((StatusCode::CREATED, Json(views::Job::with_artifacts(&job, Some(&artifact)))))
 }
 
-/// The routes of this resource, every method of each path.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/api/v4/jobs/{job_id}/artifacts", post(upload))
+/// The routes of this resource, every method of each path, with their descriptions.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(upload))
 }

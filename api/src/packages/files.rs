@@ -1,20 +1,27 @@
 //! A version's files: `GET .../packages/:package_id/package_files`, `DELETE
 //! .../package_files/:file_id`.
 
+use crate::views;
 use arca_shared::auth::Actor;
 use arca_shared::http::{Path, Query};
 use arca_shared::meta::versions::Event;
 use arca_shared::model::{Package, PackageFile};
 use arca_shared::pagination::{Page, PageParams};
 use arca_shared::policy::Action;
-use arca_shared::{ApiError, ApiResult, AppState, Auth, views};
-use axum::Router;
+use arca_shared::{ApiError, ApiResult, AppState, Auth};
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get};
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+/// `GET /projects/:id/packages/:package_id/package_files`: the version's files, oldest first.
+#[utoipa::path(
+    get, path = "/api/v4/projects/{id}/packages/{package_id}/package_files", tag = "packages",
+    params(PageParams),
+    responses((status = 200, description = "A page of the version's files, oldest first.", body = [views::PackageFile]))
+)]
 pub async fn files(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -27,7 +34,7 @@ pub async fn files(
     let page = Page::from_params(&params)?;
     let package = app.meta.package(project.id, package_id).await?.ok_or(ApiError::NotFound("Package"))?;
     let (total, files) = app.meta.package_files(&package, page.offset(), page.per_page).await?;
-    let body = files.iter().map(|f| views::package_file(f, (&package.name, &package.version))).collect();
+    let body = files.iter().map(|f| views::PackageFile::of(f, (&package.name, &package.version))).collect();
     Ok(crate::paging::paged(page, total, body, &uri, &headers))
 }
 
@@ -54,6 +61,12 @@ pub(crate) async fn remove_file(
     Ok(true)
 }
 
+/// `DELETE /projects/:id/packages/:package_id/package_files/:file_id`: one file; the worker
+/// deletes its blob.
+#[utoipa::path(
+    delete, path = "/api/v4/projects/{id}/packages/{package_id}/package_files/{file_id}", tag = "packages",
+    responses((status = 204, description = "Deleted."))
+)]
 pub async fn delete_file(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -69,9 +82,7 @@ pub async fn delete_file(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The routes of this resource, every method of each path.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v4/projects/{id}/packages/{package_id}/package_files", get(files))
-        .route("/api/v4/projects/{id}/packages/{package_id}/package_files/{file_id}", delete(delete_file))
+/// The routes of this resource, every method of each path, with their descriptions.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(files)).routes(routes!(delete_file))
 }

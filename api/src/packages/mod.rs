@@ -9,32 +9,44 @@ mod recycle_bin;
 mod settings;
 
 use crate::generic::description;
+use crate::views;
 use arca_shared::http::{Params, Path, Query, opt_boolean};
 use arca_shared::meta::packages::{ListQuery, Order};
 use arca_shared::meta::versions::Event;
 use arca_shared::model::{Package, Project};
 use arca_shared::pagination::{Page, PageParams};
 use arca_shared::policy::Action;
-use arca_shared::{ApiError, ApiResult, App, AppState, Auth, validate, views};
+use arca_shared::{ApiError, ApiResult, App, AppState, Auth, validate};
+use axum::Json;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     package_type: Option<String>,
     package_name: Option<String>,
     package_version: Option<String>,
     order_by: Option<String>,
     sort: Option<String>,
+    /// Described by `PageParams` beside it.
     #[serde(flatten)]
+    #[param(ignore)]
     page: PageParams,
 }
 
+/// `GET /projects/:id/packages`: the project's packages, one entry per version.
+#[utoipa::path(
+    get, path = "/api/v4/projects/{id}/packages", tag = "packages",
+    params(ListParams, PageParams),
+    responses((status = 200, description = "A page of the packages, one entry per version.", body = [views::Package]))
+)]
 pub async fn list(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -79,7 +91,7 @@ pub async fn list(
         Some(t) if GITLAB_PACKAGE_TYPES.contains(&t) => (0, Vec::new()),
         Some(_) => return Err(ApiError::invalid("package_type")),
     };
-    Ok(crate::paging::paged(page, total, packages.iter().map(views::package).collect(), &uri, &headers))
+    Ok(crate::paging::paged(page, total, packages.iter().map(views::Package::from).collect(), &uri, &headers))
 }
 
 /// The package types GitLab knows (`generic` among them).
@@ -102,23 +114,30 @@ const GITLAB_PACKAGE_TYPES: [&str; 16] = [
     "conda",
 ];
 
+/// `GET /projects/:id/packages/:package_id`: one version, with its details and metadata.
+#[utoipa::path(
+    get, path = "/api/v4/projects/{id}/packages/{package_id}", tag = "packages",
+    responses((status = 200, description = "The version, with its details and metadata.", body = views::Package))
+)]
 pub async fn show(
     State(app): State<AppState>,
     Auth(who): Auth,
     Path((id, package_id)): Path<(String, u64)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::Package>> {
     let project = app.project(&who, &id, Action::ReadPackages).await?;
     let package = app.meta.package(project.id, package_id).await?.ok_or(ApiError::NotFound("Package"))?;
     let metadata = app.meta.package_metadata(&package).await?;
-    Ok(Json(views::package_details(&package, &metadata)))
+    Ok(Json(views::Package::details(&package, metadata)))
 }
 
 pub(crate) async fn live_package(app: &App, project: &Project, package_id: u64) -> ApiResult<Package> {
     app.meta.package(project.id, package_id).await?.ok_or(ApiError::NotFound("Package"))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct PackageChange {
+    /// At most 4,096 bytes; tabs and line breaks are the only control characters allowed.
+    #[schema(max_length = 4096, pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f]*$")]
     description: Option<String>,
     #[serde(default, deserialize_with = "opt_boolean")]
     disabled: Option<bool>,
@@ -126,12 +145,17 @@ pub struct PackageChange {
 
 /// `PATCH .../packages/:package_id`: a developer may edit the description; disabling or
 /// enabling a version is a maintainer's call.
+#[utoipa::path(
+    patch, path = "/api/v4/projects/{id}/packages/{package_id}", tag = "packages",
+    request_body(content = Option<PackageChange>, description = "Only what changes."),
+    responses((status = 200, description = "The version.", body = views::Package))
+)]
 pub async fn update(
     State(app): State<AppState>,
     Auth(who): Auth,
     Path((id, package_id)): Path<(String, u64)>,
     Params(change): Params<PackageChange>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::Package>> {
     let need = if change.disabled.is_some() { Action::ManagePackages } else { Action::PublishPackages };
     let project = app.project(&who, &id, need).await?;
     let package = live_package(&app, &project, package_id).await?;
@@ -169,10 +193,14 @@ pub async fn update(
     tracing::info!(project_id = project.id, package_id, by = %actor.username, disabled = ?change.disabled, "package version updated");
     let updated = live_package(&app, &project, package_id).await?;
     let metadata = app.meta.package_metadata(&updated).await?;
-    Ok(Json(views::package_details(&updated, &metadata)))
+    Ok(Json(views::Package::details(&updated, metadata)))
 }
 
 /// `DELETE .../packages/:package_id`: to the recycle bin.
+#[utoipa::path(
+    delete, path = "/api/v4/projects/{id}/packages/{package_id}", tag = "packages",
+    responses((status = 204, description = "Moved to the recycle bin."))
+)]
 pub async fn recycle(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -195,13 +223,13 @@ pub async fn recycle(
 }
 
 /// The routes of this resource and its submodules, every method of each path.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .merge(files::routes())
         .merge(metadata::routes())
         .merge(recycle_bin::routes())
         .merge(settings::routes())
         .merge(events::routes())
-        .route("/api/v4/projects/{id}/packages", get(list))
-        .route("/api/v4/projects/{id}/packages/{package_id}", get(show).patch(update).delete(recycle))
+        .routes(routes!(list))
+        .routes(routes!(show, update, recycle))
 }

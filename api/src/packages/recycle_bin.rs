@@ -1,22 +1,29 @@
 //! The recycle bin: `GET .../packages/recycle_bin`, `POST
 //! .../packages/:package_id/restore`, `DELETE .../packages/recycle_bin/:package_id`.
 
+use crate::views;
 use arca_shared::http::{Path, Query};
 use arca_shared::meta::versions::{Event, Restored};
 use arca_shared::pagination::{Page, PageParams};
 use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
-use arca_shared::{ApiError, ApiResult, AppState, Auth, views};
+use arca_shared::{ApiError, ApiResult, AppState, Auth};
+use axum::Json;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::live_package;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// The recycle bin, most recently recycled first, with when and by whom (maintainers).
+/// `GET /projects/:id/packages/recycle_bin`: the recycle bin, most recently recycled first, with when and by whom (maintainers).
+#[utoipa::path(
+    get, path = "/api/v4/projects/{id}/packages/recycle_bin", tag = "packages",
+    params(PageParams),
+    responses((status = 200, description = "A page of the recycled versions, most recently recycled first.", body = [views::Package]))
+)]
 pub async fn recycle_bin(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -28,17 +35,21 @@ pub async fn recycle_bin(
     let project = app.project(&who, &id, Action::ManagePackages).await?;
     let page = Page::from_params(&params)?;
     let (total, packages) = app.meta.recycle_bin(project.id, page.offset(), page.per_page).await?;
-    Ok(crate::paging::paged(page, total, packages.iter().map(views::binned_package).collect(), &uri, &headers))
+    Ok(crate::paging::paged(page, total, packages.iter().map(views::Package::binned).collect(), &uri, &headers))
 }
 
 /// `POST .../packages/:package_id/restore`: back exactly as it was. When the same name
 /// and version was published again meanwhile, the restore is refused (409) and the
 /// recycled version stays in the bin: it is never merged into, or overwrites, the newer one.
+#[utoipa::path(
+    post, path = "/api/v4/projects/{id}/packages/{package_id}/restore", tag = "packages",
+    responses((status = 200, description = "The version, back.", body = views::Package), (status = 409, description = "The name and version were published again.", body = views::Error))
+)]
 pub async fn restore(
     State(app): State<AppState>,
     Auth(who): Auth,
     Path((id, package_id)): Path<(String, u64)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<views::Package>> {
     let project = app.project(&who, &id, Action::ManagePackages).await?;
     let binned = app.meta.binned_package(project.id, package_id).await?.ok_or(ApiError::NotFound("Package"))?;
     match app.meta.restore_package(&binned).await? {
@@ -61,10 +72,14 @@ pub async fn restore(
     tracing::info!(project_id = project.id, package_id, by = %actor.username, "package version restored");
     let restored = live_package(&app, &project, package_id).await?;
     let metadata = app.meta.package_metadata(&restored).await?;
-    Ok(Json(views::package_details(&restored, &metadata)))
+    Ok(Json(views::Package::details(&restored, metadata)))
 }
 
 /// `DELETE .../packages/recycle_bin/:package_id`: for good; the worker removes the blobs.
+#[utoipa::path(
+    delete, path = "/api/v4/projects/{id}/packages/recycle_bin/{package_id}", tag = "packages",
+    responses((status = 204, description = "Deleted for good; the cleanup worker removes its blobs."))
+)]
 pub async fn purge(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -86,10 +101,7 @@ pub async fn purge(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The routes of this resource, every method of each path.
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v4/projects/{id}/packages/recycle_bin", get(recycle_bin))
-        .route("/api/v4/projects/{id}/packages/{package_id}/restore", post(restore))
-        .route("/api/v4/projects/{id}/packages/recycle_bin/{package_id}", delete(purge))
+/// The routes of this resource, every method of each path, with their descriptions.
+pub(crate) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(recycle_bin)).routes(routes!(restore)).routes(routes!(purge))
 }
