@@ -25,7 +25,6 @@ run: deps-run
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) fmt --manifest-path fuzz/Cargo.toml --check
-	$(CARGO) clippy -p arca-shared --no-default-features --all-targets -- -D warnings
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # The Helm chart: helm lint + helm template validated against the Kubernetes schemas.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every cargo fuzz target for a bounded time (default 20 s each; `make fuzz
-# FUZZ_SECONDS=600` for a longer run). The targets build the pure half of arca-shared only
-# (validators, expire_in, the zip checks), so the instrumented build takes about a minute.
+# FUZZ_SECONDS=600` for a longer run). The targets build arca-core only (validators,
+# expire_in, the zip checks and index), so the instrumented build takes about a minute.
 # cargo fuzz needs nightly-only compiler flags; RUSTC_BOOTSTRAP=1 lets the machine's stable
 # toolchain take them (no other toolchain can be fetched here).
 set -euo pipefail

@@ -14,7 +14,7 @@ use arca_shared::blobs::{BlobKeys, PresignOptions};
 use arca_shared::checksum::Expected;
 use arca_shared::http::{Path, Query};
 use arca_shared::meta::packages::{Added, NewFile};
-use arca_shared::meta::versions::{Event, PackageRef};
+use arca_shared::meta::versions::{Event, EventAction, PackageRef};
 use arca_shared::model::{PackageFile, PackageSettings, PackageStatus};
 use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
@@ -26,26 +26,43 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+enum PublishStatus {
+    Default,
+    Hidden,
+}
+
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+enum Select {
+    PackageFile,
+}
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct UploadParams {
+    /// `hidden` keeps the package out of listings.
+    #[param(value_type = Option<PublishStatus>)]
     status: Option<String>,
+    /// `package_file`: answer with the stored file.
+    #[param(value_type = Option<Select>)]
     select: Option<String>,
+    /// The version's description.
+    #[param(max_length = 4096, pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$")]
     description: Option<String>,
 }
 
-/// Longest description arca keeps.
-pub const MAX_DESCRIPTION: usize = 4096;
-
+/// A version's description from the request (empty when none), checked.
 pub fn description(raw: Option<&str>) -> ApiResult<String> {
     let d = raw.unwrap_or("");
-    if d.len() > MAX_DESCRIPTION || d.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(ApiError::invalid("description"));
-    }
+    validate::description(d)?;
     Ok(d.to_owned())
 }
 
@@ -70,7 +87,7 @@ fn rejects_duplicates(settings: &PackageSettings, name: &str, version: &str) -> 
 #[utoipa::path(
     put, path = "/api/v4/projects/{id}/packages/generic/{package_name}/{package_version}/{*file_name}", tag = "generic packages",
     params(UploadParams),
-    request_body(content = Vec<u8>, description = "The file's bytes (an empty body is an empty file).", content_type = "application/octet-stream"),
+    request_body(content = Option<Vec<u8>>, description = "The file's bytes (no body is an empty file).", content_type = "application/octet-stream"),
     responses(
         (status = 201, description = "Stored: `{\"message\": \"201 Created\"}`, or the file with `select=package_file`.", body = views::Published),
         (status = 409, description = "Duplicates are refused by the project's settings.", body = views::Error),
@@ -149,7 +166,8 @@ pub async fn upload(
             let package = PackageRef { id: package_id, name: &name, version: &version };
             let detail =
                 json!({ "file_id": file.id, "file_name": file.file_name, "size": file.size, "sha256": file.sha256 });
-            let event = Event { actor: &who.actor(), action: "package_file.created", package: Some(package), detail };
+            let event =
+                Event { actor: &who.actor(), action: EventAction::PackageFileCreated, package: Some(package), detail };
             app.meta.record_event(project.id, event).await;
             file
         }

@@ -1,15 +1,15 @@
 //! Jobs: `GET /projects/:id/jobs` (jobs with artifacts, newest first) and `PUT
 //! /projects/:id/jobs/:job_id` (a job ends).
 
+use crate::paging::Paging;
 use crate::views;
-use arca_shared::http::{Params, Path, Query};
-use arca_shared::pagination::{Page, PageParams};
+use arca_shared::http::{Params, Path};
+use arca_shared::pagination::PageParams;
 use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
 use arca_shared::{ApiError, ApiResult, AppState, Auth};
 use axum::Json;
-use axum::extract::{OriginalUri, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::IntoResponse;
 
 use crate::pipelines::{StatusChange, final_status};
@@ -27,12 +27,10 @@ pub async fn jobs(
     State(app): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<String>,
-    Query(params): Query<PageParams>,
-    uri: OriginalUri,
-    headers: HeaderMap,
+    paging: Paging,
 ) -> ApiResult<impl IntoResponse> {
     let project = app.project(&who, &id, Action::ReadCi).await?;
-    let page = Page::from_params(&params)?;
+    let page = paging.page;
     let mut ids = app.meta.project_artifact_jobs(project.id).await?;
     ids.sort_unstable_by(|a, b| b.cmp(a));
     let total = ids.len() as u64;
@@ -42,7 +40,7 @@ pub async fn jobs(
         let artifact = app.meta.artifact(project.id, job_id).await?.filter(|a| !a.expired(now_ms()));
         items.push(views::Job::with_artifacts(&job, artifact.as_ref()));
     }
-    Ok(crate::paging::paged(page, total, items, &uri, &headers))
+    Ok(paging.answer(total, items))
 }
 
 /// `PUT /projects/:id/jobs/:job_id`: ends a job; its token stops working at once (authentication reads the job's status).

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 fn path_parameter(name: &str) -> Value {
     let (schema, description, example) = match name {
         "id" => (
-            json!({"type": "string", "minLength": 1}),
+            json!({"type": "string", "minLength": 1, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$"}),
             "The project's numeric id or URL-encoded path (`group%2Fproject`).",
             json!("1"),
         ),
@@ -36,7 +36,7 @@ fn path_parameter(name: &str) -> Value {
             json!("tool.bin"),
         ),
         "artifact_path" => (
-            json!({"type": "string", "minLength": 1, "maxLength": validate::MAX_ARTIFACT_PATH}),
+            json!({"type": "string", "minLength": 1, "maxLength": validate::MAX_ARTIFACT_PATH, "pattern": validate::ARTIFACT_PATH_PATTERN}),
             "A path inside the job's archive.",
             json!("docs/readme.txt"),
         ),

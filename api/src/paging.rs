@@ -1,25 +1,41 @@
 //! Listings answered a page at a time, with GitLab's pagination headers.
 
-use arca_shared::pagination::{Page, base_url};
+use arca_shared::ApiError;
+use arca_shared::pagination::{Page, PageParams, base_url};
 use axum::Json;
-use axum::extract::OriginalUri;
-use axum::http::HeaderMap;
+use axum::extract::{FromRequestParts, OriginalUri};
+use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use serde::Serialize;
 
-/// A page of a listing with GitLab's pagination headers. The request's other parameters
-/// are carried into `Link`, its token parameters never are.
-pub(crate) fn paged<T: Serialize>(
-    page: Page,
-    total: u64,
-    items: Vec<T>,
-    uri: &OriginalUri,
-    headers: &HeaderMap,
-) -> impl IntoResponse + use<T> {
-    let query: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(uri.query().unwrap_or(""))
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(k, _)| k != "private_token" && k != "job_token")
-        .collect();
-    (page.headers(total, &base_url(headers, uri.path()), &query), Json(items))
+/// The page a listing request asks for (`page`, `per_page`) and what its answer's
+/// pagination headers need: the request's URL and its other parameters (never its token
+/// parameters), which `Link` carries to the next page.
+pub(crate) struct Paging {
+    pub(crate) page: Page,
+    base: String,
+    query: Vec<(String, String)>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Paging {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let uri = parts.extensions.get::<OriginalUri>().map_or(&parts.uri, |o| &o.0);
+        let raw = uri.query().unwrap_or("");
+        let params: PageParams = serde_urlencoded::from_str(raw).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let query = serde_urlencoded::from_str::<Vec<(String, String)>>(raw)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, _)| k != "private_token" && k != "job_token")
+            .collect();
+        Ok(Self { page: Page::from_params(&params)?, base: base_url(&parts.headers, uri.path()), query })
+    }
+}
+
+impl Paging {
+    /// This page of a listing of `total` items, with GitLab's pagination headers.
+    pub(crate) fn answer<T: Serialize>(&self, total: u64, items: Vec<T>) -> impl IntoResponse + use<T> {
+        (self.page.headers(total, &self.base, &self.query), Json(items))
+    }
 }

@@ -7,7 +7,7 @@ use arca_shared::meta::NewJob;
 use arca_shared::model::{CiStatus, Job, Pipeline};
 use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
-use arca_shared::{ApiError, ApiResult, AppState, Auth};
+use arca_shared::{ApiError, ApiResult, AppState, Auth, validate};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -19,26 +19,6 @@ use utoipa_axum::routes;
 /// A job token lives at most this long; finishing the job ends it sooner.
 const JOB_TOKEN_TTL_SECS: u64 = 24 * 60 * 60;
 
-fn text_field(field: &str, value: &str) -> ApiResult<()> {
-    if value.trim().is_empty() || value.len() > 255 || value.chars().any(char::is_control) {
-        return Err(ApiError::invalid(field));
-    }
-    Ok(())
-}
-
-/// Git's ref rules, the parts that matter here: no `..`, no leading `/` or `-`, no spaces.
-fn ref_name(value: &str) -> ApiResult<()> {
-    text_field("ref", value)?;
-    if value.contains("..")
-        || value.starts_with(['/', '-'])
-        || value.ends_with('/')
-        || value.contains(|c: char| c.is_whitespace() || "~^:?*[\\".contains(c))
-    {
-        return Err(ApiError::invalid("ref"));
-    }
-    Ok(())
-}
-
 #[derive(Deserialize, ToSchema)]
 pub struct NewPipeline {
     /// A branch or tag: no `..`, no leading `/` or `-`, no spaces or `~^:?*[\\`.
@@ -46,7 +26,7 @@ pub struct NewPipeline {
     #[schema(
         min_length = 1,
         max_length = 255,
-        pattern = r"^(?!.*\.\.)[^/\-\s~^:?*\[\\\u0000-\u001f\u007f](?:[^\s~^:?*\[\\\u0000-\u001f\u007f]*[^/\s~^:?*\[\\\u0000-\u001f\u007f])?$"
+        pattern = r"^(?!.*\.\.)[^/\-\s~^:?*\[\\\u0000-\u001f\u007f-\u009f](?:[^\s~^:?*\[\\\u0000-\u001f\u007f-\u009f]*[^/\s~^:?*\[\\\u0000-\u001f\u007f-\u009f])?$"
     )]
     ref_name: String,
     /// The commit, in hex.
@@ -70,16 +50,14 @@ pub async fn create_pipeline(
     Params(body): Params<NewPipeline>,
 ) -> ApiResult<(StatusCode, Json<views::Pipeline>)> {
     let project = app.project(&who, &id, Action::AdministerCi).await?;
-    ref_name(&body.ref_name)?;
-    if let Some(sha) = &body.sha
-        && (sha.len() > 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()))
-    {
-        return Err(ApiError::invalid("sha"));
+    validate::ref_name(&body.ref_name)?;
+    if let Some(sha) = &body.sha {
+        validate::sha(sha)?;
     }
     if let Some(parent) = body.parent_pipeline_id
         && app.meta.pipeline(project.id, parent).await?.is_none()
     {
-        return Err(ApiError::invalid("parent_pipeline_id"));
+        return Err(ApiError::NotFound("Parent Pipeline"));
     }
     let pipeline = Pipeline {
         id: app.meta.next_pipeline_id().await?,
@@ -144,9 +122,17 @@ const NOT_RUNNING: &str = "pipeline is not running";
 
 #[derive(Deserialize, ToSchema)]
 pub struct JobRequest {
-    #[schema(min_length = 1, max_length = 255, pattern = r"^[^\u0000-\u001f\u007f]*\S[^\u0000-\u001f\u007f]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*\S[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     name: String,
-    #[schema(min_length = 1, max_length = 255, pattern = r"^[^\u0000-\u001f\u007f]*\S[^\u0000-\u001f\u007f]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*\S[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     stage: Option<String>,
 }
 
@@ -164,9 +150,9 @@ pub async fn create_job(
     Params(body): Params<JobRequest>,
 ) -> ApiResult<(StatusCode, Json<views::Job>)> {
     let project = app.project(&who, &id, Action::AdministerCi).await?;
-    text_field("name", &body.name)?;
+    validate::text("name", &body.name)?;
     let stage = body.stage.unwrap_or_else(|| "test".to_owned());
-    text_field("stage", &stage)?;
+    validate::text("stage", &stage)?;
     let pipeline = app.meta.pipeline(project.id, pipeline_id).await?.ok_or(ApiError::NotFound("Pipeline"))?;
     let job = Job {
         id: app.meta.next_job_id().await?,

@@ -2,18 +2,19 @@
 
 use std::collections::BTreeSet;
 
+use crate::paging::Paging;
 use crate::views;
 use arca_shared::auth::Principal;
-use arca_shared::http::{Params, Path, Query};
+use arca_shared::http::{Params, Path};
 use arca_shared::meta::StoreError;
 use arca_shared::model::{Project, Visibility, access};
-use arca_shared::pagination::{Page, PageParams};
+use arca_shared::pagination::PageParams;
 use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
 use arca_shared::{ApiError, ApiResult, AppState, Auth, validate};
 use axum::Json;
-use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -46,14 +47,8 @@ pub async fn show(
     params(PageParams),
     responses((status = 200, description = "A page of the projects the caller can see.", body = [views::Project]))
 )]
-pub async fn list(
-    State(app): State<AppState>,
-    Auth(who): Auth,
-    Query(params): Query<PageParams>,
-    uri: OriginalUri,
-    headers: HeaderMap,
-) -> ApiResult<impl IntoResponse> {
-    let page = Page::from_params(&params)?;
+pub async fn list(State(app): State<AppState>, Auth(who): Auth, paging: Paging) -> ApiResult<impl IntoResponse> {
+    let page = paging.page;
     let admin = who.require_admin().is_ok() || matches!(who, Principal::User { ref user, .. } if user.admin);
     let mut ids: BTreeSet<u64> = if admin {
         app.meta.all_project_ids().await?.into_iter().collect()
@@ -74,12 +69,16 @@ pub async fn list(
     let window: Vec<u64> =
         ids.iter().rev().skip(page.offset() as usize).take(page.per_page as usize).copied().collect();
     let projects = app.meta.projects(&window).await?;
-    Ok(crate::paging::paged(page, total, projects.iter().map(views::Project::from).collect(), &uri, &headers))
+    Ok(paging.answer(total, projects.iter().map(views::Project::from).collect()))
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewProject {
-    #[schema(min_length = 1, max_length = 255, pattern = r"^[^\u0000-\u001f\u007f]*\S[^\u0000-\u001f\u007f]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*\S[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     name: String,
     #[schema(min_length = 1, max_length = 255, pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")]
     path: Option<String>,
@@ -102,9 +101,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<views::Project>)> {
     who.require_api_user()?;
     let name = body.name.trim().to_owned();
-    if name.is_empty() || name.len() > 255 || name.chars().any(char::is_control) {
-        return Err(ApiError::invalid("name"));
-    }
+    validate::text("name", &name)?;
     let path = body.path.unwrap_or_else(|| validate::path_from_name(&name));
     validate::slug("path", &path)?;
     let own_namespace = who.username();

@@ -18,7 +18,11 @@ use utoipa_axum::routes;
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewToken {
-    #[schema(min_length = 1, max_length = 255, pattern = r"^[^\u0000-\u001f\u007f]*\S[^\u0000-\u001f\u007f]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*\S[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     name: String,
     /// A list, or one comma-separated string.
     #[serde(deserialize_with = "list")]
@@ -47,9 +51,9 @@ enum DeployScope {
     WritePackageRegistry,
 }
 
-/// Parses an optional `expires_at`, refusing dates in the past.
+/// Parses an optional `expires_at` (empty is none), refusing dates in the past.
 pub fn expiry(raw: Option<&str>) -> ApiResult<Option<u64>> {
-    match raw {
+    match raw.filter(|s| !s.trim().is_empty()) {
         None => Ok(None),
         Some(s) => match parse_expiry(s) {
             Some(t) if t > now_ms() => Ok(Some(t)),
@@ -59,10 +63,7 @@ pub fn expiry(raw: Option<&str>) -> ApiResult<Option<u64>> {
 }
 
 pub fn token_name(name: &str) -> ApiResult<()> {
-    if name.trim().is_empty() || name.len() > 255 || name.chars().any(char::is_control) {
-        return Err(ApiError::invalid("name"));
-    }
-    Ok(())
+    Ok(validate::text("name", name)?)
 }
 
 /// `POST /users/:user_id/personal_access_tokens` (administrator): a token, its secret shown
@@ -133,7 +134,11 @@ pub async fn revoke_token(
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewDeployToken {
-    #[schema(min_length = 1, max_length = 255, pattern = r"^[^\u0000-\u001f\u007f]*\S[^\u0000-\u001f\u007f]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*\S[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     name: String,
     /// A list, or one comma-separated string.
     #[serde(deserialize_with = "list")]

@@ -47,12 +47,12 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<views::User>)> {
     who.require_admin()?;
     validate::slug("username", &body.username)?;
-    if let Some(email) = &body.email
-        && (email.len() > 255 || !email.contains('@') || email.chars().any(char::is_control))
-    {
-        return Err(ApiError::invalid("email"));
+    // An empty address is no address, as a form that leaves the field blank sends it.
+    let email = body.email.filter(|e| !e.is_empty());
+    if let Some(email) = &email {
+        validate::email(email)?;
     }
-    let user = app.meta.create_user(&body.username, body.email, body.admin).await?;
+    let user = app.meta.create_user(&body.username, email, body.admin).await?;
     tracing::info!(user_id = user.id, username = %user.username, "user created");
     Ok((StatusCode::CREATED, Json(views::User::of(&user, &who))))
 }

@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else { return };
-    if let Ok(Some(d)) = arca_shared::expire_in::parse(s) {
+    if let Ok(Some(d)) = arca_core::expire_in::parse(s) {
         assert!(!d.is_zero(), "{s:?} gave zero");
     }
 });

@@ -2,7 +2,7 @@
 //! accept can never escape a directory, end a header line or exceed its length.
 #![no_main]
 
-use arca_shared::validate;
+use arca_core::validate;
 use libfuzzer_sys::fuzz_target;
 
 fn no_escape(path: &str) -> bool {

@@ -9,7 +9,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(archive) = zip::ZipArchive::new(Cursor::new(data)) else { return };
-    if arca_shared::zipcheck::check(&archive).is_err() {
+    if arca_core::zipcheck::check(&archive).is_err() {
         return;
     }
     let mut expanded: u128 = 0;

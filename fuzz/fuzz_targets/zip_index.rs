@@ -2,7 +2,7 @@
 //! never panic; and an index built from entries finds each of them again.
 #![no_main]
 
-use arca_shared::zipindex::{self, Entry};
+use arca_core::zipindex::{self, Entry};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

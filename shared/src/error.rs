@@ -43,8 +43,6 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("416 Range Not Satisfiable")]
     RangeNotSatisfiable,
-    #[error("429 Too Many Requests")]
-    TooManyRequests { retry_after_secs: u64 },
     /// Redis or S3 cannot be reached: fail fast, the client may retry.
     #[error("503 Service Unavailable")]
     Unavailable(String),
@@ -76,7 +74,6 @@ impl ApiError {
             Self::Misdirected(_) => StatusCode::MISDIRECTED_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -103,9 +100,6 @@ impl IntoResponse for ApiError {
             Self::Unauthorized => {
                 resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"arca\""));
             }
-            Self::TooManyRequests { retry_after_secs } => {
-                resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-            }
             Self::Unavailable(_) => {
                 resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
@@ -125,6 +119,19 @@ impl From<crate::meta::StoreError> for ApiError {
             StoreError::NotFound(what) => Self::NotFound(what),
             StoreError::Limit(why) => Self::BadRequest(why),
         }
+    }
+}
+
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::QueryRejection) -> Self {
+        Self::BadRequest(rejection.body_text())
+    }
+}
+
+/// A path that does not parse (`/projects/1/packages/abc`) names no route, as in GitLab.
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(_: axum::extract::rejection::PathRejection) -> Self {
+        Self::NotFound("Route")
     }
 }
 

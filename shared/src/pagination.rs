@@ -12,10 +12,10 @@ pub const MAX_PER_PAGE: u64 = 100;
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Page number, from 1.
-    #[param(value_type = Option<u64>, minimum = 1)]
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 1_000_000_000)]
     pub page: Option<String>,
     /// Items per page; more than 100 is taken as 100.
-    #[param(value_type = Option<u64>, minimum = 1)]
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 1_000_000_000)]
     pub per_page: Option<String>,
 }
 

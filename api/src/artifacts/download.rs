@@ -4,20 +4,20 @@
 use std::io::Read;
 use std::sync::Arc;
 
+use crate::paging::Paging;
 use crate::views;
 use arca_shared::archive::{self, Archive, RangeReader};
 use arca_shared::blobs::PresignOptions;
 use arca_shared::http::{Path, Query};
 use arca_shared::model::{Artifact, Project};
-use arca_shared::pagination::{Page, PageParams};
+use arca_shared::pagination::PageParams;
 use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
 use arca_shared::{ApiError, ApiResult, App, AppState, Auth, metrics, zipindex};
 use axum::body::Body;
-use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use bytes::Bytes;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -30,6 +30,8 @@ const CHUNK: usize = 64 * 1024;
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct JobName {
+    /// The job's name.
+    #[param(required = true, min_length = 1)]
     job: Option<String>,
 }
 
@@ -108,9 +110,13 @@ pub async fn file_by_job(
     serve_entry(&app, &artifact, &path, "application/octet-stream", method == Method::HEAD).await
 }
 
-/// `GET .../jobs/:job_id/artifacts/keep`: a file named `keep` at the archive's root, whose
-/// path is also the route of `POST .../artifacts/keep`; the router gives the path to that
-/// route for every method, so it is served from here.
+/// `GET /projects/:id/jobs/:job_id/artifacts/keep`: the file named `keep` at the root of
+/// the job's archive. Its path is also the route of `POST .../artifacts/keep`, which the
+/// router matches before `*artifact_path`, so it is served from here.
+#[utoipa::path(
+    get, path = "/api/v4/projects/{id}/jobs/{job_id}/artifacts/keep", tag = "job artifacts",
+    responses((status = 200, description = "The file `keep`, read from S3 with range requests.", body = Vec<u8>, content_type = "application/octet-stream"))
+)]
 async fn file_named_keep(
     State(app): State<AppState>,
     Auth(who): Auth,
@@ -307,12 +313,10 @@ pub async fn entries(
     State(app): State<AppState>,
     Auth(who): Auth,
     Path((id, job_id)): Path<(String, u64)>,
-    Query(params): Query<PageParams>,
-    uri: OriginalUri,
-    headers: HeaderMap,
+    paging: Paging,
 ) -> ApiResult<impl IntoResponse> {
     let project = app.project(&who, &id, Action::ReadCi).await?;
-    let page = Page::from_params(&params)?;
+    let page = paging.page;
     let artifact = live_artifact(&app, &project, job_id).await?;
     let cd = central_directory(&app, &artifact).await?;
     let total = cd.len() as u64;
@@ -329,7 +333,7 @@ pub async fn entries(
             is_dir: entry.is_dir(),
         });
     }
-    Ok(crate::paging::paged(page, total, items, &uri, &headers))
+    Ok(paging.answer(total, items))
 }
 
 /// The routes of this resource, every method of each path, with their descriptions.
@@ -340,5 +344,5 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(file_by_job))
         .routes(routes!(archive_by_ref))
         .routes(routes!(file_by_ref))
-        .route("/api/v4/projects/{id}/jobs/{job_id}/artifacts/keep", get(file_named_keep))
+        .routes(routes!(file_named_keep))
 }

@@ -1,16 +1,17 @@
 //! A version's files: `GET .../packages/:package_id/package_files`, `DELETE
 //! .../package_files/:file_id`.
 
+use crate::paging::Paging;
 use crate::views;
 use arca_shared::auth::Actor;
-use arca_shared::http::{Path, Query};
-use arca_shared::meta::versions::Event;
+use arca_shared::http::Path;
+use arca_shared::meta::versions::{Event, EventAction};
 use arca_shared::model::{Package, PackageFile};
-use arca_shared::pagination::{Page, PageParams};
+use arca_shared::pagination::PageParams;
 use arca_shared::policy::Action;
 use arca_shared::{ApiError, ApiResult, AppState, Auth};
-use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
@@ -26,16 +27,14 @@ pub async fn files(
     State(app): State<AppState>,
     Auth(who): Auth,
     Path((id, package_id)): Path<(String, u64)>,
-    Query(params): Query<PageParams>,
-    uri: OriginalUri,
-    headers: HeaderMap,
+    paging: Paging,
 ) -> ApiResult<impl IntoResponse> {
     let project = app.project(&who, &id, Action::ReadPackages).await?;
-    let page = Page::from_params(&params)?;
+    let page = paging.page;
     let package = app.meta.package(project.id, package_id).await?.ok_or(ApiError::NotFound("Package"))?;
     let (total, files) = app.meta.package_files(&package, page.offset(), page.per_page).await?;
     let body = files.iter().map(|f| views::PackageFile::of(f, (&package.name, &package.version))).collect();
-    Ok(crate::paging::paged(page, total, body, &uri, &headers))
+    Ok(paging.answer(total, body))
 }
 
 /// Deletes one file of a version: its metadata first, then its blob goes to the cleanup
@@ -56,7 +55,7 @@ pub(crate) async fn remove_file(
     if let Some(reason) = reason {
         detail["reason"] = json!(reason);
     }
-    let event = Event { actor, action: "package_file.deleted", package: Some(package.into()), detail };
+    let event = Event { actor, action: EventAction::PackageFileDeleted, package: Some(package.into()), detail };
     app.meta.record_event(package.project_id, event).await;
     Ok(true)
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use arca_shared::http::{Params, Path};
-use arca_shared::meta::versions::Event;
+use arca_shared::meta::versions::{Event, EventAction};
 use arca_shared::policy::Action;
 use arca_shared::{ApiError, ApiResult, AppState, Auth, validate};
 use axum::Json;
@@ -37,7 +37,7 @@ pub async fn metadata(
 #[derive(Deserialize, ToSchema)]
 pub struct MetadataValue {
     /// At most 4,096 bytes, no control characters.
-    #[schema(max_length = 4096, pattern = r"^[^\u0000-\u001f\u007f]*$")]
+    #[schema(max_length = 4096, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     value: String,
 }
 
@@ -62,7 +62,12 @@ pub async fn set_metadata(
     app.meta
         .record_event(
             project.id,
-            Event { actor: &who.actor(), action: "package.metadata_set", package: Some((&package).into()), detail },
+            Event {
+                actor: &who.actor(),
+                action: EventAction::PackageMetadataSet,
+                package: Some((&package).into()),
+                detail,
+            },
         )
         .await;
     Ok(Json(views::MetadataEntry { key, value: body.value }))
@@ -88,7 +93,12 @@ pub async fn delete_metadata(
     app.meta
         .record_event(
             project.id,
-            Event { actor: &who.actor(), action: "package.metadata_deleted", package: Some((&package).into()), detail },
+            Event {
+                actor: &who.actor(),
+                action: EventAction::PackageMetadataDeleted,
+                package: Some((&package).into()),
+                detail,
+            },
         )
         .await;
     Ok(StatusCode::NO_CONTENT)

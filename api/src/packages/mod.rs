@@ -9,17 +9,18 @@ mod recycle_bin;
 mod settings;
 
 use crate::generic::description;
+use crate::paging::Paging;
 use crate::views;
 use arca_shared::http::{Params, Path, Query, opt_boolean};
 use arca_shared::meta::packages::{ListQuery, Order};
-use arca_shared::meta::versions::Event;
+use arca_shared::meta::versions::{Event, EventAction};
 use arca_shared::model::{Package, Project};
-use arca_shared::pagination::{Page, PageParams};
+use arca_shared::pagination::PageParams;
 use arca_shared::policy::Action;
 use arca_shared::{ApiError, ApiResult, App, AppState, Auth, validate};
 use axum::Json;
-use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::json;
@@ -30,15 +31,19 @@ use utoipa_axum::routes;
 #[derive(Deserialize, Default, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// One of GitLab's package types; arca holds only `generic` ones.
+    #[param(value_type = Option<PackageType>)]
     package_type: Option<String>,
+    /// Packages whose name contains this.
+    #[param(max_length = 255, pattern = r"^[A-Za-z0-9._+-]*$")]
     package_name: Option<String>,
+    /// One version.
+    #[param(max_length = 255, pattern = r"^$|^(?!.*\.\.)(\.?[A-Za-z0-9_+-]+\.?)+$")]
     package_version: Option<String>,
+    #[param(value_type = Option<OrderBy>)]
     order_by: Option<String>,
+    #[param(value_type = Option<SortOrder>)]
     sort: Option<String>,
-    /// Described by `PageParams` beside it.
-    #[serde(flatten)]
-    #[param(ignore)]
-    page: PageParams,
 }
 
 /// `GET /projects/:id/packages`: the project's packages, one entry per version.
@@ -52,11 +57,10 @@ pub async fn list(
     Auth(who): Auth,
     Path(id): Path<String>,
     Query(params): Query<ListParams>,
-    uri: OriginalUri,
-    headers: HeaderMap,
+    paging: Paging,
 ) -> ApiResult<impl IntoResponse> {
     let project = app.project(&who, &id, Action::ReadPackages).await?;
-    let page = Page::from_params(&params.page)?;
+    let page = paging.page;
     let order = match params.order_by.as_deref() {
         None | Some("created_at") => Order::CreatedAt,
         Some("name") => Order::Name,
@@ -91,7 +95,48 @@ pub async fn list(
         Some(t) if GITLAB_PACKAGE_TYPES.contains(&t) => (0, Vec::new()),
         Some(_) => return Err(ApiError::invalid("package_type")),
     };
-    Ok(crate::paging::paged(page, total, packages.iter().map(views::Package::from).collect(), &uri, &headers))
+    Ok(paging.answer(total, packages.iter().map(views::Package::from).collect()))
+}
+
+/// The sort keys of `GET .../packages` (described; the handler reads the text).
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+enum OrderBy {
+    CreatedAt,
+    Name,
+    Version,
+}
+
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+enum SortOrder {
+    Asc,
+    Desc,
+}
+
+/// [`GITLAB_PACKAGE_TYPES`], described.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+enum PackageType {
+    Maven,
+    Npm,
+    Conan,
+    Nuget,
+    Pypi,
+    Composer,
+    Generic,
+    Golang,
+    Debian,
+    Rubygems,
+    Helm,
+    TerraformModule,
+    Rpm,
+    MlModel,
+    Cargo,
+    Conda,
 }
 
 /// The package types GitLab knows (`generic` among them).
@@ -135,11 +180,14 @@ pub(crate) async fn live_package(app: &App, project: &Project, package_id: u64) 
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(min_properties = 1)]
 pub struct PackageChange {
     /// At most 4,096 bytes; tabs and line breaks are the only control characters allowed.
-    #[schema(max_length = 4096, pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f]*$")]
+    #[serde(default, deserialize_with = "arca_shared::http::present")]
+    #[schema(nullable = false, max_length = 4096, pattern = r"^[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*$")]
     description: Option<String>,
     #[serde(default, deserialize_with = "opt_boolean")]
+    #[schema(nullable = false)]
     disabled: Option<bool>,
 }
 
@@ -147,7 +195,7 @@ pub struct PackageChange {
 /// enabling a version is a maintainer's call.
 #[utoipa::path(
     patch, path = "/api/v4/projects/{id}/packages/{package_id}", tag = "packages",
-    request_body(content = Option<PackageChange>, description = "Only what changes."),
+    request_body(content = PackageChange, description = "What changes: at least one of the two."),
     responses((status = 200, description = "The version.", body = views::Package))
 )]
 pub async fn update(
@@ -168,13 +216,8 @@ pub async fn update(
     }
     let actor = who.actor();
     if let Some(disabled) = change.disabled.filter(|d| *d != package.disabled) {
-        let action = if disabled { "package.disabled" } else { "package.enabled" };
-        app.meta
-            .record_event(
-                project.id,
-                Event { actor: &actor, action, package: Some((&package).into()), detail: json!({}) },
-            )
-            .await;
+        let action = if disabled { EventAction::PackageDisabled } else { EventAction::PackageEnabled };
+        app.meta.record_event(project.id, Event::about(&actor, action, (&package).into())).await;
     }
     if let Some(d) = &new_description {
         let detail = json!({ "description": d });
@@ -183,7 +226,7 @@ pub async fn update(
                 project.id,
                 Event {
                     actor: &actor,
-                    action: "package.description_changed",
+                    action: EventAction::PackageDescriptionChanged,
                     package: Some((&package).into()),
                     detail,
                 },
@@ -212,12 +255,7 @@ pub async fn recycle(
     if !app.meta.recycle_package(&package, &actor.username).await? {
         return Err(ApiError::NotFound("Package"));
     }
-    app.meta
-        .record_event(
-            project.id,
-            Event { actor: &actor, action: "package.recycled", package: Some((&package).into()), detail: json!({}) },
-        )
-        .await;
+    app.meta.record_event(project.id, Event::about(&actor, EventAction::PackageRecycled, (&package).into())).await;
     tracing::info!(project_id = project.id, package_id, by = %actor.username, "package version recycled");
     Ok(StatusCode::NO_CONTENT)
 }

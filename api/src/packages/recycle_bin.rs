@@ -1,18 +1,18 @@
 //! The recycle bin: `GET .../packages/recycle_bin`, `POST
 //! .../packages/:package_id/restore`, `DELETE .../packages/recycle_bin/:package_id`.
 
+use crate::paging::Paging;
 use crate::views;
-use arca_shared::http::{Path, Query};
-use arca_shared::meta::versions::{Event, Restored};
-use arca_shared::pagination::{Page, PageParams};
+use arca_shared::http::Path;
+use arca_shared::meta::versions::{Event, EventAction, Restored};
+use arca_shared::pagination::PageParams;
 use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
 use arca_shared::{ApiError, ApiResult, AppState, Auth};
 use axum::Json;
-use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use serde_json::json;
 
 use super::live_package;
 use utoipa_axum::router::OpenApiRouter;
@@ -28,14 +28,12 @@ pub async fn recycle_bin(
     State(app): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<String>,
-    Query(params): Query<PageParams>,
-    uri: OriginalUri,
-    headers: HeaderMap,
+    paging: Paging,
 ) -> ApiResult<impl IntoResponse> {
     let project = app.project(&who, &id, Action::ManagePackages).await?;
-    let page = Page::from_params(&params)?;
+    let page = paging.page;
     let (total, packages) = app.meta.recycle_bin(project.id, page.offset(), page.per_page).await?;
-    Ok(crate::paging::paged(page, total, packages.iter().map(views::Package::binned).collect(), &uri, &headers))
+    Ok(paging.answer(total, packages.iter().map(views::Package::binned).collect()))
 }
 
 /// `POST .../packages/:package_id/restore`: back exactly as it was. When the same name
@@ -63,12 +61,7 @@ pub async fn restore(
         }
     }
     let actor = who.actor();
-    app.meta
-        .record_event(
-            project.id,
-            Event { actor: &actor, action: "package.restored", package: Some((&binned).into()), detail: json!({}) },
-        )
-        .await;
+    app.meta.record_event(project.id, Event::about(&actor, EventAction::PackageRestored, (&binned).into())).await;
     tracing::info!(project_id = project.id, package_id, by = %actor.username, "package version restored");
     let restored = live_package(&app, &project, package_id).await?;
     let metadata = app.meta.package_metadata(&restored).await?;
@@ -91,12 +84,7 @@ pub async fn purge(
         return Err(ApiError::NotFound("Package"));
     }
     let actor = who.actor();
-    app.meta
-        .record_event(
-            project.id,
-            Event { actor: &actor, action: "package.purged", package: Some((&binned).into()), detail: json!({}) },
-        )
-        .await;
+    app.meta.record_event(project.id, Event::about(&actor, EventAction::PackagePurged, (&binned).into())).await;
     tracing::info!(project_id = project.id, package_id, by = %actor.username, "package version purged");
     Ok(StatusCode::NO_CONTENT)
 }

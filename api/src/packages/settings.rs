@@ -2,10 +2,10 @@
 
 use crate::views;
 use arca_shared::http::{Params, Path};
-use arca_shared::meta::versions::Event;
+use arca_shared::meta::versions::{Event, EventAction};
 use arca_shared::model::Project;
 use arca_shared::policy::Action;
-use arca_shared::{ApiError, ApiResult, AppState, Auth};
+use arca_shared::{ApiError, ApiResult, AppState, Auth, validate};
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
@@ -50,6 +50,7 @@ enum KeepDuplicates {
 #[derive(Deserialize, ToSchema)]
 pub struct SettingsChange {
     #[serde(default, deserialize_with = "arca_shared::http::opt_boolean")]
+    #[schema(nullable = false)]
     generic_duplicates_allowed: Option<bool>,
     /// A regular expression; names and versions it matches may be duplicated anyway.
     #[schema(max_length = 255)]
@@ -82,12 +83,7 @@ pub async fn update_settings(
         settings.generic_duplicates_allowed = allowed;
     }
     if let Some(re) = change.generic_duplicate_exception_regex {
-        // Rust's regex runs in linear time, like GitLab's RE2, so a user's pattern cannot
-        // stall a publish; the size limit bounds its compiled form.
-        let ok = re.len() <= 255 && regex::RegexBuilder::new(&re).size_limit(1 << 20).build().is_ok();
-        if !ok {
-            return Err(ApiError::invalid("generic_duplicate_exception_regex"));
-        }
+        validate::exception_regex(&re)?;
         settings.generic_duplicate_exception_regex = re;
     }
     if let Some(keep) = change.keep_n_duplicated_package_files {
@@ -106,7 +102,7 @@ pub async fn update_settings(
     app.meta.save_package_settings(project.id, &settings).await?;
     let event = Event {
         actor: &who.actor(),
-        action: "package_settings.updated",
+        action: EventAction::PackageSettingsUpdated,
         package: None,
         detail: serde_json::to_value(views::PackageSettings::from(&settings)).unwrap_or_default(),
     };

@@ -117,9 +117,50 @@ pub enum Restored {
 /// One entry of the audit trail.
 pub struct Event<'a> {
     pub actor: &'a crate::auth::Actor,
-    pub action: &'a str,
+    pub action: EventAction,
     pub package: Option<PackageRef<'a>>,
     pub detail: Value,
+}
+
+impl<'a> Event<'a> {
+    /// An event about one version that needs no detail beyond the action.
+    pub fn about(actor: &'a crate::auth::Actor, action: EventAction, package: PackageRef<'a>) -> Self {
+        Self { actor, action, package: Some(package), detail: Value::Object(Default::default()) }
+    }
+}
+
+/// What an audit event records; written as `package.recycled`, `package_file.created`, ...
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventAction {
+    PackageFileCreated,
+    PackageFileDeleted,
+    PackageDescriptionChanged,
+    PackageDisabled,
+    PackageEnabled,
+    PackageMetadataSet,
+    PackageMetadataDeleted,
+    PackageRecycled,
+    PackageRestored,
+    PackagePurged,
+    PackageSettingsUpdated,
+}
+
+impl EventAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PackageFileCreated => "package_file.created",
+            Self::PackageFileDeleted => "package_file.deleted",
+            Self::PackageDescriptionChanged => "package.description_changed",
+            Self::PackageDisabled => "package.disabled",
+            Self::PackageEnabled => "package.enabled",
+            Self::PackageMetadataSet => "package.metadata_set",
+            Self::PackageMetadataDeleted => "package.metadata_deleted",
+            Self::PackageRecycled => "package.recycled",
+            Self::PackageRestored => "package.restored",
+            Self::PackagePurged => "package.purged",
+            Self::PackageSettingsUpdated => "package_settings.updated",
+        }
+    }
 }
 
 /// Which version an event is about.
@@ -347,7 +388,7 @@ impl Meta {
             "created_at": crate::time::rfc3339(now_ms()),
             "author": event.actor.username,
             "actor": event.actor,
-            "action": event.action,
+            "action": event.action.as_str(),
             "package_id": event.package.map(|p| p.id),
             "package_name": event.package.map(|p| p.name),
             "package_version": event.package.map(|p| p.version),
@@ -361,7 +402,7 @@ impl Meta {
             .query_async::<()>(&mut self.conn())
             .await;
         if let Err(e) = res {
-            tracing::error!(project_id, action = event.action, error = %e, "audit event not recorded");
+            tracing::error!(project_id, action = event.action.as_str(), error = %e, "audit event not recorded");
         }
     }
 

@@ -35,8 +35,11 @@ pub const MAX_METADATA_KEY: usize = 128;
 /// Longest custom metadata value, in bytes.
 pub const MAX_METADATA_VALUE: usize = 4096;
 pub const PACKAGE_NAME_PATTERN: &str = r"^[A-Za-z0-9._+-]+$";
-pub const PACKAGE_VERSION_PATTERN: &str = r"^(\.?[A-Za-z0-9_+-]+\.?)+$";
+pub const PACKAGE_VERSION_PATTERN: &str = r"^(?!.*\.\.)(\.?[A-Za-z0-9_+-]+\.?)+$";
 pub const FILE_NAME_PATTERN: &str = r"^[A-Za-z0-9._+-]+(/[A-Za-z0-9._+-]+)*$";
+/// Relative, `/`-separated, no empty, `.` or `..` segment, no backslash or control character.
+pub const ARTIFACT_PATH_PATTERN: &str =
+    r"^(?!/)(?!.*//)(?!.*/$)(?!(?:.*/)?\.\.?(?:/|$))[^\\\u0000-\u001f\u007f-\u009f]+$";
 pub const METADATA_KEY_PATTERN: &str = r"^[A-Za-z0-9._:-]+$";
 
 fn package_char(c: char) -> bool {
@@ -161,6 +164,65 @@ pub fn artifact_path(path: &str) -> Checked {
     if ok { Ok(()) } else { Err(Invalid::field("artifact_path")) }
 }
 
+/// Free text given a name (a token's or job's name, a project's display name): not blank,
+/// at most 255 bytes, no control characters.
+pub fn text(field: &str, value: &str) -> Checked {
+    if value.trim().is_empty() || value.len() > MAX_NAME || value.chars().any(char::is_control) {
+        return Err(Invalid::field(field));
+    }
+    Ok(())
+}
+
+/// Git's ref rules, the parts that matter here: no `..`, no leading `/` or `-`, no trailing
+/// `/`, no whitespace or `~^:?*[\`.
+pub fn ref_name(value: &str) -> Checked {
+    text("ref", value)?;
+    if value.contains("..")
+        || value.starts_with(['/', '-'])
+        || value.ends_with('/')
+        || value.contains(|c: char| c.is_whitespace() || "~^:?*[\\".contains(c))
+    {
+        return Err(Invalid::field("ref"));
+    }
+    Ok(())
+}
+
+/// A commit id: hex, at most 64 characters (SHA-256 object names).
+pub fn sha(value: &str) -> Checked {
+    if value.len() > 64 || !value.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(Invalid::field("sha"));
+    }
+    Ok(())
+}
+
+/// An e-mail address, as far as arca cares: one `@`-bearing line of at most 255 bytes.
+pub fn email(value: &str) -> Checked {
+    if value.len() > MAX_NAME || !value.contains('@') || value.chars().any(char::is_control) {
+        return Err(Invalid::field("email"));
+    }
+    Ok(())
+}
+
+/// Longest version description.
+pub const MAX_DESCRIPTION: usize = 4096;
+
+/// A version's description: at most 4,096 bytes; tabs and line breaks are the only control
+/// characters allowed.
+pub fn description(value: &str) -> Checked {
+    if value.len() > MAX_DESCRIPTION || value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(Invalid::field("description"));
+    }
+    Ok(())
+}
+
+/// The duplicate-exception pattern of a project's package settings. Rust's regex runs in
+/// linear time, like GitLab's RE2, so a user's pattern cannot stall a publish; the size
+/// limit bounds its compiled form.
+pub fn exception_regex(value: &str) -> Checked {
+    let ok = value.len() <= MAX_NAME && regex::RegexBuilder::new(value).size_limit(1 << 20).build().is_ok();
+    if ok { Ok(()) } else { Err(Invalid::field("generic_duplicate_exception_regex")) }
+}
+
 /// Custom metadata keys: 1 to 128 of `A-Z a-z 0-9 . _ - :`.
 pub fn metadata_key(key: &str) -> Checked {
     let ok = !key.is_empty()
@@ -192,5 +254,27 @@ mod metadata_tests {
         assert!(metadata_value("https://ci.example.com/job/1 ✓").is_ok());
         assert!(metadata_value("line\nbreak").is_err());
         assert!(metadata_value(&"v".repeat(4097)).is_err());
+    }
+}
+
+#[cfg(test)]
+mod text_tests {
+    use super::*;
+
+    #[test]
+    fn refs_shas_emails_descriptions_and_patterns() {
+        for ok in ["main", "release/1.x", "v1.0.0", "feature-a"] {
+            assert!(ref_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", " ", "a..b", "/main", "-x", "main/", "a b", "a~1", "a:b", "a\\b"] {
+            assert_eq!(ref_name(bad), Err(Invalid::field("ref")), "{bad}");
+        }
+        assert!(sha("0123abcDEF").is_ok() && sha("").is_ok());
+        assert!(sha("xyz").is_err() && sha(&"a".repeat(65)).is_err());
+        assert!(email("a@example.com").is_ok() && email("nobody").is_err() && email("a@b\n").is_err());
+        assert!(description("line one\n\tline two").is_ok());
+        assert!(description("bell\u{7}").is_err() && description(&"d".repeat(4097)).is_err());
+        assert!(exception_regex("^1\\.\\d+$").is_ok() && exception_regex("(").is_err());
+        assert!(text("name", "ci token").is_ok() && text("name", "  ").is_err());
     }
 }

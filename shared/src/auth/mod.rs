@@ -5,11 +5,16 @@
 //! or a personal access / deploy token found by its SHA-256 in Redis. Tokens are only ever
 //! stored hashed and compared in constant time; none is ever logged.
 
-use base64::Engine;
-use http::HeaderMap;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+mod jwt;
+mod session;
+mod transport;
+
+pub use jwt::{JobClaims, JwtKeys};
+pub use session::{CSRF_COOKIE, SESSION_COOKIE, cookie, session_id};
+pub use transport::extract_token;
+
 use rand::Rng;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -23,6 +28,7 @@ use crate::time::now_ms;
 
 /// Personal-access-token scopes arca knows.
 pub const PAT_SCOPES: [&str; 2] = ["api", "read_api"];
+
 /// Deploy-token scopes (GitLab's names).
 pub const DEPLOY_SCOPES: [&str; 2] = ["read_package_registry", "write_package_registry"];
 
@@ -47,146 +53,6 @@ pub fn new_token(prefix: &str) -> String {
     let mut rng = rand::rng();
     let body: String = (0..32).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect();
     format!("{prefix}{body}")
-}
-
-/// The token of a request, from the first transport that has one: `PRIVATE-TOKEN`,
-/// `JOB-TOKEN`, `DEPLOY-TOKEN`, `Authorization: Bearer`, `Authorization: Basic` (any user,
-/// the token as password), then the `private_token` / `job_token` query parameters.
-pub fn extract_token(headers: &HeaderMap, query: Option<&str>) -> ApiResult<Option<String>> {
-    for name in ["private-token", "job-token", "deploy-token"] {
-        if let Some(v) = headers.get(name) {
-            let v = v.to_str().map_err(|_| ApiError::Unauthorized)?.trim();
-            if v.is_empty() {
-                return Err(ApiError::Unauthorized);
-            }
-            return Ok(Some(v.to_owned()));
-        }
-    }
-    if let Some(v) = headers.get(http::header::AUTHORIZATION) {
-        let v = v.to_str().map_err(|_| ApiError::Unauthorized)?.trim();
-        let (scheme, rest) = v.split_once(' ').ok_or(ApiError::Unauthorized)?;
-        let rest = rest.trim();
-        if scheme.eq_ignore_ascii_case("bearer") && !rest.is_empty() {
-            return Ok(Some(rest.to_owned()));
-        }
-        if scheme.eq_ignore_ascii_case("basic") {
-            let decoded = base64::engine::general_purpose::STANDARD.decode(rest).map_err(|_| ApiError::Unauthorized)?;
-            let decoded = String::from_utf8(decoded).map_err(|_| ApiError::Unauthorized)?;
-            let (_, password) = decoded.split_once(':').ok_or(ApiError::Unauthorized)?;
-            if password.is_empty() {
-                return Err(ApiError::Unauthorized);
-            }
-            return Ok(Some(password.to_owned()));
-        }
-        return Err(ApiError::Unauthorized);
-    }
-    if let Some(q) = query {
-        for (k, v) in form_urlencoded_pairs(q) {
-            if (k == "private_token" || k == "job_token") && !v.is_empty() {
-                return Ok(Some(v));
-            }
-        }
-    }
-    Ok(None)
-}
-
-/// The web console's session cookie (`HttpOnly`, `SameSite=Strict`): a random session id
-/// whose hash names the session in Redis (see `meta::sessions`). It is not a token: it
-/// works only for as long as the session and the token behind it do.
-pub const SESSION_COOKIE: &str = "arca_session";
-/// The console's CSRF cookie, readable by its script, which echoes it in `X-CSRF-Token`.
-pub const CSRF_COOKIE: &str = "arca_csrf";
-
-/// The value of cookie `name`, from every `Cookie` header of the request.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
-
-/// The console session id of a request, when it carries no token. A request that can
-/// change something must also echo the CSRF cookie in `X-CSRF-Token` (double submit, on top
-/// of `SameSite=Strict`): another site can make a browser send the cookie, never read it.
-pub fn session_id(headers: &HeaderMap, method: &http::Method) -> ApiResult<Option<String>> {
-    let Some(id) = cookie(headers, SESSION_COOKIE).filter(|t| !t.is_empty()) else {
-        return Ok(None);
-    };
-    if !matches!(*method, http::Method::GET | http::Method::HEAD | http::Method::OPTIONS) {
-        let expected = cookie(headers, CSRF_COOKIE).unwrap_or_default();
-        let sent = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
-        if expected.len() < 16 || !bool::from(expected.as_bytes().ct_eq(sent.as_bytes())) {
-            return Err(ApiError::ForbiddenBecause("missing or wrong CSRF token"));
-        }
-    }
-    Ok(Some(id))
-}
-
-fn form_urlencoded_pairs(q: &str) -> Vec<(String, String)> {
-    serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default()
-}
-
-/// What a job token says. `sub` is `job:<id>`; the job record decides whether it still works.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct JobClaims {
-    pub iss: String,
-    pub sub: String,
-    pub project_id: u64,
-    pub pipeline_id: u64,
-    pub job_id: u64,
-    #[serde(rename = "ref")]
-    pub ref_name: String,
-    pub iat: u64,
-    pub exp: u64,
-}
-
-const ISSUER: &str = "arca";
-
-pub struct JwtKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
-}
-
-impl JwtKeys {
-    pub fn new(secret: &str) -> Self {
-        // Only HS256 is accepted: `alg: none` and every other algorithm fail validation.
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        validation.leeway = 5;
-        Self {
-            encoding: EncodingKey::from_secret(secret.as_bytes()),
-            decoding: DecodingKey::from_secret(secret.as_bytes()),
-            validation,
-        }
-    }
-
-    pub fn sign(&self, job: &Job, ttl_secs: u64) -> ApiResult<String> {
-        let now = now_ms() / 1000;
-        let claims = JobClaims {
-            iss: ISSUER.to_owned(),
-            sub: format!("job:{}", job.id),
-            project_id: job.project_id,
-            pipeline_id: job.pipeline_id,
-            job_id: job.id,
-            ref_name: job.ref_name.clone(),
-            iat: now,
-            exp: now + ttl_secs,
-        };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| ApiError::internal("sign job token", e))
-    }
-
-    pub fn verify(&self, token: &str) -> ApiResult<JobClaims> {
-        jsonwebtoken::decode::<JobClaims>(token, &self.decoding, &self.validation)
-            .map(|d| d.claims)
-            .map_err(|_| ApiError::Unauthorized)
-    }
 }
 
 /// Who did something, for audit events and webhooks.
@@ -450,7 +316,8 @@ fn expired(expires_at: Option<u64>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::HeaderValue;
+    use base64::Engine;
+    use http::{HeaderMap, HeaderValue};
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
@@ -484,41 +351,6 @@ mod tests {
             let h = headers(&[("authorization", v)]);
             assert!(matches!(extract_token(&h, None), Err(ApiError::Unauthorized)), "{v}");
         }
-    }
-
-    fn job() -> Job {
-        Job {
-            id: 9,
-            project_id: 3,
-            pipeline_id: 4,
-            name: "build".into(),
-            stage: "test".into(),
-            ref_name: "main".into(),
-            status: CiStatus::Running,
-            created_at: 0,
-            user: "root".into(),
-        }
-    }
-
-    #[test]
-    fn job_tokens_verify_only_with_our_key_and_hs256() {
-        let keys = JwtKeys::new("a-secret-of-sixteen-chars");
-        let token = keys.sign(&job(), 60).expect("sign");
-        let claims = keys.verify(&token).expect("valid");
-        assert_eq!((claims.project_id, claims.job_id), (3, 9));
-
-        let other = JwtKeys::new("another-secret-sixteen");
-        assert!(other.verify(&token).is_err(), "another key");
-
-        let mut stale = claims.clone();
-        stale.exp = now_ms() / 1000 - 10;
-        let expired = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &stale, &keys.encoding).expect("sign");
-        assert!(keys.verify(&expired).is_err(), "expired beyond the leeway");
-
-        // alg: none, same claims, no signature.
-        let payload = token.split('.').nth(1).expect("payload");
-        let none_header = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
-        assert!(keys.verify(&format!("{none_header}.{payload}.")).is_err(), "alg none");
     }
 
     #[test]
