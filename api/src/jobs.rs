@@ -1,46 +1,78 @@
-//! Jobs: `GET /projects/:id/jobs` (jobs with artifacts, newest first) and `PUT
-//! /projects/:id/jobs/:job_id` (a job ends).
+//! Jobs: `GET /projects/:id/jobs` (every job, newest first, by status), `GET
+//! /projects/:id/jobs/:job_id` and `PUT /projects/:id/jobs/:job_id` (a job ends).
 
 use crate::paging::Paging;
 use crate::views;
 use arca_shared::http::{Params, Path};
+use arca_shared::model::Job;
 use arca_shared::pagination::PageParams;
 use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
 use arca_shared::{ApiError, ApiResult, AppState, Auth};
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::response::IntoResponse;
 
-use crate::pipelines::{StatusChange, final_status};
+use crate::pipelines::{Status, StatusChange, final_status, statuses};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// `GET /projects/:id/jobs`: the project's jobs that have artifacts, newest first, each
-/// with its artifacts (what the console's job-artifacts page lists).
+/// `GET /projects/:id/jobs`: every job of the project, newest first, each with its
+/// artifacts; `scope[]` (or `scope`) keeps the jobs of the statuses given.
 #[utoipa::path(
     get, path = "/api/v4/projects/{id}/jobs", tag = "ci",
-    params(PageParams),
-    responses((status = 200, description = "A page of the jobs that have artifacts, newest first.", body = [views::Job]))
+    params(
+        ("scope[]" = Option<Vec<Status>>, Query, description = "Only jobs of these statuses (several are ORed)."),
+        ("scope" = Option<Status>, Query, description = "One status, as `scope[]`."),
+        PageParams,
+    ),
+    responses((status = 200, description = "A page of the jobs, newest first.", body = [views::Job]))
 )]
 pub async fn jobs(
     State(app): State<AppState>,
     Auth(who): Auth,
     Path(id): Path<String>,
+    RawQuery(query): RawQuery,
     paging: Paging,
 ) -> ApiResult<impl IntoResponse> {
     let project = app.project(&who, &id, Action::ReadCi).await?;
+    let scopes = statuses(query.as_deref(), &["scope", "scope[]"], "scope")?;
     let page = paging.page;
-    let mut ids = app.meta.project_artifact_jobs(project.id).await?;
-    ids.sort_unstable_by(|a, b| b.cmp(a));
-    let total = ids.len() as u64;
+    let mut all = Vec::new();
+    for pipeline_id in app.meta.project_pipeline_ids(project.id).await? {
+        all.extend(app.meta.pipeline_jobs(project.id, pipeline_id).await?);
+    }
+    all.retain(|j| scopes.as_ref().is_none_or(|s| s.contains(&j.status)));
+    all.sort_unstable_by_key(|j| std::cmp::Reverse(j.id));
+    let total = all.len() as u64;
     let mut items = Vec::new();
-    for job_id in ids.into_iter().skip(page.offset() as usize).take(page.per_page as usize) {
-        let Some(job) = app.meta.job(project.id, job_id).await? else { continue };
-        let artifact = app.meta.artifact(project.id, job_id).await?.filter(|a| !a.expired(now_ms()));
-        items.push(views::Job::with_artifacts(&job, artifact.as_ref()));
+    for job in all.iter().skip(page.offset() as usize).take(page.per_page as usize) {
+        items.push(job_view(&app, job).await?);
     }
     Ok(paging.answer(total, items))
+}
+
+/// A job with its live artifacts and its pipeline, as GitLab shows one.
+async fn job_view(app: &AppState, job: &Job) -> ApiResult<views::Job> {
+    let artifact = app.meta.artifact(job.project_id, job.id).await?.filter(|a| !a.expired(now_ms()));
+    let pipeline = app.meta.pipeline(job.project_id, job.pipeline_id).await?;
+    Ok(views::Job::full(job, artifact.as_ref(), pipeline.as_ref()))
+}
+
+/// `GET /projects/:id/jobs/:job_id`: one job, with its artifacts and its pipeline (the
+/// first call of python-gitlab's artifacts recipe).
+#[utoipa::path(
+    get, path = "/api/v4/projects/{id}/jobs/{job_id}", tag = "ci",
+    responses((status = 200, description = "The job.", body = views::Job))
+)]
+pub async fn show(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path((id, job_id)): Path<(String, u64)>,
+) -> ApiResult<Json<views::Job>> {
+    let project = app.project(&who, &id, Action::ReadCi).await?;
+    let job = app.meta.job(project.id, job_id).await?.ok_or(ApiError::NotFound("Job"))?;
+    Ok(Json(job_view(&app, &job).await?))
 }
 
 /// `PUT /projects/:id/jobs/:job_id`: ends a job; its token stops working at once (authentication reads the job's status).
@@ -59,11 +91,12 @@ pub async fn update_job(
     let status = final_status(body.status)?;
     let mut job = app.meta.job(project.id, job_id).await?.ok_or(ApiError::NotFound("Job"))?;
     job.status = status;
+    job.finished_at = Some(now_ms());
     app.meta.save_job(&job).await?;
     Ok(Json(views::Job::of(&job, None)))
 }
 
 /// The routes of this resource, every method of each path, with their descriptions.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(jobs)).routes(routes!(update_job))
+    OpenApiRouter::new().routes(routes!(jobs)).routes(routes!(show, update_job))
 }

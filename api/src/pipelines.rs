@@ -1,16 +1,19 @@
 //! Pipelines: `POST /projects/:id/pipelines`, `PUT .../pipelines/:pipeline_id` and `POST
 //! .../pipelines/:pipeline_id/jobs` (a job and its token).
 
+use crate::paging::Paging;
 use crate::views;
 use arca_shared::http::{Params, Path, opt_number};
 use arca_shared::meta::NewJob;
 use arca_shared::model::{CiStatus, Job, Pipeline};
+use arca_shared::pagination::PageParams;
 use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
 use arca_shared::{ApiError, ApiResult, AppState, Auth, validate};
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -81,6 +84,53 @@ pub(crate) enum FinalStatus {
     Success,
     Failed,
     Canceled,
+}
+
+/// The statuses GitLab filters pipelines and jobs by. arca's runs are only ever `running`,
+/// `success`, `failed` or `canceled`; the others are valid to ask for and match nothing.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub(crate) enum Status {
+    Created,
+    WaitingForResource,
+    Preparing,
+    Pending,
+    Running,
+    Success,
+    Failed,
+    Canceling,
+    Canceled,
+    Skipped,
+    Manual,
+    Scheduled,
+}
+
+/// The statuses asked for in the query parameters `names` (`scope[]` may repeat), or
+/// `None` when none is given. An unknown status is a 400 on `field`.
+pub(crate) fn statuses(query: Option<&str>, names: &[&str], field: &str) -> ApiResult<Option<Vec<CiStatus>>> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query.unwrap_or("")).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let mut asked = None;
+    for (_, value) in pairs.iter().filter(|(k, _)| names.contains(&k.as_str())) {
+        let wanted: &mut Vec<CiStatus> = asked.get_or_insert_with(Vec::new);
+        match value.as_str() {
+            "running" => wanted.push(CiStatus::Running),
+            "success" => wanted.push(CiStatus::Success),
+            "failed" => wanted.push(CiStatus::Failed),
+            "canceled" => wanted.push(CiStatus::Canceled),
+            "created"
+            | "waiting_for_resource"
+            | "preparing"
+            | "pending"
+            | "canceling"
+            | "skipped"
+            | "manual"
+            | "scheduled" => {}
+            _ => return Err(ApiError::invalid(field)),
+        }
+    }
+    Ok(asked)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -164,6 +214,7 @@ pub async fn create_job(
         status: CiStatus::Running,
         created_at: now_ms(),
         user: who.username(),
+        finished_at: None,
     };
     // Decided atomically at commit (the pipeline may finish meanwhile), and a name is taken
     // once, so what a finished pipeline serves by ref never changes.
@@ -178,7 +229,85 @@ pub async fn create_job(
     Ok((StatusCode::CREATED, Json(views::Job::of(&job, Some(&token)))))
 }
 
+/// `GET /projects/:id/pipelines`: the project's pipelines, child pipelines included,
+/// newest first; `ref` and `status` narrow them.
+#[utoipa::path(
+    get, path = "/api/v4/projects/{id}/pipelines", tag = "ci",
+    params(
+        ("ref" = Option<String>, Query, description = "Only pipelines of this branch or tag."),
+        ("status" = Option<Status>, Query, description = "Only pipelines of this status."),
+        PageParams,
+    ),
+    responses((status = 200, description = "A page of the pipelines, newest first.", body = [views::Pipeline]))
+)]
+pub async fn list_pipelines(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    paging: Paging,
+) -> ApiResult<impl IntoResponse> {
+    let project = app.project(&who, &id, Action::ReadCi).await?;
+    let status = statuses(query.as_deref(), &["status"], "status")?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
+    let ref_name = pairs.into_iter().find(|(k, _)| k == "ref").map(|(_, v)| v);
+    let mut pipelines = Vec::new();
+    for pipeline_id in app.meta.project_pipeline_ids(project.id).await? {
+        let Some(p) = app.meta.pipeline(project.id, pipeline_id).await? else { continue };
+        if ref_name.as_ref().is_none_or(|r| *r == p.ref_name) && status.as_ref().is_none_or(|s| s.contains(&p.status)) {
+            pipelines.push(p);
+        }
+    }
+    let page = paging.page;
+    let total = pipelines.len() as u64;
+    let items: Vec<views::Pipeline> =
+        pipelines.iter().skip(page.offset() as usize).take(page.per_page as usize).map(views::Pipeline::from).collect();
+    Ok(paging.answer(total, items))
+}
+
+/// `GET /projects/:id/pipelines/:pipeline_id`: one pipeline.
+#[utoipa::path(
+    get, path = "/api/v4/projects/{id}/pipelines/{pipeline_id}", tag = "ci",
+    responses((status = 200, description = "The pipeline.", body = views::Pipeline))
+)]
+pub async fn show_pipeline(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path((id, pipeline_id)): Path<(String, u64)>,
+) -> ApiResult<Json<views::Pipeline>> {
+    let project = app.project(&who, &id, Action::ReadCi).await?;
+    let pipeline = app.meta.pipeline(project.id, pipeline_id).await?.ok_or(ApiError::NotFound("Pipeline"))?;
+    Ok(Json(views::Pipeline::from(&pipeline)))
+}
+
+/// `GET /projects/:id/pipelines/:pipeline_id/jobs`: the pipeline's jobs, oldest first.
+#[utoipa::path(
+    get, path = "/api/v4/projects/{id}/pipelines/{pipeline_id}/jobs", tag = "ci",
+    params(PageParams),
+    responses((status = 200, description = "A page of the pipeline's jobs.", body = [views::Job]))
+)]
+pub async fn pipeline_jobs(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path((id, pipeline_id)): Path<(String, u64)>,
+    paging: Paging,
+) -> ApiResult<impl IntoResponse> {
+    let project = app.project(&who, &id, Action::ReadCi).await?;
+    let pipeline = app.meta.pipeline(project.id, pipeline_id).await?.ok_or(ApiError::NotFound("Pipeline"))?;
+    let jobs = app.meta.pipeline_jobs(project.id, pipeline.id).await?;
+    let page = paging.page;
+    let mut items = Vec::new();
+    for job in jobs.iter().skip(page.offset() as usize).take(page.per_page as usize) {
+        let artifact = app.meta.artifact(project.id, job.id).await?.filter(|a| !a.expired(now_ms()));
+        items.push(views::Job::full(job, artifact.as_ref(), Some(&pipeline)));
+    }
+    Ok(paging.answer(jobs.len() as u64, items))
+}
+
 /// The routes of this resource, every method of each path, with their descriptions.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_pipeline)).routes(routes!(update_pipeline)).routes(routes!(create_job))
+    OpenApiRouter::new()
+        .routes(routes!(list_pipelines, create_pipeline))
+        .routes(routes!(show_pipeline, update_pipeline))
+        .routes(routes!(pipeline_jobs, create_job))
 }

@@ -238,13 +238,19 @@ impl From<&model::Pipeline> for Pipeline {
     }
 }
 
-/// The pipeline a job belongs to, as GitLab nests it.
+/// The pipeline a job belongs to, as GitLab nests it (`sha` and `status` where the
+/// pipeline was read too: `GET .../jobs/:job_id` and the job listings).
 #[derive(Serialize, ToSchema)]
 pub struct JobPipeline {
     pub id: u64,
     pub project_id: u64,
     #[serde(rename = "ref")]
     pub ref_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub sha: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<CiStatus>,
 }
 
 /// A job; `token` only in the answer that creates it, the artifact fields only where
@@ -260,6 +266,10 @@ pub struct Job {
     pub pipeline: JobPipeline,
     pub status: CiStatus,
     pub created_at: String,
+    /// arca starts a job when it is created.
+    pub started_at: String,
+    /// `null` while the job runs.
+    pub finished_at: Option<String>,
     /// The job token: only when the job is created.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
@@ -295,14 +305,33 @@ impl Job {
             stage: j.stage.clone(),
             ref_name: j.ref_name.clone(),
             pipeline_id: j.pipeline_id,
-            pipeline: JobPipeline { id: j.pipeline_id, project_id: j.project_id, ref_name: j.ref_name.clone() },
+            pipeline: JobPipeline {
+                id: j.pipeline_id,
+                project_id: j.project_id,
+                ref_name: j.ref_name.clone(),
+                sha: None,
+                status: None,
+            },
             status: j.status,
             created_at: rfc3339(j.created_at),
+            started_at: rfc3339(j.created_at),
+            finished_at: j.finished_at.map(rfc3339),
             token: token.map(str::to_owned),
             artifacts_file: None,
             artifacts: None,
             artifacts_expire_at: None,
         }
+    }
+
+    /// A job as `GET .../jobs/:job_id` shows it: with its artifacts and its pipeline's
+    /// commit and status.
+    pub fn full(j: &model::Job, artifact: Option<&model::Artifact>, pipeline: Option<&model::Pipeline>) -> Self {
+        let mut v = Self::with_artifacts(j, artifact);
+        if let Some(p) = pipeline {
+            v.pipeline.sha = Some(p.sha.clone());
+            v.pipeline.status = Some(p.status);
+        }
+        v
     }
 
     /// A job with its artifacts, as GitLab shows it after an upload or `keep`.

@@ -106,6 +106,9 @@ pub struct Job {
     pub created_at: u64,
     /// Who created the job (its token acts for this user name in audit fields).
     pub user: String,
+    /// When it ended (unix ms); `None` while it runs, and for jobs ended before arca kept it.
+    #[serde(default)]
+    pub finished_at: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

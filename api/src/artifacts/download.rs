@@ -74,6 +74,26 @@ pub async fn archive_by_job(
     redirect(&app, &artifact).await
 }
 
+/// `GET /jobs/:job_id/artifacts`: the archive of a job named by its id alone, as the GitLab
+/// Runner fetches an earlier job's artifacts with a later job's `JOB-TOKEN`; with or
+/// without `direct_download=true`, a 302 to the zip on S3 (ranges work there, for parallel
+/// chunked downloads).
+#[utoipa::path(
+    get, path = "/api/v4/jobs/{job_id}/artifacts", tag = "job artifacts",
+    params(("direct_download" = Option<bool>, Query, description = "The runner's way of asking for the redirect arca always answers.")),
+    responses((status = 302, description = "To the zip on S3.", headers(("Location" = String, description = "A presigned S3 URL."))))
+)]
+pub async fn archive_by_job_id(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(job_id): Path<u64>,
+) -> ApiResult<Response> {
+    let project_id = app.meta.job_project(job_id).await?.ok_or(ApiError::NotFound("Job"))?;
+    let project = app.project(&who, &project_id.to_string(), Action::ReadCi).await?;
+    let artifact = live_artifact(&app, &project, job_id).await?;
+    redirect(&app, &artifact).await
+}
+
 /// `GET /projects/:id/jobs/artifacts/:ref_name/download?job=`: the archive of the named job
 /// of the ref's latest successful pipeline that has it, a 302 to the zip on S3.
 #[utoipa::path(
@@ -341,6 +361,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(entries))
         .routes(routes!(archive_by_job))
+        .routes(routes!(archive_by_job_id))
         .routes(routes!(file_by_job))
         .routes(routes!(archive_by_ref))
         .routes(routes!(file_by_ref))

@@ -420,7 +420,7 @@ async function jobs(id, jobId) {
   const rows = data.map((j) => h("tr", {},
     h("td", {}, h("a", { href: `#/p/${project.id}/jobs/${j.id}` }, `${j.name} #${j.id}`)),
     h("td", {}, j.ref), h("td", {}, j.status),
-    h("td", { class: "wide" }, j.artifacts_file ? size(j.artifacts_file.size) : "expired")));
+    h("td", { class: "wide" }, j.artifacts_file ? size(j.artifacts_file.size) : "none")));
   page(`${project.path_with_namespace}: job artifacts`,
     tabs(project, "Job artifacts"),
     entries,

@@ -84,6 +84,7 @@ mod tests {
             status: CiStatus::Running,
             created_at: 0,
             user: "root".into(),
+            finished_at: None,
         }
     }
 

@@ -140,6 +140,47 @@ impl Meta {
         Ok(None)
     }
 
+    /// Every pipeline of the project, child pipelines included, newest first (ids are
+    /// handed out in creation order). Walks the project's refs: O(pipelines), which is what
+    /// a listing costs here until pipelines get a project-wide index.
+    pub async fn project_pipeline_ids(&self, project_id: u64) -> StoreResult<Vec<u64>> {
+        let refs: Vec<String> = self.conn().smembers(keys::project_refs(project_id)).await?;
+        let mut ids = Vec::new();
+        for r in refs {
+            let top: Vec<u64> = self.conn().zrange(keys::ref_pipelines(project_id, &r), 0, -1).await?;
+            ids.extend(top);
+        }
+        let mut at = 0;
+        while at < ids.len() {
+            let children: Vec<u64> = self.conn().zrange(keys::pipeline_children(project_id, ids[at]), 0, -1).await?;
+            ids.extend(children);
+            at += 1;
+        }
+        ids.sort_unstable_by(|a, b| b.cmp(a));
+        ids.dedup();
+        Ok(ids)
+    }
+
+    /// The jobs of a pipeline, in creation order.
+    pub async fn pipeline_jobs(&self, project_id: u64, pipeline_id: u64) -> StoreResult<Vec<Job>> {
+        let mut ids: Vec<u64> = self.conn().hvals(keys::pipeline_jobs(project_id, pipeline_id)).await?;
+        ids.sort_unstable();
+        self.jobs(project_id, &ids).await
+    }
+
+    /// Jobs by id, in the order given; ids without a record are left out.
+    pub async fn jobs(&self, project_id: u64, ids: &[u64]) -> StoreResult<Vec<Job>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = ids.iter().map(|id| keys::job(project_id, *id)).collect();
+        let raw: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query_async(&mut self.conn()).await?;
+        raw.into_iter()
+            .flatten()
+            .map(|r| serde_json::from_str(&r).map_err(|e| StoreError::corrupt("job record", e)))
+            .collect()
+    }
+
     /// The jobs of the latest successful pipeline (and its children) of every ref: their
     /// artifacts are kept whatever their expiry, as GitLab keeps the latest artifacts.
     pub async fn latest_artifact_jobs(&self, project_id: u64) -> StoreResult<Vec<u64>> {

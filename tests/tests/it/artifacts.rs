@@ -355,3 +355,110 @@ async fn a_file_named_keep_is_read_beside_the_keep_action() {
     let job = ci.job_with(main, "build", zip_with(&[("keep", b"kept bytes")], CompressionMethod::Stored, false)).await;
     assert_eq!(ci.text(&format!("/jobs/{job}/artifacts/keep")).await, (200, "kept bytes".to_owned()));
 }
+
+/// Jobs and pipelines are read as GitLab serves them (python-gitlab's `project.jobs.get`,
+/// `project.jobs.list`, `project.pipelines.*`): every job, with its artifacts and pipeline,
+/// filtered by `scope[]`; pipelines by `ref` and `status`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn jobs_and_pipelines_read_as_gitlab_serves_them() {
+    let stack = Stack::start().await;
+    let (pid, _) = stack.project("reads", "private").await;
+    let ci = Ci { stack: &stack, pid };
+    let main = ci.pipeline("main", None).await;
+    let build = ci.job_with(main, "build", zip_with(&[("a.txt", b"a")], CompressionMethod::Stored, false)).await;
+    let (test, _) = ci.job(main, "test").await;
+    let child = ci.pipeline("main", Some(main)).await;
+    let (deploy, _) = ci.job(child, "deploy").await;
+    ci.finish_pipeline(main, "success").await;
+    let dev = ci.pipeline("dev", None).await;
+
+    let json = |resp: reqwest::Response| async move {
+        let status = resp.status().as_u16();
+        let total = resp.headers().get("x-total").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        (status, total, resp.json::<Value>().await.unwrap_or(Value::Null))
+    };
+    let (status, _, job) = json(ci.get(&format!("/jobs/{build}")).await).await;
+    assert_eq!(status, 200, "{job}");
+    assert_eq!(
+        (job["id"].as_u64(), job["name"].as_str(), job["status"].as_str()),
+        (Some(build), Some("build"), Some("success"))
+    );
+    assert!(job["finished_at"].is_string() && job["started_at"].is_string(), "{job}");
+    assert_eq!(job["pipeline"]["id"].as_u64(), Some(main));
+    assert_eq!(job["pipeline"]["status"], "success");
+    assert_eq!(job["artifacts"][0]["file_type"], "archive");
+    assert!(job["artifacts_file"]["size"].as_u64().is_some_and(|s| s > 0), "{job}");
+    let (_, _, running) = json(ci.get(&format!("/jobs/{test}")).await).await;
+    assert_eq!((running["status"].as_str(), &running["finished_at"]), (Some("running"), &Value::Null));
+    assert!(running.get("artifacts").is_none(), "no artifacts: {running}");
+    assert_eq!(json(ci.get("/jobs/999999").await).await.0, 404);
+
+    // Every job, newest first, whether or not it has artifacts; scope[] ORs statuses.
+    let ids = |list: &Value| list.as_array().expect("list").iter().filter_map(|j| j["id"].as_u64()).collect::<Vec<_>>();
+    let (status, total, all) = json(ci.get("/jobs").await).await;
+    assert_eq!((status, total.as_deref()), (200, Some("3")));
+    assert_eq!(ids(&all), vec![deploy, test, build]);
+    let (_, _, running) = json(ci.get("/jobs?scope[]=running").await).await;
+    assert_eq!(ids(&running), vec![deploy, test]);
+    let (_, _, both) = json(ci.get("/jobs?scope[]=success&scope[]=running").await).await;
+    assert_eq!(ids(&both), vec![deploy, test, build]);
+    let (_, _, one) = json(ci.get("/jobs?scope=success").await).await;
+    assert_eq!(ids(&one), vec![build]);
+    let (_, _, none) = json(ci.get("/jobs?scope[]=pending").await).await;
+    assert_eq!(ids(&none), Vec::<u64>::new());
+    let (status, _, err) = json(ci.get("/jobs?scope[]=bogus").await).await;
+    assert_eq!((status, err["error"].as_str()), (400, Some("scope is invalid")));
+    let (_, total, page) = json(ci.get("/jobs?per_page=1&page=2").await).await;
+    assert_eq!((total.as_deref(), ids(&page)), (Some("3"), vec![test]));
+
+    // Pipelines, child pipelines included, newest first; by ref and status.
+    let (status, _, pipelines) = json(ci.get("/pipelines").await).await;
+    assert_eq!(status, 200);
+    assert_eq!(ids(&pipelines), vec![dev, child, main]);
+    assert_eq!(ids(&json(ci.get("/pipelines?ref=dev").await).await.2), vec![dev]);
+    assert_eq!(ids(&json(ci.get("/pipelines?status=success").await).await.2), vec![main]);
+    assert_eq!(ids(&json(ci.get("/pipelines?ref=main&status=running").await).await.2), vec![child]);
+    assert_eq!(json(ci.get("/pipelines?status=bogus").await).await.0, 400);
+    let (_, _, one) = json(ci.get(&format!("/pipelines/{main}")).await).await;
+    assert_eq!((one["id"].as_u64(), one["ref"].as_str()), (Some(main), Some("main")));
+    assert_eq!(json(ci.get("/pipelines/999999").await).await.0, 404);
+    let (_, total, jobs) = json(ci.get(&format!("/pipelines/{main}/jobs")).await).await;
+    assert_eq!((total.as_deref(), ids(&jobs)), (Some("2"), vec![build, test]));
+}
+
+/// The runner's dependency fetch: a later job of the project reads an earlier job's archive
+/// by job id alone with its own `JOB-TOKEN`, with and without `direct_download=true`; the
+/// presigned URL answers a `Range: bytes=0-0` probe with 206 (parallel chunked downloads).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_later_job_fetches_a_dependency_by_job_id() {
+    let stack = Stack::start().await;
+    let (pid, _) = stack.project("deps", "private").await;
+    let ci = Ci { stack: &stack, pid };
+    let main = ci.pipeline("main", None).await;
+    let zip = zip_with(&[("bin/tool", b"tool bytes")], CompressionMethod::Stored, false);
+    let build = ci.job_with(main, "build", zip.clone()).await;
+    let (_, token) = ci.job(main, "test").await;
+    let fetch = |query: &'static str, token: String| {
+        let url = stack.api(&format!("/jobs/{build}/artifacts{query}"));
+        let req = stack.http.get(url).header("JOB-TOKEN", token);
+        async move { req.send().await.expect("req") }
+    };
+    for query in ["?direct_download=true", ""] {
+        let resp = fetch(query, token.clone()).await;
+        assert_eq!(resp.status(), 302, "{query}");
+        let location = resp.headers()["location"].to_str().expect("ascii").to_owned();
+        let probe = reqwest::Client::new().get(&location).header("Range", "bytes=0-0").send().await.expect("s3");
+        assert_eq!(probe.status(), 206);
+        assert_eq!(probe.headers()["content-range"], format!("bytes 0-0/{}", zip.len()).as_str());
+        assert_eq!(reqwest::get(&location).await.expect("s3").bytes().await.expect("body").as_ref(), zip.as_slice());
+    }
+    // Another project's job token reads nothing here, and an unknown job is a 404.
+    let (other, _) = stack.project("elsewhere", "private").await;
+    let other_ci = Ci { stack: &stack, pid: other };
+    let other_pipeline = other_ci.pipeline("main", None).await;
+    let (_, foreign) = other_ci.job(other_pipeline, "spy").await;
+    assert_eq!(fetch("?direct_download=true", foreign).await.status(), 404);
+    let unknown =
+        stack.http.get(stack.api("/jobs/987654/artifacts")).header("JOB-TOKEN", token).send().await.expect("req");
+    assert_eq!(unknown.status(), 404);
+}
