@@ -1,18 +1,63 @@
-//! Project members: `POST /projects/:id/members`.
+//! Project members: `GET|POST /projects/:id/members`, `GET .../members/:user_id`
+//! (maintainers).
 
+use crate::paging::Paging;
 use crate::views;
 use arca_shared::auth::Principal;
 use arca_shared::http::{Params, Path, number};
 use arca_shared::model::access;
+use arca_shared::pagination::PageParams;
 use arca_shared::policy::Action;
 use arca_shared::{ApiError, ApiResult, AppState, Auth};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+/// `GET /projects/:id/members` (maintainer): the project's members with their access
+/// levels, by user id.
+#[utoipa::path(
+    get, path = "/api/v4/projects/{id}/members", tag = "projects",
+    params(PageParams),
+    responses((status = 200, description = "A page of the members.", body = [views::User]))
+)]
+pub async fn list(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    paging: Paging,
+) -> ApiResult<impl IntoResponse> {
+    let project = app.project(&who, &id, Action::AdministerProject).await?;
+    let members = app.meta.members(project.id).await?;
+    let page = paging.page;
+    let mut items = Vec::new();
+    for (user_id, level) in members.iter().skip(page.offset() as usize).take(page.per_page as usize) {
+        if let Some(user) = app.meta.user(*user_id).await? {
+            items.push(views::User { access_level: Some(*level), ..views::User::of(&user, &who) });
+        }
+    }
+    Ok(paging.answer(members.len() as u64, items))
+}
+
+/// `GET /projects/:id/members/:user_id` (maintainer): one member.
+#[utoipa::path(
+    get, path = "/api/v4/projects/{id}/members/{user_id}", tag = "projects",
+    responses((status = 200, description = "The member.", body = views::User))
+)]
+pub async fn show(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path((id, user_id)): Path<(String, u64)>,
+) -> ApiResult<Json<views::User>> {
+    let project = app.project(&who, &id, Action::AdministerProject).await?;
+    let level = app.meta.member_level(project.id, user_id).await?.ok_or(ApiError::NotFound("Member"))?;
+    let user = app.meta.user(user_id).await?.ok_or(ApiError::NotFound("Member"))?;
+    Ok(Json(views::User { access_level: Some(level), ..views::User::of(&user, &who) }))
+}
 
 #[derive(Deserialize, ToSchema)]
 pub struct NewMember {
@@ -62,5 +107,5 @@ pub async fn add_member(
 
 /// The routes of this resource, every method of each path, with their descriptions.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(add_member))
+    OpenApiRouter::new().routes(routes!(list, add_member)).routes(routes!(show))
 }

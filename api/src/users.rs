@@ -1,13 +1,17 @@
-//! Users: `GET /user` (whose token this is) and `POST /users` (administrators).
+//! Users: `GET /user` (whose token this is); `GET|POST /users` and `GET /users/:user_id`
+//! (administrators).
 
+use crate::paging::Paging;
 use crate::views;
-use arca_shared::http::{Params, boolean};
+use arca_shared::http::{Params, Path, Query, boolean};
+use arca_shared::pagination::PageParams;
 use arca_shared::{ApiError, ApiResult, AppState, Auth, validate};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -22,6 +26,63 @@ pub async fn current_user(Auth(who): Auth) -> ApiResult<Json<views::User>> {
         None if matches!(who, arca_shared::auth::Principal::Anonymous) => Err(ApiError::Unauthorized),
         None => Err(ApiError::Forbidden),
     }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserFilter {
+    /// Only the user of this name (any case).
+    username: Option<String>,
+    /// Only users whose name or e-mail address contains this (any case).
+    search: Option<String>,
+}
+
+/// `GET /users` (administrator): every user, oldest first; `username` and `search` narrow
+/// the list as GitLab's do.
+#[utoipa::path(
+    get, path = "/api/v4/users", tag = "users",
+    params(UserFilter, PageParams),
+    responses((status = 200, description = "A page of the users.", body = [views::User]))
+)]
+pub async fn list(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Query(filter): Query<UserFilter>,
+    paging: Paging,
+) -> ApiResult<impl IntoResponse> {
+    who.require_admin()?;
+    let username = filter.username.map(|u| u.to_lowercase());
+    let search = filter.search.map(|s| s.to_lowercase());
+    let mut users = app.meta.all_users().await?;
+    users.retain(|u| {
+        username.as_ref().is_none_or(|n| u.username.to_lowercase() == *n)
+            && search.as_ref().is_none_or(|s| {
+                u.username.to_lowercase().contains(s) || u.email.as_ref().is_some_and(|e| e.to_lowercase().contains(s))
+            })
+    });
+    let page = paging.page;
+    let items: Vec<views::User> = users
+        .iter()
+        .skip(page.offset() as usize)
+        .take(page.per_page as usize)
+        .map(|u| views::User::of(u, &who))
+        .collect();
+    Ok(paging.answer(users.len() as u64, items))
+}
+
+/// `GET /users/:user_id` (administrator): one user.
+#[utoipa::path(
+    get, path = "/api/v4/users/{user_id}", tag = "users",
+    responses((status = 200, description = "The user.", body = views::User))
+)]
+pub async fn show(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(user_id): Path<u64>,
+) -> ApiResult<Json<views::User>> {
+    who.require_admin()?;
+    let user = app.meta.user(user_id).await?.ok_or(ApiError::NotFound("User"))?;
+    Ok(Json(views::User::of(&user, &who)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -59,5 +120,5 @@ pub async fn create(
 
 /// The routes of this resource, every method of each path, with their descriptions.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(current_user)).routes(routes!(create))
+    OpenApiRouter::new().routes(routes!(current_user)).routes(routes!(list, create)).routes(routes!(show))
 }

@@ -107,6 +107,13 @@ impl Meta {
         Ok(self.conn().zrange(keys::user_projects(user_id), 0, -1).await?)
     }
 
+    /// A project's members and their access levels, by user id.
+    pub async fn members(&self, project_id: u64) -> StoreResult<Vec<(u64, u8)>> {
+        let mut members: Vec<(u64, u8)> = self.conn().hgetall(keys::members(project_id)).await?;
+        members.sort_unstable();
+        Ok(members)
+    }
+
     pub async fn projects(&self, ids: &[u64]) -> StoreResult<Vec<Project>> {
         if ids.is_empty() {
             return Ok(Vec::new());

@@ -206,3 +206,59 @@ async fn project_listing_is_paginated_and_filtered_by_visibility() {
         assert!(body["error"].as_str().is_some_and(|e| e.ends_with("is invalid")), "{body}");
     }
 }
+
+/// `GET /users` (filters `username`, `search`) and `GET /users/:id` for the administrator;
+/// `GET /projects/:id/members` and `.../members/:user_id` for maintainers, as python-gitlab's
+/// `gl.users` and `project.members` managers call them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn users_and_members_are_read_as_gitlab_serves_them() {
+    let stack = Stack::start().await;
+    let (alice, alice_token) = stack.user("alice", &["api"]).await;
+    let (bob, bob_token) = stack.user("bob", &["api"]).await;
+    let (carol, _) = stack.user("carol", &["api"]).await;
+    let get = |token: String, path: String| {
+        let req = stack.http.get(stack.api(&path)).header("PRIVATE-TOKEN", token);
+        async move {
+            let resp = req.send().await.expect("req");
+            let status = resp.status().as_u16();
+            let total = resp.headers().get("x-total").and_then(|v| v.to_str().ok()).map(str::to_owned);
+            (status, total, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let names = |list: &Value| {
+        list.as_array()
+            .expect("list")
+            .iter()
+            .filter_map(|u| u["username"].as_str().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    let admin = || ADMIN_TOKEN.to_owned();
+
+    let (status, total, users) = get(admin(), "/users".into()).await;
+    assert_eq!((status, total.as_deref()), (200, Some("3")));
+    assert_eq!(names(&users), ["alice", "bob", "carol"]);
+    assert_eq!(users[0]["email"], "alice@example.com", "the administrator sees addresses");
+    assert_eq!(names(&get(admin(), "/users?username=BOB".into()).await.2), ["bob"]);
+    assert_eq!(names(&get(admin(), "/users?search=ar".into()).await.2), ["carol"]);
+    assert_eq!(names(&get(admin(), "/users?search=example.com&per_page=2&page=2".into()).await.2), ["carol"]);
+    let (status, _, one) = get(admin(), format!("/users/{bob}")).await;
+    assert_eq!((status, one["username"].as_str()), (200, Some("bob")));
+    assert_eq!(get(admin(), "/users/999999".into()).await.0, 404);
+    // Users are the administrator's to read.
+    assert_eq!(get(alice_token.clone(), "/users".into()).await.0, 403);
+    assert_eq!(get(alice_token.clone(), format!("/users/{bob}")).await.0, 403);
+
+    let (project, _) = stack.project("team", "private").await;
+    stack.add_member(project, alice, access::MAINTAINER).await;
+    stack.add_member(project, bob, access::DEVELOPER).await;
+    let (status, total, members) = get(alice_token.clone(), format!("/projects/{project}/members")).await;
+    assert_eq!((status, total.as_deref()), (200, Some("2")));
+    assert_eq!(names(&members), ["alice", "bob"]);
+    assert_eq!(members[1]["access_level"], access::DEVELOPER);
+    assert!(members[1].get("email").is_none(), "a maintainer does not see others' addresses: {members}");
+    let (status, _, member) = get(alice_token.clone(), format!("/projects/{project}/members/{bob}")).await;
+    assert_eq!((status, member["access_level"].as_u64()), (200, Some(u64::from(access::DEVELOPER))));
+    assert_eq!(get(alice_token, format!("/projects/{project}/members/{carol}")).await.0, 404);
+    // A developer does not administer the project.
+    assert_eq!(get(bob_token, format!("/projects/{project}/members")).await.0, 403);
+}
