@@ -1,18 +1,22 @@
 //! Tokens: personal access tokens (`/users/:user_id/personal_access_tokens`,
-//! `/personal_access_tokens/:token_id`) and deploy tokens (`/projects/:id/deploy_tokens`).
+//! `/personal_access_tokens`, `/personal_access_tokens/:token_id`) and deploy tokens
+//! (`/projects/:id/deploy_tokens`).
 
+use crate::paging::Paging;
 use crate::views;
 use arca_shared::auth::{DEPLOY_SCOPES, PAT_SCOPES, Principal, check_scopes, hash_token, new_token};
-use arca_shared::http::{Params, Path, list};
+use arca_shared::http::{Params, Path, Query, list, opt_number};
 use arca_shared::model::{DeployToken, PersonalAccessToken};
+use arca_shared::pagination::PageParams;
 use arca_shared::policy::Action;
 use arca_shared::time::{now_ms, parse_expiry};
 use arca_shared::{ApiError, ApiResult, AppState, Auth, validate};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -132,6 +136,77 @@ pub async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TokenFilter {
+    /// Only this user's tokens (the administrator; a user sees only their own anyway).
+    #[serde(default, deserialize_with = "opt_number")]
+    #[param(value_type = Option<i64>, minimum = 1)]
+    user_id: Option<u64>,
+}
+
+/// `GET /personal_access_tokens`: the administrator's view of every token (`user_id`
+/// narrows it), a user's of their own; never a secret.
+#[utoipa::path(
+    get, path = "/api/v4/personal_access_tokens", tag = "tokens",
+    params(TokenFilter, PageParams),
+    responses((status = 200, description = "A page of the tokens, oldest first.", body = [views::PersonalAccessToken]))
+)]
+pub async fn list_tokens(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Query(filter): Query<TokenFilter>,
+    paging: Paging,
+) -> ApiResult<impl IntoResponse> {
+    // Ids are 1 to i64::MAX, as the description says (JSON Schema's int64).
+    if filter.user_id.is_some_and(|u| u == 0 || u > i64::MAX as u64) {
+        return Err(ApiError::invalid("user_id"));
+    }
+    let only = match &who {
+        Principal::Admin => filter.user_id,
+        Principal::User { user, .. } if user.admin => filter.user_id,
+        Principal::User { user, .. } => Some(user.id),
+        Principal::Anonymous => return Err(ApiError::Unauthorized),
+        _ => return Err(ApiError::Forbidden),
+    };
+    let mut pats = app.meta.all_pats().await?;
+    pats.retain(|t| only.is_none_or(|u| t.user_id == u));
+    let page = paging.page;
+    let items: Vec<views::PersonalAccessToken> = pats
+        .iter()
+        .skip(page.offset() as usize)
+        .take(page.per_page as usize)
+        .map(|t| views::PersonalAccessToken::of(t, None))
+        .collect();
+    Ok(paging.answer(pats.len() as u64, items))
+}
+
+/// `GET /projects/:id/deploy_tokens` (maintainer): the project's deploy tokens, revoked
+/// ones included, never a secret.
+#[utoipa::path(
+    get, path = "/api/v4/projects/{id}/deploy_tokens", tag = "tokens",
+    params(PageParams),
+    responses((status = 200, description = "A page of the deploy tokens, oldest first.", body = [views::DeployToken]))
+)]
+pub async fn list_deploy_tokens(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    paging: Paging,
+) -> ApiResult<impl IntoResponse> {
+    let project = app.project(&who, &id, Action::AdministerProject).await?;
+    let mut tokens = app.meta.all_deploy_tokens().await?;
+    tokens.retain(|t| t.project_id == project.id);
+    let page = paging.page;
+    let items: Vec<views::DeployToken> = tokens
+        .iter()
+        .skip(page.offset() as usize)
+        .take(page.per_page as usize)
+        .map(|t| views::DeployToken::of(t, None))
+        .collect();
+    Ok(paging.answer(tokens.len() as u64, items))
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct NewDeployToken {
     #[schema(
@@ -222,7 +297,8 @@ pub async fn revoke_deploy_token(
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_token))
+        .routes(routes!(list_tokens))
         .routes(routes!(revoke_token))
-        .routes(routes!(create_deploy_token))
+        .routes(routes!(list_deploy_tokens, create_deploy_token))
         .routes(routes!(revoke_deploy_token))
 }

@@ -262,3 +262,51 @@ async fn users_and_members_are_read_as_gitlab_serves_them() {
     // A developer does not administer the project.
     assert_eq!(get(bob_token, format!("/projects/{project}/members")).await.0, 403);
 }
+
+/// `GET /personal_access_tokens` (the administrator: all, or one user's; a user: their own)
+/// and `GET /projects/:id/deploy_tokens` (maintainer): never a secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tokens_are_listed_without_their_secrets() {
+    let stack = Stack::start().await;
+    let (alice, alice_token) = stack.user("alice", &["api"]).await;
+    let (bob, bob_token) = stack.user("bob", &["api"]).await;
+    stack
+        .admin_post(&format!("/users/{bob}/personal_access_tokens"), json!({"name": "second", "scopes": ["read_api"]}))
+        .await;
+    let get = |token: String, path: String| {
+        let req = stack.http.get(stack.api(&path)).header("PRIVATE-TOKEN", token);
+        async move {
+            let resp = req.send().await.expect("req");
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let owners =
+        |list: &Value| list.as_array().expect("list").iter().filter_map(|t| t["user_id"].as_u64()).collect::<Vec<_>>();
+    let (status, all) = get(ADMIN_TOKEN.to_owned(), "/personal_access_tokens".into()).await;
+    assert_eq!(status, 200);
+    assert_eq!(owners(&all), [alice, bob, bob]);
+    assert!(all.as_array().expect("list").iter().all(|t| t.get("token").is_none()), "no secret: {all}");
+    assert_eq!(
+        owners(&get(ADMIN_TOKEN.to_owned(), format!("/personal_access_tokens?user_id={bob}")).await.1),
+        [bob, bob]
+    );
+    let (status, own) = get(alice_token.clone(), format!("/personal_access_tokens?user_id={bob}")).await;
+    assert_eq!((status, owners(&own)), (200, vec![alice]), "a user sees only their own");
+
+    let (project, _) = stack.project("deploys", "private").await;
+    stack.add_member(project, alice, access::MAINTAINER).await;
+    stack.add_member(project, bob, access::DEVELOPER).await;
+    let created = stack
+        .admin_post(
+            &format!("/projects/{project}/deploy_tokens"),
+            json!({"name": "ci", "scopes": ["read_package_registry"]}),
+        )
+        .await;
+    let (status, tokens) = get(alice_token, format!("/projects/{project}/deploy_tokens")).await;
+    assert_eq!(status, 200);
+    assert_eq!(tokens.as_array().map(Vec::len), Some(1));
+    assert_eq!((tokens[0]["id"].clone(), tokens[0]["name"].as_str()), (created["id"].clone(), Some("ci")));
+    assert!(tokens[0].get("token").is_none(), "no secret: {tokens}");
+    assert_eq!(get(bob_token, format!("/projects/{project}/deploy_tokens")).await.0, 403);
+}
