@@ -1,8 +1,9 @@
-//! Users: `GET /user` (whose token this is); `GET|POST /users` and `GET /users/:user_id`
-//! (administrators).
+//! Users: `GET /user` (whose token this is); `GET|POST /users`, `GET /users/:user_id` and
+//! `POST /users/:user_id/block|unblock` (administrators).
 
 use crate::paging::Paging;
 use crate::views;
+use arca_shared::auth::Principal;
 use arca_shared::http::{Params, Path, Query, boolean};
 use arca_shared::pagination::PageParams;
 use arca_shared::{ApiError, ApiResult, AppState, Auth, validate};
@@ -23,7 +24,7 @@ use utoipa_axum::routes;
 pub async fn current_user(Auth(who): Auth) -> ApiResult<Json<views::User>> {
     match views::User::signed_in(&who) {
         Some(user) => Ok(Json(user)),
-        None if matches!(who, arca_shared::auth::Principal::Anonymous) => Err(ApiError::Unauthorized),
+        None if matches!(who, Principal::Anonymous) => Err(ApiError::Unauthorized),
         None => Err(ApiError::Forbidden),
     }
 }
@@ -85,6 +86,48 @@ pub async fn show(
     Ok(Json(views::User::of(&user, &who)))
 }
 
+/// `POST /users/:user_id/block` (administrator): the user's tokens and console sessions are
+/// refused from now on (within the 1 s that a service may remember who a token is).
+/// Answers `true`, as GitLab does.
+#[utoipa::path(
+    post, path = "/api/v4/users/{user_id}/block", tag = "users",
+    responses((status = 201, description = "Blocked: `true`.", body = bool, content_type = "application/json"))
+)]
+pub async fn block(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(user_id): Path<u64>,
+) -> ApiResult<(StatusCode, Json<bool>)> {
+    set_blocked(&app, &who, user_id, true).await
+}
+
+/// `POST /users/:user_id/unblock` (administrator): the user's tokens work again.
+#[utoipa::path(
+    post, path = "/api/v4/users/{user_id}/unblock", tag = "users",
+    responses((status = 201, description = "Unblocked: `true`.", body = bool, content_type = "application/json"))
+)]
+pub async fn unblock(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(user_id): Path<u64>,
+) -> ApiResult<(StatusCode, Json<bool>)> {
+    set_blocked(&app, &who, user_id, false).await
+}
+
+async fn set_blocked(
+    app: &AppState,
+    who: &Principal,
+    user_id: u64,
+    blocked: bool,
+) -> ApiResult<(StatusCode, Json<bool>)> {
+    who.require_admin()?;
+    if !app.meta.set_user_blocked(user_id, blocked).await? {
+        return Err(ApiError::NotFound("User"));
+    }
+    tracing::info!(user_id, blocked, by = %who.username(), "user block changed");
+    Ok((StatusCode::CREATED, Json(true)))
+}
+
 #[derive(Deserialize, ToSchema)]
 pub struct NewUser {
     #[schema(min_length = 1, max_length = 255, pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")]
@@ -120,5 +163,10 @@ pub async fn create(
 
 /// The routes of this resource, every method of each path, with their descriptions.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(current_user)).routes(routes!(list, create)).routes(routes!(show))
+    OpenApiRouter::new()
+        .routes(routes!(current_user))
+        .routes(routes!(list, create))
+        .routes(routes!(show))
+        .routes(routes!(block))
+        .routes(routes!(unblock))
 }

@@ -69,7 +69,7 @@ impl User {
             id: u.id,
             username: u.username.clone(),
             name: Some(u.username.clone()),
-            state: Some("active"),
+            state: Some(if u.blocked { "blocked" } else { "active" }),
             created_at: Some(rfc3339(u.created_at)),
             email: privileged.then(|| u.email.clone()),
             is_admin: privileged.then_some(u.admin),

@@ -9,6 +9,9 @@ pub struct User {
     pub email: Option<String>,
     pub admin: bool,
     pub created_at: u64,
+    /// A blocked user's tokens and console sessions are refused (administrators block).
+    #[serde(default)]
+    pub blocked: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -192,7 +192,7 @@ impl Authenticator {
         if hash.is_some_and(|h| !hashes_equal(&pat.token_hash, h)) || pat.revoked || expired(pat.expires_at) {
             return Err(ApiError::Unauthorized);
         }
-        let user = self.meta.user(pat.user_id).await?.ok_or(ApiError::Unauthorized)?;
+        let user = self.meta.user(pat.user_id).await?.filter(|u| !u.blocked).ok_or(ApiError::Unauthorized)?;
         let read_only = !pat.scopes.iter().any(|s| s == "api");
         Ok(Principal::User { user, read_only })
     }

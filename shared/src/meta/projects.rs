@@ -88,7 +88,23 @@ impl Meta {
         Ok(())
     }
 
-    async fn remove_member(&self, project_id: u64, user_id: u64) -> StoreResult<()> {
+    /// Changes a member's access level; false when the user is not a member. Decided in one
+    /// script, so a concurrent removal is not undone.
+    pub async fn change_member(&self, project_id: u64, user_id: u64, level: u8) -> StoreResult<bool> {
+        let changed: i64 = Script::new(
+            "if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then \
+               redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) return 1 end return 0",
+        )
+        .key(keys::members(project_id))
+        .arg(user_id)
+        .arg(level)
+        .invoke_async(&mut self.conn())
+        .await?;
+        Ok(changed == 1)
+    }
+
+    /// Removes a membership (the project leaves the user's list too).
+    pub async fn remove_member(&self, project_id: u64, user_id: u64) -> StoreResult<()> {
         let _: () = self.conn().hdel(keys::members(project_id), user_id).await?;
         let _: () = self.conn().zrem(keys::user_projects(user_id), project_id).await?;
         Ok(())

@@ -19,7 +19,7 @@ return 0
 impl Meta {
     pub async fn create_user(&self, username: &str, email: Option<String>, admin: bool) -> StoreResult<User> {
         let id = self.next_id(keys::USER_SEQ).await?;
-        let user = User { id, username: username.to_owned(), email, admin, created_at: now_ms() };
+        let user = User { id, username: username.to_owned(), email, admin, created_at: now_ms(), blocked: false };
         let created: i64 = Script::new(CREATE_USER)
             .key(keys::user_by_name(username))
             .key(keys::user(id))
@@ -32,6 +32,14 @@ impl Meta {
 
     pub async fn user(&self, id: u64) -> StoreResult<Option<User>> {
         self.get_json(&keys::user(id)).await
+    }
+
+    /// Blocks or unblocks a user; false when there is no such user.
+    pub async fn set_user_blocked(&self, id: u64, blocked: bool) -> StoreResult<bool> {
+        let Some(mut user) = self.user(id).await? else { return Ok(false) };
+        user.blocked = blocked;
+        let _: () = redis::AsyncCommands::set(&mut self.conn(), keys::user(id), to_json(&user)?).await?;
+        Ok(true)
     }
 
     /// Every user, oldest first. Ids are handed out in order from one counter, so the

@@ -82,6 +82,28 @@ async fn every_change_of_right_takes_effect_within_a_second() {
         redis::AsyncCommands::hdel(&mut redis(stack).await, arca_shared::keys::members(pid), uid).await.expect("hdel");
     changes.push(("member removed", takes_effect(stack, &url, &h, 404).await));
 
+    // A user blocked, then unblocked (POST /users/:id/block, /unblock).
+    let (uid, token) = stack.user("blockme", &["read_api"]).await;
+    stack.add_member(pid, uid, access::REPORTER).await;
+    let h = [("PRIVATE-TOKEN", token.as_str())];
+    assert_eq!(status(stack, &url, &h).await, 302);
+    let admin_post = |path: String| {
+        let req = stack.http.post(stack.api(&path)).header("PRIVATE-TOKEN", ADMIN_TOKEN);
+        async move { req.send().await.expect("request").status().as_u16() }
+    };
+    assert_eq!(admin_post(format!("/users/{uid}/block")).await, 201);
+    changes.push(("user blocked", takes_effect(stack, &url, &h, 401).await));
+    assert_eq!(admin_post(format!("/users/{uid}/unblock")).await, 201);
+    changes.push(("user unblocked", takes_effect(stack, &url, &h, 302).await));
+
+    // A member removed through DELETE /projects/:id/members/:user_id.
+    let (uid, token) = stack.user("routed", &["read_api"]).await;
+    stack.add_member(pid, uid, access::REPORTER).await;
+    let h = [("PRIVATE-TOKEN", token.as_str())];
+    assert_eq!(status(stack, &url, &h).await, 302);
+    assert_eq!(stack.admin_delete(&format!("/projects/{pid}/members/{uid}")).await, 204);
+    changes.push(("member removed by its route", takes_effect(stack, &url, &h, 404).await));
+
     // A deploy token revoked.
     let dt = stack
         .admin_post(

@@ -310,3 +310,60 @@ async fn tokens_are_listed_without_their_secrets() {
     assert!(tokens[0].get("token").is_none(), "no secret: {tokens}");
     assert_eq!(get(bob_token, format!("/projects/{project}/deploy_tokens")).await.0, 403);
 }
+
+/// `PUT|DELETE /projects/:id/members/:user_id` (maintainers; owners for owners) and
+/// `POST /users/:id/block|unblock` (administrator), with what each refuses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn members_change_and_users_block() {
+    let stack = Stack::start().await;
+    let (owner, owner_token) = stack.user("owner", &["api"]).await;
+    let (maint, maint_token) = stack.user("maint", &["api"]).await;
+    let (dev, dev_token) = stack.user("dev", &["api"]).await;
+    let (outsider, _) = stack.user("outsider", &["api"]).await;
+    let (project, _) = stack.project("team", "private").await;
+    stack.add_member(project, owner, access::OWNER).await;
+    stack.add_member(project, maint, access::MAINTAINER).await;
+    stack.add_member(project, dev, access::DEVELOPER).await;
+    let send = |method: reqwest::Method, token: &str, path: String, body: Option<Value>| {
+        let mut req = stack.http.request(method, stack.api(&path)).header("PRIVATE-TOKEN", token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move {
+            let resp = req.send().await.expect("req");
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let member = |user: u64| format!("/projects/{project}/members/{user}");
+    let level = |l: u8| Some(json!({ "access_level": l }));
+    use reqwest::Method;
+
+    let (status, changed) = send(Method::PUT, &maint_token, member(dev), level(access::REPORTER)).await;
+    assert_eq!((status, changed["access_level"].as_u64()), (200, Some(u64::from(access::REPORTER))));
+    let (_, read) = send(Method::GET, &maint_token, member(dev), None).await;
+    assert_eq!(read["access_level"].as_u64(), Some(u64::from(access::REPORTER)));
+    // A reporter administers nothing.
+    assert_eq!(send(Method::DELETE, &dev_token, member(maint), None).await.0, 403);
+    // A maintainer neither makes nor changes nor removes owners; an owner does.
+    assert_eq!(send(Method::PUT, &maint_token, member(dev), level(access::OWNER)).await.0, 403);
+    assert_eq!(send(Method::PUT, &maint_token, member(owner), level(access::GUEST)).await.0, 403);
+    assert_eq!(send(Method::DELETE, &maint_token, member(owner), None).await.0, 403);
+    assert_eq!(send(Method::PUT, &owner_token, member(dev), level(access::OWNER)).await.0, 200);
+    // Bad levels and non-members.
+    assert_eq!(send(Method::PUT, &owner_token, member(dev), level(35)).await.0, 400);
+    assert_eq!(send(Method::PUT, &owner_token, member(outsider), level(access::GUEST)).await.0, 404);
+    assert_eq!(send(Method::DELETE, &owner_token, member(outsider), None).await.0, 404);
+    assert_eq!(send(Method::DELETE, &owner_token, member(dev), None).await.0, 204);
+    assert_eq!(send(Method::GET, &owner_token, member(dev), None).await.0, 404);
+
+    // Blocking: the administrator's, shown in the user's state, refusing the user's tokens.
+    assert_eq!(send(Method::POST, &maint_token, format!("/users/{dev}/block"), None).await.0, 403);
+    assert_eq!(send(Method::POST, ADMIN_TOKEN, "/users/999999/block".into(), None).await.0, 404);
+    let (status, answer) = send(Method::POST, ADMIN_TOKEN, format!("/users/{dev}/block"), None).await;
+    assert_eq!((status, answer), (201, Value::Bool(true)));
+    assert_eq!(send(Method::GET, ADMIN_TOKEN, format!("/users/{dev}"), None).await.1["state"], "blocked");
+    assert_eq!(send(Method::GET, &dev_token, "/user".into(), None).await.0, 401);
+    assert_eq!(send(Method::POST, ADMIN_TOKEN, format!("/users/{dev}/unblock"), None).await.0, 201);
+    assert_eq!(send(Method::GET, &dev_token, "/user".into(), None).await.1["state"], "active");
+}
