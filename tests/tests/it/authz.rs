@@ -20,7 +20,13 @@ struct Probe {
 }
 
 /// What an allowed caller gets from each probe, in the order of [`probes`].
-const ALLOWED: [u16; 15] = [200, 400, 200, 200, 400, 400, 400, 404, 400, 202, 400, 200, 404, 404, 400];
+const ALLOWED: [u16; 22] =
+    [200, 400, 200, 200, 400, 400, 400, 404, 400, 202, 400, 200, 404, 404, 400, 200, 200, 200, 404, 200, 200, 404];
+
+/// The later routes of a family already in the table: `(family column, route)`. Each is
+/// decided by the same action as its family's first route, so its row entries are that
+/// column's.
+const SAME_AS: [usize; 7] = [3, 3, 11, 11, 11, 14, 14];
 
 fn probes(p: u64, own_job: u64, other_job: u64) -> Vec<Probe> {
     let json = |v: Value| Some(v.to_string().into_bytes());
@@ -67,12 +73,38 @@ fn probes(p: u64, own_job: u64, other_job: u64) -> Vec<Probe> {
         // Not listed: 404 Allowlist Entry Not Found once authorized.
         probe("allowlist remove", Method::DELETE, format!("/projects/{p}/job_token_scope/allowlist/999999"), None),
         probe("users (admin)", Method::POST, "/users".into(), json(json!({"username": "bad name!"}))),
+        // The families again, through the routes that read and change what they create.
+        probe("read CI: one job", Method::GET, format!("/projects/{p}/jobs/{other_job}"), None),
+        probe("read CI: pipelines", Method::GET, format!("/projects/{p}/pipelines"), None),
+        probe("members: list", Method::GET, format!("/projects/{p}/members"), None),
+        // Not a member: 404 Member Not Found once authorized.
+        probe(
+            "members: change",
+            Method::PUT,
+            format!("/projects/{p}/members/999999"),
+            json(json!({"access_level": 30})),
+        ),
+        probe("deploy tokens: list", Method::GET, format!("/projects/{p}/deploy_tokens"), None),
+        probe("users: list (admin)", Method::GET, "/users".into(), None),
+        // No such user: 404 User Not Found once authorized.
+        probe("users: block (admin)", Method::POST, "/users/999999/block".into(), None),
     ]
 }
 
 /// The table, one row per principal: `Y` allowed, else the refusal's status.
 /// Columns follow [`probes`].
-fn expected(principal: &str) -> [Option<u16>; 15] {
+fn expected(principal: &str) -> [Option<u16>; 22] {
+    let first = first_routes(principal);
+    let mut row = [None; 22];
+    row[..15].copy_from_slice(&first);
+    for (i, family) in SAME_AS.iter().enumerate() {
+        row[15 + i] = first[*family];
+    }
+    row
+}
+
+/// The table over the first route of each family.
+fn first_routes(principal: &str) -> [Option<u16>; 15] {
     const Y: Option<u16> = None;
     const N: Option<u16> = Some(403);
     const H: Option<u16> = Some(404);
