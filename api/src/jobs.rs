@@ -4,7 +4,9 @@
 use crate::paging::Paging;
 use crate::views;
 use arca_shared::http::{Params, Path};
-use arca_shared::model::Job;
+use std::collections::HashMap;
+
+use arca_shared::model::{Job, Pipeline};
 use arca_shared::pagination::PageParams;
 use arca_shared::policy::Action;
 use arca_shared::time::now_ms;
@@ -13,7 +15,7 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::response::IntoResponse;
 
-use crate::pipelines::{Status, StatusChange, final_status, statuses};
+use crate::pipelines::{Status, StatusChange, final_status, query_pairs, statuses};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -36,8 +38,7 @@ pub async fn jobs(
     paging: Paging,
 ) -> ApiResult<impl IntoResponse> {
     let project = app.project(&who, &id, Action::ReadCi).await?;
-    let scopes = statuses(query.as_deref(), &["scope", "scope[]"], "scope")?;
-    let page = paging.page;
+    let scopes = statuses(&query_pairs(query.as_deref())?, &["scope", "scope[]"], "scope")?;
     let mut all = Vec::new();
     for pipeline_id in app.meta.project_pipeline_ids(project.id).await? {
         all.extend(app.meta.pipeline_jobs(project.id, pipeline_id).await?);
@@ -46,17 +47,23 @@ pub async fn jobs(
     all.sort_unstable_by_key(|j| std::cmp::Reverse(j.id));
     let total = all.len() as u64;
     let mut items = Vec::new();
-    for job in all.iter().skip(page.offset() as usize).take(page.per_page as usize) {
-        items.push(job_view(&app, job).await?);
+    // A page's jobs mostly share a few pipelines: each is read once, in one MGET.
+    let mut ids: Vec<u64> = paging.window(&all).map(|j| j.pipeline_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let pipelines: HashMap<u64, Pipeline> =
+        app.meta.pipelines(project.id, &ids).await?.into_iter().map(|p| (p.id, p)).collect();
+    for job in paging.window(&all) {
+        items.push(job_view(&app, job, pipelines.get(&job.pipeline_id)).await?);
     }
     Ok(paging.answer(total, items))
 }
 
-/// A job with its live artifacts and its pipeline, as GitLab shows one.
-async fn job_view(app: &AppState, job: &Job) -> ApiResult<views::Job> {
+/// A job with its live artifacts and its pipeline (as read by the caller; `None` if it is
+/// gone), as GitLab shows one.
+pub(crate) async fn job_view(app: &AppState, job: &Job, pipeline: Option<&Pipeline>) -> ApiResult<views::Job> {
     let artifact = app.meta.artifact(job.project_id, job.id).await?.filter(|a| !a.expired(now_ms()));
-    let pipeline = app.meta.pipeline(job.project_id, job.pipeline_id).await?;
-    Ok(views::Job::full(job, artifact.as_ref(), pipeline.as_ref()))
+    Ok(views::Job::full(job, artifact.as_ref(), pipeline))
 }
 
 /// `GET /projects/:id/jobs/:job_id`: one job, with its artifacts and its pipeline (the
@@ -72,7 +79,8 @@ pub async fn show(
 ) -> ApiResult<Json<views::Job>> {
     let project = app.project(&who, &id, Action::ReadCi).await?;
     let job = app.meta.job(project.id, job_id).await?.ok_or(ApiError::NotFound("Job"))?;
-    Ok(Json(job_view(&app, &job).await?))
+    let pipeline = app.meta.pipeline(project.id, job.pipeline_id).await?;
+    Ok(Json(job_view(&app, &job, pipeline.as_ref()).await?))
 }
 
 /// `PUT /projects/:id/jobs/:job_id`: ends a job; its token stops working at once (authentication reads the job's status).

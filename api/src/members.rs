@@ -33,9 +33,8 @@ pub async fn list(
 ) -> ApiResult<impl IntoResponse> {
     let project = app.project(&who, &id, Action::AdministerProject).await?;
     let members = app.meta.members(project.id).await?;
-    let page = paging.page;
     let mut items = Vec::new();
-    for (user_id, level) in members.iter().skip(page.offset() as usize).take(page.per_page as usize) {
+    for (user_id, level) in paging.window(&members) {
         if let Some(user) = app.meta.user(*user_id).await? {
             items.push(views::User { access_level: Some(*level), ..views::User::of(&user, &who) });
         }

@@ -34,6 +34,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
 }
 
 impl Paging {
+    /// The items of this page, out of a whole listing held in memory.
+    pub(crate) fn window<'a, T>(&self, items: &'a [T]) -> impl Iterator<Item = &'a T> + use<'a, T> {
+        items.iter().skip(self.page.offset() as usize).take(self.page.per_page as usize)
+    }
+
     /// This page of a listing of `total` items, with GitLab's pagination headers.
     pub(crate) fn answer<T: Serialize>(&self, total: u64, items: Vec<T>) -> impl IntoResponse + use<T> {
         (self.page.headers(total, &self.base, &self.query), Json(items))

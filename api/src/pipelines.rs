@@ -1,6 +1,7 @@
 //! Pipelines: `POST /projects/:id/pipelines`, `PUT .../pipelines/:pipeline_id` and `POST
 //! .../pipelines/:pipeline_id/jobs` (a job and its token).
 
+use crate::jobs::job_view;
 use crate::paging::Paging;
 use crate::views;
 use arca_shared::http::{Params, Path, opt_number};
@@ -106,11 +107,14 @@ pub(crate) enum Status {
     Scheduled,
 }
 
+/// A query string as its pairs, repeated keys (`scope[]`) kept.
+pub(crate) fn query_pairs(query: Option<&str>) -> ApiResult<Vec<(String, String)>> {
+    serde_urlencoded::from_str(query.unwrap_or("")).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
 /// The statuses asked for in the query parameters `names` (`scope[]` may repeat), or
 /// `None` when none is given. An unknown status is a 400 on `field`.
-pub(crate) fn statuses(query: Option<&str>, names: &[&str], field: &str) -> ApiResult<Option<Vec<CiStatus>>> {
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(query.unwrap_or("")).map_err(|e| ApiError::bad_request(e.to_string()))?;
+pub(crate) fn statuses(pairs: &[(String, String)], names: &[&str], field: &str) -> ApiResult<Option<Vec<CiStatus>>> {
     let mut asked = None;
     for (_, value) in pairs.iter().filter(|(k, _)| names.contains(&k.as_str())) {
         let wanted: &mut Vec<CiStatus> = asked.get_or_insert_with(Vec::new);
@@ -248,20 +252,18 @@ pub async fn list_pipelines(
     paging: Paging,
 ) -> ApiResult<impl IntoResponse> {
     let project = app.project(&who, &id, Action::ReadCi).await?;
-    let status = statuses(query.as_deref(), &["status"], "status")?;
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
-    let ref_name = pairs.into_iter().find(|(k, _)| k == "ref").map(|(_, v)| v);
+    let pairs = query_pairs(query.as_deref())?;
+    let status = statuses(&pairs, &["status"], "status")?;
+    let ref_name = pairs.iter().find(|(k, _)| k == "ref").map(|(_, v)| v);
     let mut pipelines = Vec::new();
-    for pipeline_id in app.meta.project_pipeline_ids(project.id).await? {
-        let Some(p) = app.meta.pipeline(project.id, pipeline_id).await? else { continue };
-        if ref_name.as_ref().is_none_or(|r| *r == p.ref_name) && status.as_ref().is_none_or(|s| s.contains(&p.status)) {
+    let ids = app.meta.project_pipeline_ids(project.id).await?;
+    for p in app.meta.pipelines(project.id, &ids).await? {
+        if ref_name.is_none_or(|r| *r == p.ref_name) && status.as_ref().is_none_or(|s| s.contains(&p.status)) {
             pipelines.push(p);
         }
     }
-    let page = paging.page;
     let total = pipelines.len() as u64;
-    let items: Vec<views::Pipeline> =
-        pipelines.iter().skip(page.offset() as usize).take(page.per_page as usize).map(views::Pipeline::from).collect();
+    let items: Vec<views::Pipeline> = paging.window(&pipelines).map(views::Pipeline::from).collect();
     Ok(paging.answer(total, items))
 }
 
@@ -295,11 +297,9 @@ pub async fn pipeline_jobs(
     let project = app.project(&who, &id, Action::ReadCi).await?;
     let pipeline = app.meta.pipeline(project.id, pipeline_id).await?.ok_or(ApiError::NotFound("Pipeline"))?;
     let jobs = app.meta.pipeline_jobs(project.id, pipeline.id).await?;
-    let page = paging.page;
     let mut items = Vec::new();
-    for job in jobs.iter().skip(page.offset() as usize).take(page.per_page as usize) {
-        let artifact = app.meta.artifact(project.id, job.id).await?.filter(|a| !a.expired(now_ms()));
-        items.push(views::Job::full(job, artifact.as_ref(), Some(&pipeline)));
+    for job in paging.window(&jobs) {
+        items.push(job_view(&app, job, Some(&pipeline)).await?);
     }
     Ok(paging.answer(jobs.len() as u64, items))
 }

@@ -171,13 +171,8 @@ pub async fn list_tokens(
     };
     let mut pats = app.meta.all_pats().await?;
     pats.retain(|t| only.is_none_or(|u| t.user_id == u));
-    let page = paging.page;
-    let items: Vec<views::PersonalAccessToken> = pats
-        .iter()
-        .skip(page.offset() as usize)
-        .take(page.per_page as usize)
-        .map(|t| views::PersonalAccessToken::of(t, None))
-        .collect();
+    let items: Vec<views::PersonalAccessToken> =
+        paging.window(&pats).map(|t| views::PersonalAccessToken::of(t, None)).collect();
     Ok(paging.answer(pats.len() as u64, items))
 }
 
@@ -197,13 +192,7 @@ pub async fn list_deploy_tokens(
     let project = app.project(&who, &id, Action::AdministerProject).await?;
     let mut tokens = app.meta.all_deploy_tokens().await?;
     tokens.retain(|t| t.project_id == project.id);
-    let page = paging.page;
-    let items: Vec<views::DeployToken> = tokens
-        .iter()
-        .skip(page.offset() as usize)
-        .take(page.per_page as usize)
-        .map(|t| views::DeployToken::of(t, None))
-        .collect();
+    let items: Vec<views::DeployToken> = paging.window(&tokens).map(|t| views::DeployToken::of(t, None)).collect();
     Ok(paging.answer(tokens.len() as u64, items))
 }
 

@@ -61,13 +61,7 @@ pub async fn list(
                 u.username.to_lowercase().contains(s) || u.email.as_ref().is_some_and(|e| e.to_lowercase().contains(s))
             })
     });
-    let page = paging.page;
-    let items: Vec<views::User> = users
-        .iter()
-        .skip(page.offset() as usize)
-        .take(page.per_page as usize)
-        .map(|u| views::User::of(u, &who))
-        .collect();
+    let items: Vec<views::User> = paging.window(&users).map(|u| views::User::of(u, &who)).collect();
     Ok(paging.answer(users.len() as u64, items))
 }
 

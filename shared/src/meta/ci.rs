@@ -161,6 +161,12 @@ impl Meta {
         Ok(ids)
     }
 
+    /// Pipelines by id, in the order given; ids without a record are left out.
+    pub async fn pipelines(&self, project_id: u64, ids: &[u64]) -> StoreResult<Vec<Pipeline>> {
+        let keys: Vec<String> = ids.iter().map(|id| keys::pipeline(project_id, *id)).collect();
+        self.get_json_many(&keys, "pipeline record").await
+    }
+
     /// The jobs of a pipeline, in creation order.
     pub async fn pipeline_jobs(&self, project_id: u64, pipeline_id: u64) -> StoreResult<Vec<Job>> {
         let mut ids: Vec<u64> = self.conn().hvals(keys::pipeline_jobs(project_id, pipeline_id)).await?;
@@ -170,15 +176,8 @@ impl Meta {
 
     /// Jobs by id, in the order given; ids without a record are left out.
     pub async fn jobs(&self, project_id: u64, ids: &[u64]) -> StoreResult<Vec<Job>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
         let keys: Vec<String> = ids.iter().map(|id| keys::job(project_id, *id)).collect();
-        let raw: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query_async(&mut self.conn()).await?;
-        raw.into_iter()
-            .flatten()
-            .map(|r| serde_json::from_str(&r).map_err(|e| StoreError::corrupt("job record", e)))
-            .collect()
+        self.get_json_many(&keys, "job record").await
     }
 
     /// The jobs of the latest successful pipeline (and its children) of every ref: their

@@ -56,6 +56,34 @@ impl Meta {
         raw.map(|s| serde_json::from_str(&s).map_err(|e| StoreError::corrupt(key, e))).transpose()
     }
 
+    /// The records under `keys`, in their order; keys without one are left out. One MGET, so
+    /// the keys must share a cluster slot.
+    async fn get_json_many<T: DeserializeOwned>(&self, keys: &[String], what: &str) -> StoreResult<Vec<T>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let raw: Vec<Option<String>> = redis::cmd("MGET").arg(keys).query_async(&mut self.conn()).await?;
+        raw.into_iter().flatten().map(|r| serde_json::from_str(&r).map_err(|e| StoreError::corrupt(what, e))).collect()
+    }
+
+    /// Every record whose id `seq` handed out, oldest first: ids come from one counter, so
+    /// they are read by id in MGET batches of 500 (`key` must keep them in one slot).
+    async fn all_by_id<T: DeserializeOwned>(
+        &self,
+        seq: &str,
+        key: fn(u64) -> String,
+        what: &str,
+    ) -> StoreResult<Vec<T>> {
+        let last: Option<u64> = self.conn().get(seq).await?;
+        let ids: Vec<u64> = (1..=last.unwrap_or(0)).collect();
+        let mut out = Vec::new();
+        for batch in ids.chunks(500) {
+            let keys: Vec<String> = batch.iter().map(|id| key(*id)).collect();
+            out.extend(self.get_json_many(&keys, what).await?);
+        }
+        Ok(out)
+    }
+
     /// Every key matching `pattern`, by SCAN. On Redis Cluster this reads the node the
     /// connection reaches (docs/ARCHITECTURE.md, "The cleanup worker").
     async fn scan_keys(&self, pattern: &str) -> StoreResult<Vec<String>> {

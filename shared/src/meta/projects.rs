@@ -131,15 +131,8 @@ impl Meta {
     }
 
     pub async fn projects(&self, ids: &[u64]) -> StoreResult<Vec<Project>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
         let keys: Vec<String> = ids.iter().map(|id| keys::project(*id)).collect();
-        let raw: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query_async(&mut self.conn()).await?;
-        raw.into_iter()
-            .flatten()
-            .map(|s| serde_json::from_str(&s).map_err(|e| StoreError::corrupt("project record", e)))
-            .collect()
+        self.get_json_many(&keys, "project record").await
     }
 
     /// Does `project_id`'s job-token allowlist name `source_id`?

@@ -1,6 +1,6 @@
 use redis::AsyncCommands;
 
-use super::error::{StoreError, StoreResult};
+use super::error::StoreResult;
 use super::{Meta, to_json};
 use crate::keys;
 use crate::model::{DeployToken, PersonalAccessToken};
@@ -73,33 +73,14 @@ impl Meta {
         self.get_json(&keys::deploy_token(id)).await
     }
 
-    /// Every personal access token, oldest first (read by id in MGET batches within the
-    /// `{tokens}` slot; ids come from one counter).
+    /// Every personal access token, oldest first.
     pub async fn all_pats(&self) -> StoreResult<Vec<PersonalAccessToken>> {
-        self.all_by_id(keys::TOKEN_SEQ_PAT, keys::pat).await
+        self.all_by_id(keys::TOKEN_SEQ_PAT, keys::pat, "personal access token record").await
     }
 
     /// Every deploy token, oldest first.
     pub async fn all_deploy_tokens(&self) -> StoreResult<Vec<DeployToken>> {
-        self.all_by_id(keys::TOKEN_SEQ_DEPLOY, keys::deploy_token).await
-    }
-
-    async fn all_by_id<T: serde::de::DeserializeOwned>(
-        &self,
-        seq: &str,
-        key: fn(u64) -> String,
-    ) -> StoreResult<Vec<T>> {
-        let last: Option<u64> = self.conn().get(seq).await?;
-        let ids: Vec<u64> = (1..=last.unwrap_or(0)).collect();
-        let mut out = Vec::new();
-        for batch in ids.chunks(500) {
-            let keys: Vec<String> = batch.iter().map(|id| key(*id)).collect();
-            let raw: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query_async(&mut self.conn()).await?;
-            for r in raw.into_iter().flatten() {
-                out.push(serde_json::from_str(&r).map_err(|e| StoreError::corrupt(seq, e))?);
-            }
-        }
-        Ok(out)
+        self.all_by_id(keys::TOKEN_SEQ_DEPLOY, keys::deploy_token, "deploy token record").await
     }
 
     /// Marks the token revoked and drops its hash from the index: either alone would stop

@@ -42,20 +42,9 @@ impl Meta {
         Ok(true)
     }
 
-    /// Every user, oldest first. Ids are handed out in order from one counter, so the
-    /// users are read by id in batches (one MGET each, all in the `{users}` slot).
+    /// Every user, oldest first.
     pub async fn all_users(&self) -> StoreResult<Vec<User>> {
-        let last: Option<u64> = redis::AsyncCommands::get(&mut self.conn(), keys::USER_SEQ).await?;
-        let mut users = Vec::new();
-        let ids: Vec<u64> = (1..=last.unwrap_or(0)).collect();
-        for batch in ids.chunks(500) {
-            let keys: Vec<String> = batch.iter().map(|id| keys::user(*id)).collect();
-            let raw: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query_async(&mut self.conn()).await?;
-            for r in raw.into_iter().flatten() {
-                users.push(serde_json::from_str(&r).map_err(|e| StoreError::corrupt("user record", e))?);
-            }
-        }
-        Ok(users)
+        self.all_by_id(keys::USER_SEQ, keys::user, "user record").await
     }
 
     /// Is `username` some user's name (any case)?
