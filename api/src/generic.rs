@@ -135,7 +135,7 @@ pub async fn upload(
     let upload_id = uuid::Uuid::new_v4().to_string();
     let upload = app.blobs.upload(BlobKeys::package_file(project.id, &upload_id), declared);
     let blob_key = upload.key().to_owned();
-    let digests = store(upload, body.into_data_stream(), max, &expected, true).await?;
+    let digests = store(upload, body.into_data_stream(), max, &expected, true, None).await?;
 
     let file = PackageFile {
         id: app.meta.next_file_id().await.inspect_err(|_| discard(&app, &blob_key))?,

@@ -62,8 +62,10 @@ pub async fn jobs(
 /// A job with its live artifacts and its pipeline (as read by the caller; `None` if it is
 /// gone), as GitLab shows one.
 pub(crate) async fn job_view(app: &AppState, job: &Job, pipeline: Option<&Pipeline>) -> ApiResult<views::Job> {
-    let artifact = app.meta.artifact(job.project_id, job.id).await?.filter(|a| !a.expired(now_ms()));
-    Ok(views::Job::full(job, artifact.as_ref(), pipeline))
+    let now = now_ms();
+    let mut artifacts = app.meta.job_artifacts(job.project_id, job.id).await?;
+    artifacts.retain(|a| !a.expired(now));
+    Ok(views::Job::full(job, &artifacts, pipeline))
 }
 
 /// `GET /projects/:id/jobs/:job_id`: one job, with its artifacts and its pipeline (the

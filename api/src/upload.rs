@@ -6,8 +6,17 @@ use arca_shared::{ApiError, ApiResult, AppState};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
-/// Streams `chunks` into `writer`, hashing them; holds the size limit as bytes arrive and
-/// checks the client's checksums before the object is completed. Returns the digests of a
+/// Reads an upload's bytes as they stream past, to refuse a body that is not what it
+/// claims to be before it is stored.
+pub(crate) trait Inspect: Send {
+    fn chunk(&mut self, bytes: &[u8]) -> ApiResult<()>;
+    /// The body is complete.
+    fn end(&mut self) -> ApiResult<()>;
+}
+
+/// Streams `chunks` into `writer`, hashing them (and showing them to `inspect`); holds the
+/// size limit as bytes arrive and checks the client's checksums before the object is
+/// completed. Returns the digests of a
 /// complete object; on any failure the partial upload is abandoned and nothing is stored.
 pub(crate) async fn store<E: std::fmt::Display>(
     mut writer: Upload,
@@ -15,6 +24,7 @@ pub(crate) async fn store<E: std::fmt::Display>(
     max: u64,
     expected: &Expected,
     allow_empty: bool,
+    mut inspect: Option<&mut (dyn Inspect + '_)>,
 ) -> ApiResult<Digests> {
     let mut hasher = Hasher::default();
     while let Some(chunk) = chunks.next().await {
@@ -29,6 +39,10 @@ pub(crate) async fn store<E: std::fmt::Display>(
         if hasher.size() + chunk.len() as u64 > max {
             writer.abort().await;
             return Err(ApiError::PayloadTooLarge);
+        }
+        if let Some(Err(e)) = inspect.as_mut().map(|i| i.chunk(&chunk)) {
+            writer.abort().await;
+            return Err(e);
         }
         if let Err(e) = hasher.update(chunk.clone()).await {
             writer.abort().await;
@@ -49,7 +63,7 @@ pub(crate) async fn store<E: std::fmt::Display>(
     let verdict = if digests.size == 0 && !allow_empty {
         Err(ApiError::bad_request("the file is empty"))
     } else {
-        expected.verify(&digests)
+        expected.verify(&digests).and_then(|()| inspect.map_or(Ok(()), |i| i.end()))
     };
     if let Err(e) = verdict {
         writer.abort().await;

@@ -283,18 +283,22 @@ pub struct Job {
     pub artifacts_expire_at: Option<Option<String>>,
 }
 
+/// The job's archive.
 #[derive(Serialize, ToSchema)]
 pub struct ArtifactsFile {
-    pub filename: &'static str,
+    pub filename: String,
     pub size: u64,
 }
 
+/// One artifact of a job: the archive or a report.
 #[derive(Serialize, ToSchema)]
 pub struct JobArtifact {
-    pub file_type: &'static str,
+    /// `archive`, or a report type such as `junit`.
+    pub file_type: String,
     pub size: u64,
-    pub filename: &'static str,
-    pub file_format: &'static str,
+    pub filename: String,
+    /// `zip`, `gzip` or `raw`.
+    pub file_format: String,
 }
 
 impl Job {
@@ -323,10 +327,10 @@ impl Job {
         }
     }
 
-    /// A job as `GET .../jobs/:job_id` shows it: with its artifacts and its pipeline's
+    /// A job as `GET .../jobs/:job_id` shows it: with its live artifacts and its pipeline's
     /// commit and status.
-    pub fn full(j: &model::Job, artifact: Option<&model::Artifact>, pipeline: Option<&model::Pipeline>) -> Self {
-        let mut v = Self::with_artifacts(j, artifact);
+    pub fn full(j: &model::Job, artifacts: &[model::Artifact], pipeline: Option<&model::Pipeline>) -> Self {
+        let mut v = Self::with_artifacts(j, artifacts);
         if let Some(p) = pipeline {
             v.pipeline.sha = Some(p.sha.clone());
             v.pipeline.status = Some(p.status);
@@ -334,19 +338,32 @@ impl Job {
         v
     }
 
-    /// A job with its artifacts, as GitLab shows it after an upload or `keep`.
-    pub fn with_artifacts(j: &model::Job, artifact: Option<&model::Artifact>) -> Self {
+    /// A job with its live artifacts (its archive first), as GitLab shows it after `keep`.
+    pub fn with_artifacts(j: &model::Job, artifacts: &[model::Artifact]) -> Self {
         let mut v = Self::of(j, None);
-        if let Some(a) = artifact {
-            v.artifacts_file = Some(ArtifactsFile { filename: "artifacts.zip", size: a.size });
-            v.artifacts = Some(vec![JobArtifact {
-                file_type: "archive",
-                size: a.size,
-                filename: "artifacts.zip",
-                file_format: "zip",
-            }]);
-            v.artifacts_expire_at = Some(a.expire_at.map(rfc3339));
+        if artifacts.is_empty() {
+            return v;
         }
+        let archive = artifacts.iter().find(|a| a.is_archive());
+        v.artifacts_file = archive.map(|a| ArtifactsFile { filename: a.file_name(), size: a.size });
+        v.artifacts = Some(
+            artifacts
+                .iter()
+                .map(|a| JobArtifact {
+                    file_type: a.file_type.clone(),
+                    size: a.size,
+                    filename: a.file_name(),
+                    file_format: a.file_format.clone(),
+                })
+                .collect(),
+        );
+        // GitLab keeps one expiry per job; the archive's, else the report that lasts longest.
+        let expiry = match archive {
+            Some(a) => a.expire_at,
+            None if artifacts.iter().any(|a| a.expire_at.is_none()) => None,
+            None => artifacts.iter().filter_map(|a| a.expire_at).max(),
+        };
+        v.artifacts_expire_at = Some(expiry.map(rfc3339));
         v
     }
 }

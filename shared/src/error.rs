@@ -30,6 +30,10 @@ pub enum ApiError {
     /// A malformed request, with a message for the client.
     #[error("400 Bad request - {0}")]
     BadRequest(String),
+    /// 400 whose message is the reason alone, as GitLab words some: `another artifact of
+    /// the same type already exists`.
+    #[error("{0}")]
+    BadRequestPlain(&'static str),
     #[error("409 Conflict - {0}")]
     Conflict(String),
     /// 409 whose message is the reason alone, as GitLab words some: `pipeline is not running`.
@@ -69,7 +73,7 @@ impl ApiError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::ForbiddenBecause(_) => StatusCode::FORBIDDEN,
             Self::ProjectNotFound | Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::InvalidParam(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidParam(_) | Self::BadRequest(_) | Self::BadRequestPlain(_) => StatusCode::BAD_REQUEST,
             Self::Conflict(_) | Self::ConflictPlain(_) => StatusCode::CONFLICT,
             Self::Misdirected(_) => StatusCode::MISDIRECTED_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,

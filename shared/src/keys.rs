@@ -191,12 +191,18 @@ pub fn artifact(project_id: u64, job_id: u64) -> String {
     format!("arca:{{p{project_id}}}:artifact:{job_id}")
 }
 
+/// A job's reports (every artifact but its archive): HASH type -> record.
+pub fn job_reports(project_id: u64, job_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:artifact:{job_id}:reports")
+}
+
 /// Jobs of a project that have artifacts: ZSET job id.
 pub fn project_artifacts(project_id: u64) -> String {
     format!("arca:{{p{project_id}}}:artifacts")
 }
 
-/// When artifacts expire: ZSET `<project id>:<job id>` by expiry time (ms).
+/// When artifacts expire: ZSET by expiry time (ms) of `<project id>:<job id>` (an archive)
+/// or `<project id>:<job id>:<type>` (a report).
 pub const ARTIFACT_EXPIRY: &str = "arca:{cleanup}:artifact-expiry";
 
 /// Multipart uploads in flight: ZSET `<s3 key>\n<upload id>` by start time (ms).

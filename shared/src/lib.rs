@@ -27,4 +27,4 @@ pub mod time;
 pub use app::{App, AppState, Auth};
 pub use error::{ApiError, ApiResult};
 // The pure rules live in their own crate (fuzzed alone); services reach them through here.
-pub use arca_core::{expire_in, validate, zipcheck, zipindex};
+pub use arca_core::{artifact_type, expire_in, validate, zipcheck, zipindex};

@@ -195,11 +195,20 @@ impl Default for PackageSettings {
     }
 }
 
-/// A job's artifacts archive.
+/// One artifact of a job: its archive, or a report (one per type and job).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Artifact {
     pub job_id: u64,
     pub project_id: u64,
+    /// GitLab's artifact type; records written before reports existed are archives.
+    #[serde(default = "archive_type")]
+    pub file_type: String,
+    /// `zip`, `gzip` or `raw`, as the type requires.
+    #[serde(default = "zip_format")]
+    pub file_format: String,
+    /// The name the runner sent the file under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
     pub blob_key: String,
     pub size: u64,
     pub sha256: String,
@@ -215,7 +224,31 @@ pub struct Artifact {
     pub indexed: bool,
 }
 
+fn archive_type() -> String {
+    crate::artifact_type::ARCHIVE.to_owned()
+}
+
+fn zip_format() -> String {
+    "zip".to_owned()
+}
+
 impl Artifact {
+    pub fn is_archive(&self) -> bool {
+        self.file_type == crate::artifact_type::ARCHIVE
+    }
+
+    /// The file's name: as uploaded, else GitLab's default for its type.
+    pub fn file_name(&self) -> String {
+        match &self.filename {
+            Some(name) => name.clone(),
+            None => {
+                let format =
+                    crate::artifact_type::Format::parse(&self.file_format).unwrap_or(crate::artifact_type::Format::Raw);
+                crate::artifact_type::default_file_name(&self.file_type, format)
+            }
+        }
+    }
+
     /// Where the archive's index is, when it has one.
     pub fn index_key(&self) -> Option<String> {
         self.indexed.then(|| crate::blobs::BlobKeys::archive_index(&self.blob_key))

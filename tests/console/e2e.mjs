@@ -190,10 +190,14 @@ await page.getByText("The recycle bin is empty.").waitFor();
 await page.getByRole("link", { name: "Artifacts", exact: true }).click();
 await page.getByRole("link", { name: "tool" }).waitFor();
 
-// Job artifacts: the archive's files from its central directory, one downloaded.
+// Job artifacts: every artifact of the job, the archive's files from its central
+// directory, one downloaded.
 await page.getByRole("link", { name: "Job artifacts" }).click();
 await page.getByRole("link", { name: `build #${JOB_ID}` }).click();
 await page.getByText("docs/readme.txt").waitFor();
+// Every artifact of the job is listed, the junit report beside the archive.
+await page.getByRole("cell", { name: "junit.gz", exact: true }).waitFor();
+expect(await page.getByRole("cell", { name: "artifacts.zip", exact: true }).count() === 1, "the archive is listed");
 await shoot(page, "job-artifacts");
 const [entry] = await Promise.all([page.waitForEvent("download"), page.getByRole("row", { name: /docs\/readme\.txt/ }).getByRole("link", { name: "Download" }).click()]);
 expect(readFileSync(await entry.path(), "utf8") === "read me, console", "one file from inside the archive");

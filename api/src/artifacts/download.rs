@@ -47,8 +47,8 @@ async fn artifact_by_ref(app: &App, project: &Project, ref_name: &str, job: Opti
 }
 
 async fn redirect(app: &App, artifact: &Artifact) -> ApiResult<Response> {
-    let opts =
-        PresignOptions { file_name: "artifacts.zip", content_type: "application/zip", ttl: app.config.presign_ttl };
+    let file_name = artifact.file_name();
+    let opts = PresignOptions { file_name: &file_name, content_type: "application/zip", ttl: app.config.presign_ttl };
     let url = app.blobs.presign_get(&artifact.blob_key, opts).await?;
     let location = HeaderValue::from_str(&url).map_err(|e| ApiError::internal("presigned url header", e))?;
     metrics::DOWNLOADS.with_label_values(&["artifacts_redirect"]).inc();

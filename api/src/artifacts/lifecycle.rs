@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// `POST .../jobs/:job_id/artifacts/keep`: the artifacts no longer expire.
+/// `POST .../jobs/:job_id/artifacts/keep`: none of the job's artifacts expires any more.
 #[utoipa::path(
     post, path = "/api/v4/projects/{id}/jobs/{job_id}/artifacts/keep", tag = "job artifacts",
     responses((status = 200, description = "The job; its artifacts no longer expire.", body = views::Job))
@@ -24,15 +24,22 @@ pub async fn keep(
 ) -> ApiResult<Json<views::Job>> {
     let project = app.project(&who, &id, Action::AdministerCi).await?;
     let job = app.meta.job(project.id, job_id).await?.ok_or(ApiError::NotFound("Job"))?;
-    let mut artifact = app.meta.artifact(project.id, job_id).await?.filter(|a| !a.expired(now_ms()));
-    let Some(a) = artifact.as_mut() else { return Err(ApiError::NotFound("Artifacts")) };
-    a.expire_at = None;
-    a.locked = true;
-    app.meta.save_artifact(a).await?;
-    Ok(Json(views::Job::with_artifacts(&job, artifact.as_ref())))
+    let now = now_ms();
+    let mut live: Vec<_> =
+        app.meta.job_artifacts(project.id, job_id).await?.into_iter().filter(|a| !a.expired(now)).collect();
+    if live.is_empty() {
+        return Err(ApiError::NotFound("Artifacts"));
+    }
+    for a in &mut live {
+        a.expire_at = None;
+        a.locked = true;
+        app.meta.save_artifact(a).await?;
+    }
+    Ok(Json(views::Job::with_artifacts(&job, &live)))
 }
 
-/// `DELETE .../jobs/:job_id/artifacts` (maintainer): gone now; the worker deletes the blob.
+/// `DELETE .../jobs/:job_id/artifacts` (maintainer): every artifact of the job, its archive
+/// and its reports, is gone now; the worker deletes the blobs.
 #[utoipa::path(
     delete, path = "/api/v4/projects/{id}/jobs/{job_id}/artifacts", tag = "job artifacts",
     responses((status = 204, description = "Deleted."))
@@ -43,9 +50,14 @@ pub async fn delete_job(
     Path((id, job_id)): Path<(String, u64)>,
 ) -> ApiResult<StatusCode> {
     let project = app.project(&who, &id, Action::DeleteArtifacts).await?;
-    let artifact = app.meta.artifact(project.id, job_id).await?.ok_or(ApiError::NotFound("Artifacts"))?;
-    app.meta.delete_artifact(project.id, job_id).await?;
-    app.meta.queue_blob_deletes(&artifact.blob_keys()).await?;
+    let all = app.meta.job_artifacts(project.id, job_id).await?;
+    if all.is_empty() {
+        return Err(ApiError::NotFound("Artifacts"));
+    }
+    for a in &all {
+        app.meta.delete_artifact(project.id, job_id, &a.file_type).await?;
+        app.meta.queue_blob_deletes(&a.blob_keys()).await?;
+    }
     tracing::info!(project_id = project.id, job_id, by = %who.username(), "job artifacts deleted");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -70,7 +82,7 @@ pub async fn delete_project(
         if spared.contains(&job_id) {
             continue;
         }
-        if let Some(mut a) = app.meta.artifact(project.id, job_id).await? {
+        for mut a in app.meta.job_artifacts(project.id, job_id).await? {
             a.expire_at = Some(now);
             a.locked = false;
             app.meta.save_artifact(&a).await?;

@@ -1,7 +1,9 @@
-//! GitLab's Job Artifacts API: a job's archive uploaded with its job token, read by job or
-//! by ref (whole, one file, or its entries), kept or deleted.
+//! GitLab's Job Artifacts API: a job's archive and reports uploaded with its job token (as
+//! the runner sends them), the archive read by job or by ref (whole, one file, or its
+//! entries), kept or deleted.
 
 mod download;
+mod format;
 mod lifecycle;
 mod upload;
 

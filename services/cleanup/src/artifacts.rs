@@ -1,4 +1,5 @@
-//! Job artifacts past their expiry are deleted, metadata first, then blobs.
+//! Job artifacts (archives and reports) past their expiry are deleted: blobs first, then
+//! their records.
 
 use std::collections::{HashMap, HashSet};
 
@@ -17,28 +18,28 @@ pub async fn expire_artifacts(app: &AppState) -> anyhow::Result<u64> {
     let now = now_ms();
     let mut spared: HashMap<u64, HashSet<u64>> = HashMap::new();
     let mut claimed = Vec::new();
-    for (project_id, job_id) in app.meta.due_artifacts(now, ARTIFACT_BATCH).await? {
-        let latest = match spared.get(&project_id) {
+    for due in app.meta.due_artifacts(now, ARTIFACT_BATCH).await? {
+        let latest = match spared.get(&due.project_id) {
             Some(latest) => latest,
             None => {
-                let latest: HashSet<u64> = app.meta.latest_artifact_jobs(project_id).await?.into_iter().collect();
-                spared.entry(project_id).or_insert(latest)
+                let latest: HashSet<u64> = app.meta.latest_artifact_jobs(due.project_id).await?.into_iter().collect();
+                spared.entry(due.project_id).or_insert(latest)
             }
         };
-        if latest.contains(&job_id) {
-            app.meta.postpone_expiry(project_id, job_id, now + 60_000).await?;
+        if latest.contains(&due.job_id) {
+            app.meta.postpone_expiry(&due, now + 60_000).await?;
             continue;
         }
-        let work = format!("artifact:{project_id}:{job_id}");
+        let work = format!("artifact:{}:{}:{}", due.project_id, due.job_id, due.file_type);
         if !app.meta.claim(&work, worker_id(), lease_ms(app)).await? {
             continue;
         }
-        match app.meta.artifact(project_id, job_id).await? {
+        match app.meta.job_artifact(due.project_id, due.job_id, &due.file_type).await? {
             // Kept or replaced meanwhile: its record already says when it expires.
             Some(a) if !a.expired(now) => app.meta.release(&work).await?,
             Some(a) => claimed.push((work, a)),
             None => {
-                app.meta.delete_artifact(project_id, job_id).await?;
+                app.meta.delete_artifact(due.project_id, due.job_id, &due.file_type).await?;
                 app.meta.release(&work).await?;
             }
         }
@@ -49,7 +50,7 @@ pub async fn expire_artifacts(app: &AppState) -> anyhow::Result<u64> {
         arca_shared::metrics::BLOBS_DELETED.with_label_values(&["expired_artifacts"]).inc_by(batch.len() as u64);
     }
     for (work, a) in &claimed {
-        app.meta.delete_artifact(a.project_id, a.job_id).await?;
+        app.meta.delete_artifact(a.project_id, a.job_id, &a.file_type).await?;
         app.meta.release(work).await?;
     }
     let bytes: u64 = claimed.iter().map(|(_, a)| a.size).sum();

@@ -402,30 +402,46 @@ async function recycleBin(id) {
 async function jobs(id, jobId) {
   const { data: project } = await api("GET", `/projects/${enc(id)}`);
   const { data } = await api("GET", `/projects/${enc(id)}/jobs?per_page=50`);
-  let entries = null;
+  let detail = null;
   if (jobId) {
-    const { data: list, headers } = await api("GET", `/projects/${enc(id)}/jobs/${enc(jobId)}/artifacts_entries?per_page=100`);
+    const { data: one } = await api("GET", `/projects/${enc(id)}/jobs/${enc(jobId)}`);
+    const artifacts = one.artifacts || [];
     const job = `${API}/projects/${project.id}/jobs/${enc(jobId)}/artifacts`;
-    entries = h("div", { class: "card" },
-      h("div", { class: "row spread" },
-        h("h2", {}, `Job ${jobId}: ${headers.get("X-Total") || list.length} entries`),
-        h("a", { class: "button primary", href: job, download: "" }, "Download the whole archive")),
+    const list = h("div", { class: "card" },
+      h("h2", {}, `Job ${one.name} #${one.id}: ${artifacts.length} artifact${artifacts.length === 1 ? "" : "s"}`),
+      h("p", { class: "muted" }, one.artifacts_expire_at ? `Expires ${when(one.artifacts_expire_at)}` : (artifacts.length ? "Kept: never expires" : "")),
       h("div", { class: "table-wrap" }, h("table", {},
-        h("thead", {}, h("tr", {}, h("th", {}, "Path"), h("th", {}, "Size"), h("th", {}, ""))),
-        h("tbody", {}, list.filter((e) => !e.is_dir).map((e) => h("tr", {},
-          h("td", {}, e.path), h("td", {}, size(e.size)),
-          h("td", {}, h("a", { href: `${job}/${encPath(e.path)}`, download: "" }, "Download"))))))),
-      copyable("Download the archive with curl", `curl --location --header "PRIVATE-TOKEN: <your token>" --output artifacts.zip "${location.origin}${job}"`));
+        h("thead", {}, h("tr", {}, h("th", {}, "Type"), h("th", {}, "File"), h("th", {}, "Format"), h("th", {}, "Size"))),
+        h("tbody", {}, artifacts.length ? artifacts.map((a) => h("tr", {},
+          h("td", {}, a.file_type), h("td", {}, a.filename), h("td", {}, a.file_format), h("td", {}, size(a.size))))
+          : h("tr", {}, h("td", { colspan: 4, class: "muted" }, "This job has no artifacts."))))));
+    let entries = null;
+    if (one.artifacts_file) {
+      const { data: files, headers } = await api("GET", `/projects/${enc(id)}/jobs/${enc(jobId)}/artifacts_entries?per_page=100`);
+      entries = h("div", { class: "card" },
+        h("div", { class: "row spread" },
+          h("h2", {}, `Archive: ${headers.get("X-Total") || files.length} entries`),
+          h("a", { class: "button primary", href: job, download: "" }, "Download the whole archive")),
+        h("div", { class: "table-wrap" }, h("table", {},
+          h("thead", {}, h("tr", {}, h("th", {}, "Path"), h("th", {}, "Size"), h("th", {}, ""))),
+          h("tbody", {}, files.filter((e) => !e.is_dir).map((e) => h("tr", {},
+            h("td", {}, e.path), h("td", {}, size(e.size)),
+            h("td", {}, h("a", { href: `${job}/${encPath(e.path)}`, download: "" }, "Download"))))))),
+        copyable("Download the archive with curl", `curl --location --header "PRIVATE-TOKEN: <your token>" --output artifacts.zip "${location.origin}${job}"`));
+    }
+    detail = h("div", {}, list, entries);
   }
   const rows = data.map((j) => h("tr", {},
     h("td", {}, h("a", { href: `#/p/${project.id}/jobs/${j.id}` }, `${j.name} #${j.id}`)),
     h("td", {}, j.ref), h("td", {}, j.status),
-    h("td", { class: "wide" }, j.artifacts_file ? size(j.artifacts_file.size) : "none")));
+    h("td", { class: "wide" }, j.artifacts && j.artifacts.length
+      ? j.artifacts.map((a) => `${a.file_type} (${size(a.size)})`).join(", ")
+      : "none")));
   page(`${project.path_with_namespace}: job artifacts`,
     tabs(project, "Job artifacts"),
-    entries,
+    detail,
     h("div", { class: "table-wrap" }, h("table", {},
-      h("thead", {}, h("tr", {}, h("th", {}, "Job"), h("th", {}, "Ref"), h("th", {}, "Status"), h("th", { class: "wide" }, "Archive"))),
+      h("thead", {}, h("tr", {}, h("th", {}, "Job"), h("th", {}, "Ref"), h("th", {}, "Status"), h("th", { class: "wide" }, "Artifacts"))),
       h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 4, class: "muted" }, "No job artifacts."))))));
 }
 

@@ -8,6 +8,7 @@ use redis::{AsyncCommands, Script};
 
 use super::error::{StoreError, StoreResult};
 use super::{Meta, to_json};
+use crate::artifact_type::ARCHIVE;
 use crate::keys;
 use crate::model::{Artifact, CiStatus, Job, Pipeline};
 
@@ -199,19 +200,51 @@ impl Meta {
         Ok(jobs)
     }
 
+    /// A job's archive.
     pub async fn artifact(&self, project_id: u64, job_id: u64) -> StoreResult<Option<Artifact>> {
         self.get_json(&keys::artifact(project_id, job_id)).await
     }
 
-    /// Stores a job's artifacts (replacing earlier ones) and schedules their expiry.
-    /// Returns the replaced record, whose blob the caller hands to deletion.
+    /// One artifact of a job, by type.
+    pub async fn job_artifact(&self, project_id: u64, job_id: u64, file_type: &str) -> StoreResult<Option<Artifact>> {
+        if file_type == ARCHIVE {
+            return self.artifact(project_id, job_id).await;
+        }
+        let raw: Option<String> = self.conn().hget(keys::job_reports(project_id, job_id), file_type).await?;
+        raw.map(|r| serde_json::from_str(&r).map_err(|e| StoreError::corrupt("artifact record", e))).transpose()
+    }
+
+    /// Every artifact of a job, live or expired: its archive first, then its reports in
+    /// the order they came. One round trip.
+    pub async fn job_artifacts(&self, project_id: u64, job_id: u64) -> StoreResult<Vec<Artifact>> {
+        let (archive, reports): (Option<String>, Vec<String>) = redis::pipe()
+            .get(keys::artifact(project_id, job_id))
+            .hvals(keys::job_reports(project_id, job_id))
+            .query_async(&mut self.conn())
+            .await?;
+        let mut all = Vec::with_capacity(reports.len() + 1);
+        for raw in archive.into_iter().chain(reports) {
+            all.push(serde_json::from_str::<Artifact>(&raw).map_err(|e| StoreError::corrupt("artifact record", e))?);
+        }
+        let reports_from = usize::from(all.first().is_some_and(Artifact::is_archive));
+        all[reports_from..].sort_by(|a, b| (a.created_at, &a.file_type).cmp(&(b.created_at, &b.file_type)));
+        Ok(all)
+    }
+
+    /// Stores one artifact of a job (replacing the job's earlier one of that type) and
+    /// schedules its expiry. Returns the replaced record, whose blobs the caller hands to
+    /// deletion.
     pub async fn save_artifact(&self, a: &Artifact) -> StoreResult<Option<Artifact>> {
-        let previous = self.artifact(a.project_id, a.job_id).await?;
-        let member = format!("{}:{}", a.project_id, a.job_id);
-        redis::pipe()
-            .atomic()
-            .set(keys::artifact(a.project_id, a.job_id), to_json(a)?)
-            .zadd(keys::project_artifacts(a.project_id), a.job_id, a.job_id)
+        let previous = self.job_artifact(a.project_id, a.job_id, &a.file_type).await?;
+        let member = expiry_member(a.project_id, a.job_id, &a.file_type);
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        if a.is_archive() {
+            pipe.set(keys::artifact(a.project_id, a.job_id), to_json(a)?);
+        } else {
+            pipe.hset(keys::job_reports(a.project_id, a.job_id), &a.file_type, to_json(a)?);
+        }
+        pipe.zadd(keys::project_artifacts(a.project_id), a.job_id, a.job_id)
             .query_async::<()>(&mut self.conn())
             .await?;
         match a.expire_at {
@@ -225,35 +258,152 @@ impl Meta {
         Ok(previous)
     }
 
-    /// Removes a job's artifacts record (the caller deletes or queues the blob).
-    pub async fn delete_artifact(&self, project_id: u64, job_id: u64) -> StoreResult<()> {
-        redis::pipe()
-            .atomic()
-            .del(keys::artifact(project_id, job_id))
-            .zrem(keys::project_artifacts(project_id), job_id)
-            .query_async::<()>(&mut self.conn())
+    /// Stores a new artifact unless the job already has a live one of its type: decided in
+    /// one script, so of two concurrent uploads of a type exactly one is kept. An expired
+    /// one (not yet swept) is replaced, and returned for the caller to delete its blobs.
+    pub async fn add_artifact(&self, a: &Artifact) -> StoreResult<Added> {
+        let (added, previous): (i64, Option<String>) = Script::new(ADD_ARTIFACT)
+            .key(keys::artifact(a.project_id, a.job_id))
+            .key(keys::job_reports(a.project_id, a.job_id))
+            .key(keys::project_artifacts(a.project_id))
+            .arg(&a.file_type)
+            .arg(to_json(a)?)
+            .arg(a.job_id)
+            .arg(crate::time::now_ms())
+            .invoke_async(&mut self.conn())
             .await?;
-        let _: () = self.conn().zrem(keys::ARTIFACT_EXPIRY, format!("{project_id}:{job_id}")).await?;
+        if added == 0 {
+            return Ok(Added::Exists);
+        }
+        if let Some(t) = a.expire_at {
+            let member = expiry_member(a.project_id, a.job_id, &a.file_type);
+            let _: () = self.conn().zadd(keys::ARTIFACT_EXPIRY, &member, t).await?;
+        }
+        let previous = previous
+            .map(|r| serde_json::from_str(&r).map_err(|e| StoreError::corrupt("artifact record", e)))
+            .transpose()?;
+        Ok(Added::Stored { expired: previous })
+    }
+
+    /// Removes one artifact record of a job (the caller deletes or queues its blobs); the
+    /// job leaves the project's index with its last artifact.
+    pub async fn delete_artifact(&self, project_id: u64, job_id: u64, file_type: &str) -> StoreResult<()> {
+        let _: () = Script::new(DELETE_ARTIFACT)
+            .key(keys::artifact(project_id, job_id))
+            .key(keys::job_reports(project_id, job_id))
+            .key(keys::project_artifacts(project_id))
+            .arg(file_type)
+            .arg(job_id)
+            .invoke_async(&mut self.conn())
+            .await?;
+        let _: () = self.conn().zrem(keys::ARTIFACT_EXPIRY, expiry_member(project_id, job_id, file_type)).await?;
         Ok(())
     }
 
+    /// Jobs of the project that have artifacts.
     pub async fn project_artifact_jobs(&self, project_id: u64) -> StoreResult<Vec<u64>> {
         Ok(self.conn().zrange(keys::project_artifacts(project_id), 0, -1).await?)
     }
 
-    /// Artifacts whose expiry is due: `(project id, job id)`.
-    pub async fn due_artifacts(&self, now: u64, limit: usize) -> StoreResult<Vec<(u64, u64)>> {
+    /// Artifacts whose expiry is due.
+    pub async fn due_artifacts(&self, now: u64, limit: usize) -> StoreResult<Vec<ArtifactRef>> {
         let members: Vec<String> =
             self.conn().zrangebyscore_limit(keys::ARTIFACT_EXPIRY, 0, now, 0, limit as isize).await?;
-        Ok(members
-            .iter()
-            .filter_map(|m| m.split_once(':').and_then(|(p, j)| Some((p.parse().ok()?, j.parse().ok()?))))
-            .collect())
+        Ok(members.iter().filter_map(|m| ArtifactRef::parse(m)).collect())
     }
 
     /// Looks at a spared artifact again later.
-    pub async fn postpone_expiry(&self, project_id: u64, job_id: u64, at: u64) -> StoreResult<()> {
-        let _: () = self.conn().zadd(keys::ARTIFACT_EXPIRY, format!("{project_id}:{job_id}"), at).await?;
+    pub async fn postpone_expiry(&self, at: &ArtifactRef, when: u64) -> StoreResult<()> {
+        let member = expiry_member(at.project_id, at.job_id, &at.file_type);
+        let _: () = self.conn().zadd(keys::ARTIFACT_EXPIRY, member, when).await?;
         Ok(())
+    }
+}
+
+/// KEYS: the job's archive, its reports, the project's artifact index. ARGV: type, record,
+/// job id, now (ms). Returns {1, the expired record replaced or nil}, or {0, nil} when a live
+/// artifact of the type exists.
+const ADD_ARTIFACT: &str = r"
+local existing
+if ARGV[1] == 'archive' then
+  existing = redis.call('GET', KEYS[1])
+else
+  existing = redis.call('HGET', KEYS[2], ARGV[1])
+end
+if existing then
+  local expire_at = cjson.decode(existing).expire_at
+  if type(expire_at) ~= 'number' or expire_at > tonumber(ARGV[4]) then
+    return {0, false}
+  end
+end
+if ARGV[1] == 'archive' then
+  redis.call('SET', KEYS[1], ARGV[2])
+else
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+end
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[3])
+return {1, existing}
+";
+
+/// What became of a new artifact.
+#[derive(Debug)]
+pub enum Added {
+    Stored {
+        expired: Option<Artifact>,
+    },
+    /// The job already has a live artifact of that type.
+    Exists,
+}
+
+/// KEYS: the job's archive, its reports, the project's artifact index. ARGV: type, job id.
+const DELETE_ARTIFACT: &str = r"
+if ARGV[1] == 'archive' then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('HDEL', KEYS[2], ARGV[1])
+end
+if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[2]) == 0 then
+  redis.call('ZREM', KEYS[3], ARGV[2])
+end
+return 1
+";
+
+/// One artifact, as the expiry schedule names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactRef {
+    pub project_id: u64,
+    pub job_id: u64,
+    pub file_type: String,
+}
+
+impl ArtifactRef {
+    fn parse(member: &str) -> Option<Self> {
+        let mut parts = member.splitn(3, ':');
+        let project_id = parts.next()?.parse().ok()?;
+        let job_id = parts.next()?.parse().ok()?;
+        let file_type = parts.next().unwrap_or(ARCHIVE).to_owned();
+        Some(Self { project_id, job_id, file_type })
+    }
+}
+
+/// The expiry schedule's member for an artifact: archives keep the form they had before
+/// reports existed.
+fn expiry_member(project_id: u64, job_id: u64, file_type: &str) -> String {
+    if file_type == ARCHIVE { format!("{project_id}:{job_id}") } else { format!("{project_id}:{job_id}:{file_type}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_members_name_archives_as_before() {
+        assert_eq!(expiry_member(3, 7, "archive"), "3:7");
+        assert_eq!(expiry_member(3, 7, "junit"), "3:7:junit");
+        for t in ["archive", "junit"] {
+            let parsed = ArtifactRef::parse(&expiry_member(3, 7, t)).expect("parses");
+            assert_eq!(parsed, ArtifactRef { project_id: 3, job_id: 7, file_type: t.to_owned() });
+        }
+        assert_eq!(ArtifactRef::parse("x:7"), None);
     }
 }

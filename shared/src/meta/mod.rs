@@ -21,7 +21,7 @@ use serde::de::DeserializeOwned;
 use crate::db::Redis;
 use crate::model::PackageFile;
 
-pub use ci::NewJob;
+pub use ci::{Added, ArtifactRef, NewJob};
 pub use error::{StoreError, StoreResult};
 pub use tokens::TokenRef;
 

@@ -17,24 +17,38 @@ struct BlobRef {
     indexed: bool,
 }
 
+/// The S3 keys one record points at.
+fn add_blob_ref(out: &mut HashSet<String>, record: &str) {
+    if let Ok(r) = serde_json::from_str::<BlobRef>(record) {
+        if r.indexed {
+            out.insert(crate::blobs::BlobKeys::archive_index(&r.blob_key));
+        }
+        out.insert(r.blob_key);
+    }
+}
+
 impl Meta {
-    /// Every S3 key a package file or an artifacts record points at. Scans the key space:
+    /// Every S3 key a package file or an artifact record (archive or report) points at. Scans the key space:
     /// run it seldom (the orphan sweep does, once per interval, under a lease). On Redis
     /// Cluster this reads the node the connection reaches; see docs/ARCHITECTURE.md.
     pub async fn referenced_blob_keys(&self) -> StoreResult<HashSet<String>> {
         let mut out = HashSet::new();
         for pattern in ["arca:{p*}:file:*", "arca:{p*}:artifact:*"] {
             let names = self.scan_keys(pattern).await?;
-            for chunk in names.chunks(500) {
+            // A job's reports are a hash beside its archive (MGET answers nil for a hash).
+            let (reports, records): (Vec<String>, Vec<String>) =
+                names.into_iter().partition(|n| n.ends_with(":reports"));
+            for chunk in records.chunks(500) {
                 let values: Vec<Option<String>> = redis::cmd("MGET").arg(chunk).query_async(&mut self.conn()).await?;
-                for v in values.into_iter().flatten() {
-                    if let Ok(r) = serde_json::from_str::<BlobRef>(&v) {
-                        if r.indexed {
-                            out.insert(crate::blobs::BlobKeys::archive_index(&r.blob_key));
-                        }
-                        out.insert(r.blob_key);
-                    }
+                values.into_iter().flatten().for_each(|v| add_blob_ref(&mut out, &v));
+            }
+            for chunk in reports.chunks(500) {
+                let mut pipe = redis::pipe();
+                for name in chunk {
+                    pipe.hvals(name);
                 }
+                let values: Vec<Vec<String>> = pipe.query_async(&mut self.conn()).await?;
+                values.into_iter().flatten().for_each(|v| add_blob_ref(&mut out, &v));
             }
         }
         Ok(out)

@@ -23,6 +23,9 @@ async fn main() -> anyhow::Result<()> {
             let artifact = Artifact {
                 job_id,
                 project_id: *project_id,
+                file_type: "archive".into(),
+                file_format: "zip".into(),
+                filename: None,
                 blob_key: key,
                 size: 2,
                 sha256: String::new(),

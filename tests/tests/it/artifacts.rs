@@ -111,8 +111,10 @@ async fn runner_multipart_and_raw_uploads_and_every_download() {
         .await
         .expect("req");
     assert_eq!(resp.status(), 201);
-    let stored: Value = resp.json().await.expect("json");
+    assert_eq!(resp.json::<Value>().await.expect("json"), json!("201"), "GitLab's answer");
+    let stored: Value = ci.get(&format!("/jobs/{job}")).await.json().await.expect("json");
     assert_eq!(stored["artifacts_file"]["size"], zip.len());
+    assert_eq!(stored["artifacts_file"]["filename"], "artifacts.zip");
     let expires = stored["artifacts_expire_at"].as_str().expect("expiry").to_owned();
     assert!(expires.as_str() > "2026", "{expires}");
     ci.finish_job(job).await;
@@ -135,7 +137,8 @@ async fn runner_multipart_and_raw_uploads_and_every_download() {
     let url = stack.api(&format!("/jobs/{job2}/artifacts?expire_in=never&job_token={token2}"));
     let resp = stack.http.post(url).body(zip.clone()).send().await.expect("req");
     assert_eq!(resp.status(), 201);
-    assert_eq!(resp.json::<Value>().await.expect("json")["artifacts_expire_at"], Value::Null);
+    let stored: Value = ci.get(&format!("/jobs/{job2}")).await.json().await.expect("json");
+    assert_eq!(stored["artifacts_expire_at"], Value::Null);
     // Downloads with a job token as query parameter too.
     let url = stack.api(&format!("/projects/{pid}/jobs/{job2}/artifacts/out/report.txt?job_token={token2}"));
     assert_eq!(stack.http.get(url).send().await.expect("req").text().await.expect("text"), "all green\n");

@@ -39,16 +39,21 @@ async fn put_object(app: &AppState, key: &str) {
         .expect("put");
 }
 
-/// `n` artifacts of project `pid` whose expiry passed, with jobs ids from `first`.
+/// `n` artifacts of project `pid` whose expiry passed, with jobs ids from `first`: the
+/// archives of even jobs and the junit reports of odd ones.
 async fn expired_artifacts(app: &AppState, pid: u64, first: u64, n: u64, expired: bool) -> Vec<String> {
     let keys: Vec<(u64, String)> =
         (first..first + n).map(|job| (job, BlobKeys::job_artifacts(pid, job, &uuid(job)))).collect();
     futures_util::stream::iter(keys.clone())
         .for_each_concurrent(16, |(job, key)| async move {
             put_object(app, &key).await;
+            let (file_type, file_format) = if job % 2 == 0 { ("archive", "zip") } else { ("junit", "gzip") };
             let a = Artifact {
                 job_id: job,
                 project_id: pid,
+                file_type: file_type.into(),
+                file_format: file_format.into(),
+                filename: None,
                 blob_key: key,
                 size: 2,
                 sha256: String::new(),
@@ -106,10 +111,12 @@ async fn two_workers_delete_10000_expired_blobs_each_exactly_once() {
     let mut left_sorted = left.clone();
     left_sorted.sort();
     assert_eq!(left_sorted, want, "exactly the unexpired ones are left");
-    for job in [1, 5000, 10_000] {
-        assert!(stack.app.meta.artifact(pid, job).await.expect("redis").is_none());
+    for job in [1, 5000, 9999, 10_000] {
+        assert!(stack.app.meta.job_artifacts(pid, job).await.expect("redis").is_empty(), "job {job}");
     }
     assert!(stack.app.meta.artifact(pid, 100_000).await.expect("redis").is_some());
+    assert!(stack.app.meta.job_artifact(pid, 100_001, "junit").await.expect("redis").is_some());
+    assert_eq!(stack.app.meta.project_artifact_jobs(pid).await.expect("redis").len(), alive.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -119,7 +126,9 @@ async fn a_dead_workers_claims_expire_and_another_finishes() {
     expired_artifacts(&stack.app, pid, 1, 50, true).await;
     // A worker claimed ten artifacts and died before deleting them.
     for job in 1..=10 {
-        assert!(stack.app.meta.claim(&format!("artifact:{pid}:{job}"), "dead-worker", 1000).await.expect("claim"));
+        let file_type = if job % 2 == 0 { "archive" } else { "junit" };
+        let work = format!("artifact:{pid}:{job}:{file_type}");
+        assert!(stack.app.meta.claim(&work, "dead-worker", 1000).await.expect("claim"));
     }
     assert_eq!(drain(stack.app.clone()).await, 40, "claimed work is left alone");
     assert_eq!(keys_under(&stack.app, "artifacts/").await.len(), 10);
@@ -138,6 +147,8 @@ async fn orphans_older_than_the_grace_period_are_swept() {
     let old = BlobKeys::package_file(pid, "orphan-old");
     put_object(&stack.app, &old).await;
     put_object(&stack.app, "elsewhere/not-ours").await;
+    // A job's archive and its junit report: both referenced, neither swept.
+    let referenced = expired_artifacts(&stack.app, pid, 1, 2, false).await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let young = BlobKeys::package_file(pid, "orphan-young");
     put_object(&stack.app, &young).await;
@@ -149,6 +160,9 @@ async fn orphans_older_than_the_grace_period_are_swept() {
     assert!(left.contains(&young), "young orphan kept within its grace period");
     assert_eq!(left.len(), 2, "the referenced file stays: {left:?}");
     assert_eq!(keys_under(&stack.app, "elsewhere/").await.len(), 1, "keys outside arca's prefixes are not touched");
+    let mut artifacts = keys_under(&stack.app, "artifacts/").await;
+    artifacts.sort();
+    assert_eq!(artifacts, referenced, "an archive and a report are referenced");
     let resp = stack.http.get(&url).header("PRIVATE-TOKEN", ADMIN_TOKEN).send().await.expect("req");
     let location = resp.headers()["location"].to_str().expect("ascii").to_owned();
     assert_eq!(reqwest::get(location).await.expect("s3").text().await.expect("body"), "referenced");

@@ -1,6 +1,6 @@
 //! The web console end to end: tests/console/e2e.mjs drives Debian's headless Chromium
 //! through playwright-core against a live stack (sign in, upload, details, metadata,
-//! disable, download, delete, restore, job artifacts, roles, sign out), and checks every
+//! disable, download, delete, restore, job artifacts and reports, roles, sign out), and checks every
 //! page at 1280 and 390 px for labels, keyboard reach and overflow. Screenshots go to
 //! target/console-screenshots/.
 
@@ -35,6 +35,18 @@ async fn the_console_works_in_a_real_browser() {
         .send()
         .await
         .expect("artifacts");
+    assert_eq!(resp.status(), 201);
+    // And a test report beside it, which the job page lists with the archive.
+    let mut junit = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut junit, b"<testsuite name=\"console\"/>\n").expect("gzip");
+    let resp = stack
+        .http
+        .post(stack.api(&format!("/jobs/{job_id}/artifacts?artifact_type=junit&artifact_format=gzip")))
+        .header("JOB-TOKEN", job["token"].as_str().expect("token"))
+        .body(junit.finish().expect("gzip"))
+        .send()
+        .await
+        .expect("report");
     assert_eq!(resp.status(), 201);
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");

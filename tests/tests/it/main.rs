@@ -18,6 +18,7 @@ mod openapi;
 mod ops;
 mod packages;
 mod readme;
+mod runner;
 mod scaleout;
 mod sentinel;
 mod versions;
