@@ -1,4 +1,4 @@
-//! Projects: `GET|POST /projects`, `GET /projects/:id`.
+//! Projects: `GET|POST /projects`, `GET|PUT|DELETE /projects/:id`.
 
 use std::collections::BTreeSet;
 
@@ -120,6 +120,7 @@ pub async fn create(
         visibility: body.visibility.unwrap_or(Visibility::Private),
         created_at: now_ms(),
         creator_id: who.user_id().unwrap_or(0),
+        description: None,
     };
     let owner = who.user_id().map(|id| (id, access::OWNER));
     app.meta.create_project(&project, owner).await.map_err(|e| match e {
@@ -130,7 +131,87 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(views::Project::from(&project))))
 }
 
+#[derive(Deserialize, ToSchema)]
+#[schema(min_properties = 1)]
+pub struct ProjectChange {
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*\S[^\u0000-\u001f\u007f-\u009f]*$"
+    )]
+    name: Option<String>,
+    /// Empty clears it.
+    #[schema(max_length = 10000)]
+    description: Option<String>,
+    visibility: Option<Visibility>,
+}
+
+/// `PUT /projects/:id` (maintainer): a new name, description or visibility. The path stays
+/// (as GitLab's name change leaves it); a project made private is hidden from outsiders at
+/// once.
+#[utoipa::path(
+    put, path = "/api/v4/projects/{id}", tag = "projects",
+    request_body = ProjectChange,
+    responses((status = 200, description = "The project.", body = views::Project))
+)]
+pub async fn update(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    Params(body): Params<ProjectChange>,
+) -> ApiResult<Json<views::Project>> {
+    let mut project = app.project(&who, &id, Action::AdministerProject).await?;
+    if body.name.is_none() && body.description.is_none() && body.visibility.is_none() {
+        return Err(ApiError::bad_request("at least one of name, description, visibility must be given"));
+    }
+    if let Some(name) = body.name {
+        let name = name.trim().to_owned();
+        validate::text("name", &name)?;
+        project.name = name;
+    }
+    if let Some(description) = body.description {
+        if !description.is_empty() {
+            validate::description(&description)?;
+        }
+        project.description = Some(description).filter(|d| !d.is_empty());
+    }
+    if let Some(visibility) = body.visibility {
+        project.visibility = visibility;
+    }
+    if !app.meta.update_project(&project).await? {
+        return Err(ApiError::ProjectNotFound);
+    }
+    tracing::info!(project_id = project.id, by = %who.username(), "project changed");
+    Ok(Json(views::Project::from(&project)))
+}
+
+/// `DELETE /projects/:id` (owner or administrator): the project is gone at once for every
+/// reader; its packages, artifacts, pipelines, members, tokens, allowlist entries and blobs
+/// are removed by the cleanup worker within a pass. 202, as GitLab answers.
+#[utoipa::path(
+    delete, path = "/api/v4/projects/{id}", tag = "projects",
+    responses((status = 202, description = "Deleted; the cleanup worker removes what it held.", body = views::Message))
+)]
+pub async fn delete(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<views::Message>)> {
+    let project = app.project(&who, &id, Action::DeleteProject).await?;
+    delete_project(&app, &project, &who.username()).await?;
+    Ok((StatusCode::ACCEPTED, Json(views::Message { message: "202 Accepted" })))
+}
+
+/// Hides a project and queues the removal of everything under it.
+pub(crate) async fn delete_project(app: &AppState, project: &Project, by: &str) -> ApiResult<()> {
+    if !app.meta.delete_project(project).await? {
+        return Err(ApiError::ProjectNotFound);
+    }
+    tracing::info!(project_id = project.id, path = %project.path_with_namespace(), by, "project deleted");
+    Ok(())
+}
+
 /// The routes of this resource, every method of each path, with their descriptions.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(show))
+    OpenApiRouter::new().routes(routes!(list, create)).routes(routes!(show, update, delete))
 }

@@ -1,5 +1,6 @@
 //! Tokens: personal access tokens (`/users/:user_id/personal_access_tokens`,
-//! `/personal_access_tokens`, `/personal_access_tokens/:token_id`) and deploy tokens
+//! `/personal_access_tokens`, `/personal_access_tokens/self`,
+//! `/personal_access_tokens/:token_id`) and deploy tokens
 //! (`/projects/:id/deploy_tokens`).
 
 use crate::paging::Paging;
@@ -133,6 +134,45 @@ pub async fn revoke_token(
         app.meta.revoke_pat(pat).await?;
     }
     tracing::info!(token_id, "personal access token revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The personal access token a request comes with; other kinds of token have none.
+async fn own_token(app: &AppState, who: &Principal) -> ApiResult<PersonalAccessToken> {
+    match who {
+        Principal::User { token_id, .. } => {
+            app.meta.pat(*token_id).await?.ok_or(ApiError::NotFound("Personal Access Token"))
+        }
+        Principal::Anonymous => Err(ApiError::Unauthorized),
+        _ => Err(ApiError::ForbiddenBecause("only a personal access token has this")),
+    }
+}
+
+/// `GET /personal_access_tokens/self`: the personal access token this request comes with
+/// (what it may do, when it expires), never its secret.
+#[utoipa::path(
+    get, path = "/api/v4/personal_access_tokens/self", tag = "tokens",
+    responses((status = 200, description = "The token.", body = views::PersonalAccessToken))
+)]
+pub async fn show_own_token(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+) -> ApiResult<Json<views::PersonalAccessToken>> {
+    let pat = own_token(&app, &who).await?;
+    Ok(Json(views::PersonalAccessToken::of(&pat, None)))
+}
+
+/// `DELETE /personal_access_tokens/self`: revokes the token this request comes with (a
+/// `read_api` token may revoke itself, as GitLab allows).
+#[utoipa::path(
+    delete, path = "/api/v4/personal_access_tokens/self", tag = "tokens",
+    responses((status = 204, description = "Revoked."))
+)]
+pub async fn revoke_own_token(State(app): State<AppState>, Auth(who): Auth) -> ApiResult<StatusCode> {
+    let pat = own_token(&app, &who).await?;
+    let token_id = pat.id;
+    app.meta.revoke_pat(pat).await?;
+    tracing::info!(token_id, "personal access token revoked by itself");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -287,6 +327,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_token))
         .routes(routes!(list_tokens))
+        .routes(routes!(show_own_token, revoke_own_token))
         .routes(routes!(revoke_token))
         .routes(routes!(list_deploy_tokens, create_deploy_token))
         .routes(routes!(revoke_deploy_token))

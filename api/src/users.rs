@@ -1,5 +1,5 @@
-//! Users: `GET /user` (whose token this is); `GET|POST /users`, `GET /users/:user_id` and
-//! `POST /users/:user_id/block|unblock` (administrators).
+//! Users: `GET /user` (whose token this is); `GET|POST /users`, `GET|DELETE
+//! /users/:user_id` and `POST /users/:user_id/block|unblock` (administrators).
 
 use crate::paging::Paging;
 use crate::views;
@@ -78,6 +78,41 @@ pub async fn show(
     who.require_admin()?;
     let user = app.meta.user(user_id).await?.ok_or(ApiError::NotFound("User"))?;
     Ok(Json(views::User::of(&user, &who)))
+}
+
+/// `DELETE /users/:user_id` (administrator): the user is gone. Their tokens stop at once
+/// (blocked first, then deleted with their console sessions), their memberships end, and
+/// their personal projects (those in their namespace) are deleted like `DELETE
+/// /projects/:id`. A request that fails half way can be repeated.
+#[utoipa::path(
+    delete, path = "/api/v4/users/{user_id}", tag = "users",
+    responses((status = 204, description = "Deleted."))
+)]
+pub async fn delete(State(app): State<AppState>, Auth(who): Auth, Path(user_id): Path<u64>) -> ApiResult<StatusCode> {
+    who.require_admin()?;
+    let user = app.meta.user(user_id).await?.ok_or(ApiError::NotFound("User"))?;
+    if who.user_id() == Some(user_id) {
+        return Err(ApiError::ForbiddenBecause("an administrator cannot delete themselves"));
+    }
+    app.meta.set_user_blocked(user_id, true).await?;
+    for pat in app.meta.all_pats().await?.into_iter().filter(|t| t.user_id == user_id) {
+        app.meta.delete_pat(&pat).await?;
+    }
+    let member_of = app.meta.user_project_ids(user_id).await?;
+    for project_id in &member_of {
+        app.meta.remove_member(*project_id, user_id).await?;
+    }
+    let all = app.meta.all_project_ids().await?;
+    let mut personal = 0;
+    for project in app.meta.projects(&all).await? {
+        if project.namespace.eq_ignore_ascii_case(&user.username) {
+            crate::projects::delete_project(&app, &project, &who.username()).await?;
+            personal += 1;
+        }
+    }
+    app.meta.delete_user(&user).await?;
+    tracing::info!(user_id, memberships = member_of.len(), personal, by = %who.username(), "user deleted");
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /users/:user_id/block` (administrator): the user's tokens and console sessions are
@@ -160,7 +195,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(current_user))
         .routes(routes!(list, create))
-        .routes(routes!(show))
+        .routes(routes!(show, delete))
         .routes(routes!(block))
         .routes(routes!(unblock))
 }

@@ -111,6 +111,7 @@ pub struct Project {
     pub path: String,
     pub path_with_namespace: String,
     pub name_with_namespace: String,
+    pub description: Option<String>,
     pub namespace: Namespace,
     pub visibility: Visibility,
     pub created_at: String,
@@ -137,6 +138,7 @@ impl From<&model::Project> for Project {
             path: p.path.clone(),
             path_with_namespace: p.path_with_namespace(),
             name_with_namespace: format!("{} / {}", p.namespace, p.name),
+            description: p.description.clone(),
             namespace: Namespace {
                 path: p.namespace.clone(),
                 full_path: p.namespace.clone(),

@@ -199,6 +199,40 @@ fn observed<'a, T: Send + 'a>(kind: &'static str, fut: RedisFuture<'a, T>) -> Re
     })
 }
 
+impl Redis {
+    /// The names of the keys matching `pattern`, every one of which carries the hash tag of
+    /// `slot_key`: on Redis Cluster the SCAN goes to the master serving that slot (a plain
+    /// SCAN would read whichever node the connection picks).
+    pub async fn scan_slot(&mut self, slot_key: &str, pattern: &str) -> redis::RedisResult<Vec<String>> {
+        use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
+        let Self::Cluster(cluster) = self else {
+            let mut iter: redis::AsyncIter<String> = redis::AsyncCommands::scan_match(self, pattern).await?;
+            let mut names = Vec::new();
+            while let Some(name) = iter.next_item().await {
+                names.push(name?);
+            }
+            return Ok(names);
+        };
+        let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(Route::with_key(
+            slot_key.as_bytes(),
+            SlotAddr::Master,
+        )));
+        let mut names = Vec::new();
+        let mut cursor = 0u64;
+        loop {
+            let mut cmd = redis::cmd("SCAN");
+            cmd.arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(1000);
+            let reply = cluster.route_command(cmd, route.clone()).await?;
+            let (next, batch): (u64, Vec<String>) = redis::from_redis_value(reply)?;
+            names.extend(batch);
+            if next == 0 {
+                return Ok(names);
+            }
+            cursor = next;
+        }
+    }
+}
+
 impl ConnectionLike for Redis {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         observed(

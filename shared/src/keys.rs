@@ -10,6 +10,15 @@ pub const TOKEN_SEQ_DEPLOY: &str = "arca:{tokens}:seq:deploy";
 pub const PROJECT_SEQ: &str = "arca:{projects}:seq";
 pub const PROJECTS_ALL: &str = "arca:{projects}:all";
 pub const PROJECTS_PUBLIC: &str = "arca:{projects}:public";
+/// Deleted projects whose keys and blobs the cleanup worker removes: ZSET `<id>` (the
+/// first pass) or `<id>:final` (the pass that catches uploads that were in flight) by due
+/// time (ms).
+pub const PROJECTS_DELETING: &str = "arca:{projects}:deleting";
+
+/// The pattern of every key of one project (they share its hash tag, so one slot).
+pub fn project_keys_pattern(project_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:*")
+}
 pub const PIPELINE_SEQ: &str = "arca:{ci}:seq:pipeline";
 pub const JOB_SEQ: &str = "arca:{ci}:seq:job";
 

@@ -31,6 +31,8 @@ pub struct Project {
     pub created_at: u64,
     /// Creator's user id; 0 for the bootstrap administrator.
     pub creator_id: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 impl Project {

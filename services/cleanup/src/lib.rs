@@ -7,6 +7,7 @@ mod blob_deletes;
 mod migrate;
 mod multipart;
 mod orphans;
+mod projects;
 mod recycle_bin;
 mod retention;
 
@@ -16,6 +17,7 @@ use blob_deletes::{DELETE_BATCH, delete_queued_blobs};
 use migrate::migrate_file_pointers;
 pub use multipart::abort_stale_multiparts;
 pub use orphans::sweep_orphans;
+pub use projects::delete_projects;
 use recycle_bin::{PURGE_BATCH, purge_packages, schedule_expired_recycle_bin};
 pub use retention::apply_version_retention;
 
@@ -48,6 +50,7 @@ pub async fn run_once(app: &AppState) -> anyhow::Result<bool> {
     schedule_expired_recycle_bin(app).await?;
     let purged = purge_packages(app).await?;
     let expired = expire_artifacts(app).await?;
+    delete_projects(app).await?;
     abort_stale_multiparts(app).await?;
     sweep_orphans(app).await?;
     apply_version_retention(app).await?;

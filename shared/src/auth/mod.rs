@@ -76,10 +76,12 @@ pub enum Principal {
     Anonymous,
     /// The bootstrap administrator (`ARCA_ADMIN_TOKEN`).
     Admin,
-    /// A user through a personal access token; `read_only` for a `read_api` token.
+    /// A user through a personal access token (`token_id`); `read_only` for a `read_api`
+    /// token.
     User {
         user: User,
         read_only: bool,
+        token_id: u64,
     },
     Deploy(DeployToken),
     Job(Job),
@@ -122,7 +124,7 @@ impl Principal {
     pub fn require_admin(&self) -> ApiResult<()> {
         match self {
             Self::Admin => Ok(()),
-            Self::User { user, read_only: false } if user.admin => Ok(()),
+            Self::User { user, read_only: false, .. } if user.admin => Ok(()),
             Self::Anonymous => Err(ApiError::Unauthorized),
             _ => Err(ApiError::Forbidden),
         }
@@ -194,7 +196,7 @@ impl Authenticator {
         }
         let user = self.meta.user(pat.user_id).await?.filter(|u| !u.blocked).ok_or(ApiError::Unauthorized)?;
         let read_only = !pat.scopes.iter().any(|s| s == "api");
-        Ok(Principal::User { user, read_only })
+        Ok(Principal::User { user, read_only, token_id: id })
     }
 
     /// Opens a console session for `token` (a personal access token or the administrator's);
@@ -276,8 +278,8 @@ impl Authenticator {
         Ok(match who {
             Principal::Anonymous => Standing::Anonymous,
             Principal::Admin => Standing::Admin { read_only: false },
-            Principal::User { user, read_only } if user.admin => Standing::Admin { read_only: *read_only },
-            Principal::User { user, read_only } => {
+            Principal::User { user, read_only, .. } if user.admin => Standing::Admin { read_only: *read_only },
+            Principal::User { user, read_only, .. } => {
                 Standing::User { level: self.member_level(project.id, user.id).await?, read_only: *read_only }
             }
             Principal::Deploy(dt) if dt.project_id == project.id => Standing::Deploy {

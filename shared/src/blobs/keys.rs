@@ -10,7 +10,12 @@ impl BlobKeys {
         format!("packages/{project_id}/{upload_id}")
     }
 
-    /// A job's artifacts archive.
+    /// Every prefix a project's blobs live under (its deletion lists and empties them).
+    pub fn project_prefixes(project_id: u64) -> [String; 2] {
+        [format!("packages/{project_id}/"), format!("artifacts/{project_id}/")]
+    }
+
+    /// A job's artifact (its archive or a report).
     pub fn job_artifacts(project_id: u64, job_id: u64, upload_id: &str) -> String {
         format!("artifacts/{project_id}/{job_id}/{upload_id}.zip")
     }

@@ -6,6 +6,7 @@ mod ci;
 mod error;
 pub mod packages;
 mod projects;
+pub mod purge;
 pub mod sessions;
 pub mod sweep;
 mod tokens;
@@ -23,6 +24,7 @@ use crate::model::PackageFile;
 
 pub use ci::{Added, ArtifactRef, NewJob};
 pub use error::{StoreError, StoreResult};
+pub use purge::ProjectDeletion;
 pub use tokens::TokenRef;
 
 /// Package file records remembered per process (a few hundred bytes each).

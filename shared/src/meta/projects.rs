@@ -18,6 +18,37 @@ end
 return 1
 ";
 
+/// Rewrites a project that still exists and files it under its visibility.
+const UPDATE_PROJECT: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2])
+if ARGV[3] == 'public' then
+  redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1])
+else
+  redis.call('ZREM', KEYS[2], ARGV[1])
+end
+return 1
+";
+
+/// Removes a project from sight (record, path claim, listings) and queues the removal of
+/// everything under it, in one step: no request finds it afterwards, and no crash leaves
+/// it hidden but not queued.
+const DELETE_PROJECT: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+redis.call('DEL', KEYS[1])
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('DEL', KEYS[2])
+end
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('ZADD', KEYS[5], ARGV[2], ARGV[1])
+return 1
+";
+
 impl Meta {
     pub async fn next_project_id(&self) -> StoreResult<u64> {
         self.next_id(keys::PROJECT_SEQ).await
@@ -51,6 +82,36 @@ impl Meta {
             }
             Err(StoreError::Conflict("path has already been taken"))
         }
+    }
+
+    /// Saves a changed project (name, description, visibility); false when it is gone.
+    pub async fn update_project(&self, project: &Project) -> StoreResult<bool> {
+        let updated: i64 = Script::new(UPDATE_PROJECT)
+            .key(keys::project(project.id))
+            .key(keys::PROJECTS_PUBLIC)
+            .arg(project.id)
+            .arg(to_json(project)?)
+            .arg(if project.visibility == Visibility::Public { "public" } else { "private" })
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(updated == 1)
+    }
+
+    /// Deletes a project as far as every reader is concerned and hands the rest (its
+    /// keys, blobs and the references to it) to the cleanup worker; false when it was
+    /// already gone.
+    pub async fn delete_project(&self, project: &Project) -> StoreResult<bool> {
+        let deleted: i64 = Script::new(DELETE_PROJECT)
+            .key(keys::project(project.id))
+            .key(keys::project_by_path(&project.path_with_namespace()))
+            .key(keys::PROJECTS_ALL)
+            .key(keys::PROJECTS_PUBLIC)
+            .key(keys::PROJECTS_DELETING)
+            .arg(project.id)
+            .arg(crate::time::now_ms())
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(deleted == 1)
     }
 
     pub async fn project(&self, id: u64) -> StoreResult<Option<Project>> {

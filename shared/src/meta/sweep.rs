@@ -83,11 +83,14 @@ impl Meta {
             .zcard(keys::MULTIPART_UPLOADS)
             .query_async(&mut self.conn())
             .await?;
+        // Another slot than the queues above: its own command.
+        let projects: i64 = self.conn().zcount(keys::PROJECTS_DELETING, 0, now_ms).await?;
         Ok(vec![
             ("blob_deletes", blobs),
             ("package_purges", purges),
             ("artifact_expiry", artifacts),
             ("multipart_uploads", multiparts),
+            ("project_deletions", projects),
         ])
     }
 

@@ -20,13 +20,15 @@ struct Probe {
 }
 
 /// What an allowed caller gets from each probe, in the order of [`probes`].
-const ALLOWED: [u16; 22] =
-    [200, 400, 200, 200, 400, 400, 400, 404, 400, 202, 400, 200, 404, 404, 400, 200, 200, 200, 404, 200, 200, 404];
+const ALLOWED: [u16; 24] = [
+    200, 400, 200, 200, 400, 400, 400, 404, 400, 202, 400, 200, 404, 404, 400, 200, 200, 200, 404, 200, 200, 404, 400,
+    404,
+];
 
 /// The later routes of a family already in the table: `(family column, route)`. Each is
 /// decided by the same action as its family's first route, so its row entries are that
 /// column's.
-const SAME_AS: [usize; 7] = [3, 3, 11, 11, 11, 14, 14];
+const SAME_AS: [usize; 9] = [3, 3, 11, 11, 11, 14, 14, 11, 14];
 
 fn probes(p: u64, own_job: u64, other_job: u64) -> Vec<Probe> {
     let json = |v: Value| Some(v.to_string().into_bytes());
@@ -88,14 +90,17 @@ fn probes(p: u64, own_job: u64, other_job: u64) -> Vec<Probe> {
         probe("users: list (admin)", Method::GET, "/users".into(), None),
         // No such user: 404 User Not Found once authorized.
         probe("users: block (admin)", Method::POST, "/users/999999/block".into(), None),
+        // An empty name: 400 once authorized, and the project keeps its name.
+        probe("project settings", Method::PUT, format!("/projects/{p}"), json(json!({"name": ""}))),
+        probe("users: delete (admin)", Method::DELETE, "/users/999999".into(), None),
     ]
 }
 
 /// The table, one row per principal: `Y` allowed, else the refusal's status.
 /// Columns follow [`probes`].
-fn expected(principal: &str) -> [Option<u16>; 22] {
+fn expected(principal: &str) -> [Option<u16>; 24] {
     let first = first_routes(principal);
-    let mut row = [None; 22];
+    let mut row = [None; 24];
     row[..15].copy_from_slice(&first);
     for (i, family) in SAME_AS.iter().enumerate() {
         row[15 + i] = first[*family];

@@ -92,6 +92,18 @@ async fn the_api_works_on_redis_cluster() {
         .await
         .expect("req");
     assert_eq!(resp.status(), 201);
+    // A report beside the archive (one script over the job's archive, reports and index).
+    let mut junit = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut junit, b"<testsuite/>").expect("gzip");
+    let resp = stack
+        .http
+        .post(stack.api(&format!("/jobs/{jid}/artifacts?artifact_type=junit&artifact_format=gzip")))
+        .header("JOB-TOKEN", &jtoken)
+        .body(junit.finish().expect("gzip"))
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(resp.status(), 201);
     stack.set_status(&format!("/projects/{pid}/pipelines/{p}"), "success").await;
     let text = stack
         .http
@@ -117,4 +129,24 @@ async fn the_api_works_on_redis_cluster() {
         holding += usize::from(n > 0);
     }
     assert!(holding >= 2, "keys on {holding} of 3 masters");
+
+    // Deleting the project: the worker finds its keys on the master serving its slot.
+    let resp = stack
+        .http
+        .delete(stack.api(&format!("/projects/{pid}")))
+        .header("PRIVATE-TOKEN", arca_tests::ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(resp.status(), 202);
+    assert_eq!(arca_cleanup::delete_projects(&stack.app).await.expect("deletion pass"), 1);
+    let mut left = Vec::new();
+    for port in &cluster.ports {
+        let out = std::process::Command::new(arca_tests::tool("redis-cli"))
+            .args(["-p", &port.to_string(), "--scan", "--pattern", &format!("arca:{{p{pid}}}:*")])
+            .output()
+            .expect("scan");
+        left.extend(String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned));
+    }
+    assert_eq!(left, Vec::<String>::new(), "no key of the deleted project on any master");
 }

@@ -367,3 +367,157 @@ async fn members_change_and_users_block() {
     assert_eq!(send(Method::POST, ADMIN_TOKEN, format!("/users/{dev}/unblock"), None).await.0, 201);
     assert_eq!(send(Method::GET, &dev_token, "/user".into(), None).await.1["state"], "active");
 }
+
+/// Every Redis key of a project (they share its hash tag).
+async fn project_keys(stack: &Stack, project: u64) -> Vec<String> {
+    let mut conn = stack.app.meta.conn();
+    redis::AsyncCommands::keys(&mut conn, format!("arca:{{p{project}}}:*")).await.expect("redis")
+}
+
+/// Runs the worker's project-deletion pass directly.
+async fn purge(stack: &Stack) -> u64 {
+    arca_cleanup::delete_projects(&stack.app).await.expect("project deletion pass")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn projects_change_and_go_and_users_go_leaving_nothing_behind() {
+    let stack = Stack::start_with(|s| {
+        s.insert("ARCA_CLEANUP_INTERVAL".into(), "1000days".into());
+        s.insert("ARCA_MULTIPART_MAX_AGE".into(), "1s".into());
+    })
+    .await;
+    let (bob, bob_token) = stack.user("bob", &["api"]).await;
+    let (dev, dev_token) = stack.user("dev", &["api"]).await;
+    let (alice, alice_token) = stack.user("alice", &["api"]).await;
+    let (shared, _) = stack.project("shared", "private").await;
+    let (other, _) = stack.project("other", "private").await;
+    stack.add_member(shared, bob, access::MAINTAINER).await;
+    stack.add_member(shared, dev, access::DEVELOPER).await;
+    stack.add_member(other, alice, access::DEVELOPER).await;
+    let send = |method: reqwest::Method, token: Option<&str>, path: String, body: Option<Value>| {
+        let mut req = stack.http.request(method, stack.api(&path));
+        if let Some(t) = token {
+            req = req.header("PRIVATE-TOKEN", t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move {
+            let resp = req.send().await.expect("req");
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    use reqwest::Method;
+    let project = format!("/projects/{shared}");
+
+    // PUT /projects/:id: a maintainer's; the path stays; visibility takes effect at once.
+    let change = json!({"name": "Shared tools", "description": "what we share", "visibility": "public"});
+    assert_eq!(send(Method::PUT, Some(&dev_token), project.clone(), Some(change.clone())).await.0, 403);
+    let (status, changed) = send(Method::PUT, Some(&bob_token), project.clone(), Some(change)).await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(
+        (changed["name"].as_str(), changed["description"].as_str(), changed["path_with_namespace"].as_str()),
+        (Some("Shared tools"), Some("what we share"), Some("root/shared"))
+    );
+    assert_eq!(send(Method::GET, None, project.clone(), None).await.0, 200, "public now");
+    let private = Some(json!({"visibility": "private", "description": ""}));
+    let (_, changed) = send(Method::PUT, Some(&bob_token), project.clone(), private).await;
+    assert_eq!((changed["visibility"].as_str(), &changed["description"]), (Some("private"), &Value::Null));
+    assert_eq!(send(Method::GET, None, project.clone(), None).await.0, 401, "private again");
+    assert_eq!(send(Method::PUT, Some(&bob_token), project.clone(), Some(json!({}))).await.0, 400);
+    assert_eq!(send(Method::PUT, Some(&bob_token), project.clone(), Some(json!({"visibility": "x"}))).await.0, 400);
+
+    // What hangs on the project: a package, a job with artifacts, a deploy token, an
+    // allowlist entry elsewhere naming it.
+    let file = format!("/projects/{shared}/packages/generic/tool/1.0/tool.bin");
+    let resp = stack.http.put(stack.api(&file)).header("PRIVATE-TOKEN", &bob_token).body("bytes").send().await;
+    assert_eq!(resp.expect("publish").status(), 201);
+    let pipeline = stack.admin_post(&format!("{project}/pipelines"), json!({"ref": "main"})).await["id"]
+        .as_u64()
+        .expect("pipeline");
+    let job = stack.admin_post(&format!("{project}/pipelines/{pipeline}/jobs"), json!({"name": "build"})).await;
+    let job_id = job["id"].as_u64().expect("job");
+    let resp = stack
+        .http
+        .post(stack.api(&format!("/jobs/{job_id}/artifacts")))
+        .header("JOB-TOKEN", job["token"].as_str().expect("token"))
+        .body(arca_tests::zip_of(&[("a.txt", b"a")]))
+        .send()
+        .await
+        .expect("artifacts");
+    assert_eq!(resp.status(), 201);
+    let deploy = stack
+        .admin_post(&format!("{project}/deploy_tokens"), json!({"name": "d", "scopes": ["read_package_registry"]}))
+        .await;
+    let deploy_token = deploy["token"].as_str().expect("deploy token").to_owned();
+    stack
+        .admin_post(&format!("/projects/{other}/job_token_scope/allowlist"), json!({"target_project_id": shared}))
+        .await;
+    assert!(!project_keys(&stack, shared).await.is_empty());
+    assert!(!arca_tests::keys_under(&stack.app, &format!("packages/{shared}/")).await.is_empty());
+
+    // DELETE /projects/:id: the owner's or the administrator's; gone at once.
+    assert_eq!(send(Method::DELETE, Some(&bob_token), project.clone(), None).await.0, 403, "a maintainer");
+    let (status, body) = send(Method::DELETE, Some(ADMIN_TOKEN), project.clone(), None).await;
+    assert_eq!((status, body), (202, json!({"message": "202 Accepted"})));
+    assert_eq!(send(Method::GET, Some(&bob_token), project.clone(), None).await.0, 404);
+    assert_eq!(send(Method::GET, Some(ADMIN_TOKEN), "/projects/root%2Fshared".into(), None).await.0, 404);
+    assert_eq!(send(Method::GET, Some(&deploy_token), format!("{project}/packages"), None).await.0, 404);
+    assert_eq!(send(Method::DELETE, Some(ADMIN_TOKEN), project.clone(), None).await.0, 404, "once");
+    let (_, listed) = send(Method::GET, Some(&bob_token), "/projects".into(), None).await;
+    assert!(listed.as_array().expect("list").iter().all(|p| p["id"].as_u64() != Some(shared)));
+
+    // The worker's first pass removes every key, blob and reference; the final one,
+    // ARCA_MULTIPART_MAX_AGE later, ends the deletion.
+    assert_eq!(purge(&stack).await, 1);
+    assert_eq!(project_keys(&stack, shared).await, Vec::<String>::new());
+    for prefix in [format!("packages/{shared}/"), format!("artifacts/{shared}/")] {
+        assert!(arca_tests::keys_under(&stack.app, &prefix).await.is_empty(), "{prefix}");
+    }
+    assert!(!stack.app.meta.user_project_ids(bob).await.expect("redis").contains(&shared));
+    assert_eq!(stack.app.meta.job_project(job_id).await.expect("redis"), None);
+    assert!(stack.app.meta.all_deploy_tokens().await.expect("redis").iter().all(|t| t.project_id != shared));
+    assert!(!stack.app.meta.allowlist(other).await.expect("redis").contains(&shared));
+    let mut conn = stack.app.meta.conn();
+    let expiring: Vec<String> =
+        redis::AsyncCommands::zrange(&mut conn, arca_shared::keys::ARTIFACT_EXPIRY, 0, -1).await.expect("redis");
+    assert!(expiring.iter().all(|m| !m.starts_with(&format!("{shared}:"))), "{expiring:?}");
+    assert_eq!(purge(&stack).await, 0, "the final pass waits");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(purge(&stack).await, 1, "the final pass");
+    let deleting: u64 =
+        redis::AsyncCommands::zcard(&mut conn, arca_shared::keys::PROJECTS_DELETING).await.expect("redis");
+    assert_eq!(deleting, 0);
+
+    // /personal_access_tokens/self: the token in use, never its secret; revoking it.
+    let (status, own) = send(Method::GET, Some(&bob_token), "/personal_access_tokens/self".into(), None).await;
+    assert_eq!((status, own["user_id"].as_u64(), own.get("token")), (200, Some(bob), None));
+    assert_eq!(send(Method::GET, Some(ADMIN_TOKEN), "/personal_access_tokens/self".into(), None).await.0, 403);
+    assert_eq!(send(Method::GET, None, "/personal_access_tokens/self".into(), None).await.0, 401);
+    assert_eq!(send(Method::DELETE, Some(&bob_token), "/personal_access_tokens/self".into(), None).await.0, 204);
+    assert_eq!(send(Method::GET, Some(&bob_token), "/user".into(), None).await.0, 401);
+
+    // DELETE /users/:id: the administrator's. Tokens stop, memberships end, personal
+    // projects go, the name is free again.
+    let (status, tools) =
+        send(Method::POST, Some(&alice_token), "/projects".into(), Some(json!({"name": "tools"}))).await;
+    assert_eq!((status, tools["path_with_namespace"].as_str()), (201, Some("alice/tools")));
+    let tools = tools["id"].as_u64().expect("id");
+    let file = format!("/projects/{tools}/packages/generic/t/1/t.bin");
+    let resp = stack.http.put(stack.api(&file)).header("PRIVATE-TOKEN", &alice_token).body("t").send().await;
+    assert_eq!(resp.expect("publish").status(), 201);
+    assert_eq!(send(Method::DELETE, Some(&dev_token), format!("/users/{alice}"), None).await.0, 403);
+    assert_eq!(send(Method::DELETE, Some(ADMIN_TOKEN), format!("/users/{alice}"), None).await.0, 204);
+    assert_eq!(send(Method::GET, Some(&alice_token), "/user".into(), None).await.0, 401);
+    assert_eq!(send(Method::GET, Some(ADMIN_TOKEN), format!("/users/{alice}"), None).await.0, 404);
+    assert_eq!(send(Method::DELETE, Some(ADMIN_TOKEN), format!("/users/{alice}"), None).await.0, 404);
+    assert_eq!(send(Method::GET, Some(ADMIN_TOKEN), format!("/projects/{tools}"), None).await.0, 404);
+    let (_, members) = send(Method::GET, Some(ADMIN_TOKEN), format!("/projects/{other}/members"), None).await;
+    assert!(members.as_array().expect("members").iter().all(|m| m["id"].as_u64() != Some(alice)), "{members}");
+    assert!(stack.app.meta.all_pats().await.expect("redis").iter().all(|t| t.user_id != alice));
+    assert_eq!(purge(&stack).await, 1);
+    assert_eq!(project_keys(&stack, tools).await, Vec::<String>::new());
+    assert!(arca_tests::keys_under(&stack.app, &format!("packages/{tools}/")).await.is_empty());
+    stack.admin_post("/users", json!({"username": "alice"})).await;
+}
