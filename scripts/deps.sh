@@ -3,8 +3,8 @@
 #   scripts/deps.sh run    what `make run` needs: redis-server and curl (Debian) and s3s-fs
 #                          (a SigV4-checking S3 server, crates.io)
 #   scripts/deps.sh test   that, and what only the tests need (`make test`): Chromium (Debian)
-#                          and playwright-core (npm) for the console test, schemathesis (PyPI),
-#                          rustfmt and clippy
+#                          and playwright-core (npm) for the console test, schemathesis and
+#                          python-gitlab (PyPI), rustfmt and clippy
 set -euo pipefail
 MODE="${1:-test}"
 case "$MODE" in run | test) ;; *) echo "usage: $0 run|test" >&2; exit 2 ;; esac
@@ -51,6 +51,13 @@ SCHEMATHESIS_VERSION=4.32.5
 if ! command -v st >/dev/null 2>&1 || ! st --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
     echo "deps: installing schemathesis $SCHEMATHESIS_VERSION (pip)"
     python3 -m pip install -q "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
+# python-gitlab runs its documented recipes against a live stack (tests/tests/it/clients.rs).
+PYTHON_GITLAB_VERSION=8.6.0
+if ! python3 -c "import gitlab, sys; sys.exit(gitlab.__version__ != '$PYTHON_GITLAB_VERSION')" 2>/dev/null; then
+    echo "deps: installing python-gitlab $PYTHON_GITLAB_VERSION (pip)"
+    python3 -m pip install -q "python-gitlab==$PYTHON_GITLAB_VERSION"
 fi
 
 for component in rustfmt clippy; do

@@ -107,6 +107,30 @@ pub async fn create_token(
     Ok((StatusCode::CREATED, Json(views::PersonalAccessToken::of(&pat, Some(&secret)))))
 }
 
+/// `GET /personal_access_tokens/:token_id`: one token, never its secret: the
+/// administrator any, a user their own (another's is not found).
+#[utoipa::path(
+    get, path = "/api/v4/personal_access_tokens/{token_id}", tag = "tokens",
+    responses((status = 200, description = "The token.", body = views::PersonalAccessToken))
+)]
+pub async fn show_token(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path(token_id): Path<u64>,
+) -> ApiResult<Json<views::PersonalAccessToken>> {
+    if matches!(who, Principal::Anonymous) {
+        return Err(ApiError::Unauthorized);
+    }
+    let pat = app.meta.pat(token_id).await?.ok_or(ApiError::NotFound("Personal Access Token"))?;
+    if who.user_id() != Some(pat.user_id) {
+        who.require_admin().map_err(|e| match e {
+            ApiError::Forbidden => ApiError::NotFound("Personal Access Token"),
+            other => other,
+        })?;
+    }
+    Ok(Json(views::PersonalAccessToken::of(&pat, None)))
+}
+
 /// `DELETE /personal_access_tokens/:token_id`: revokes a token: the administrator any, a
 /// user their own.
 #[utoipa::path(
@@ -302,6 +326,23 @@ pub async fn create_deploy_token(
     Ok((StatusCode::CREATED, Json(views::DeployToken::of(&dt, Some(&secret)))))
 }
 
+/// `GET /projects/:id/deploy_tokens/:token_id` (maintainer): one deploy token, never its
+/// secret.
+#[utoipa::path(
+    get, path = "/api/v4/projects/{id}/deploy_tokens/{token_id}", tag = "tokens",
+    responses((status = 200, description = "The deploy token.", body = views::DeployToken))
+)]
+pub async fn show_deploy_token(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path((id, token_id)): Path<(String, u64)>,
+) -> ApiResult<Json<views::DeployToken>> {
+    let project = app.project(&who, &id, Action::AdministerProject).await?;
+    let dt = app.meta.deploy_token(token_id).await?.filter(|dt| dt.project_id == project.id);
+    let dt = dt.ok_or(ApiError::NotFound("Deploy Token"))?;
+    Ok(Json(views::DeployToken::of(&dt, None)))
+}
+
 /// `DELETE /projects/:id/deploy_tokens/:token_id` (maintainer): the token stops working.
 #[utoipa::path(
     delete, path = "/api/v4/projects/{id}/deploy_tokens/{token_id}", tag = "tokens",
@@ -328,7 +369,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create_token))
         .routes(routes!(list_tokens))
         .routes(routes!(show_own_token, revoke_own_token))
-        .routes(routes!(revoke_token))
+        .routes(routes!(show_token, revoke_token))
         .routes(routes!(list_deploy_tokens, create_deploy_token))
-        .routes(routes!(revoke_deploy_token))
+        .routes(routes!(show_deploy_token, revoke_deploy_token))
 }

@@ -6,6 +6,7 @@ mod artifacts;
 mod auth;
 mod authz;
 mod cleanup;
+mod clients;
 mod cluster;
 mod console;
 mod faults;
