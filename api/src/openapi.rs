@@ -247,6 +247,30 @@ mod tests {
         assert!(doc["components"]["schemas"]["PackageFile"]["required"].as_array().is_some_and(|r| r.len() > 10));
     }
 
+    /// `docs/COMPATIBILITY.md` names every route arca serves (as GitLab's, or as arca's
+    /// own), and no route it does not serve.
+    #[test]
+    fn compatibility_md_lists_every_route() {
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/COMPATIBILITY.md");
+        let text = std::fs::read_to_string(&file).expect("docs/COMPATIBILITY.md");
+        let doc = document();
+        let mut served = std::collections::BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            for method in METHODS.iter().filter(|m| item.get(**m).is_some()) {
+                served.insert(format!("{} {}", method.to_uppercase(), path.trim_start_matches("/api/v4")));
+            }
+        }
+        let listed: std::collections::BTreeSet<String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split_once('`').map(|(route, _)| route.to_owned()))
+            .filter(|r| METHODS.iter().any(|m| r.starts_with(&format!("{} /", m.to_uppercase()))))
+            .collect();
+        let missing: Vec<_> = served.difference(&listed).collect();
+        let extra: Vec<_> = listed.difference(&served).collect();
+        assert!(missing.is_empty() && extra.is_empty(), "COMPATIBILITY.md misses {missing:?} and lists {extra:?}");
+    }
+
     /// `docs/API.md` is the description rendered; `ARCA_WRITE_API_MD=1` rewrites it.
     #[test]
     fn api_md_is_the_description_rendered() {
