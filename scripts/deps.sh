@@ -3,8 +3,8 @@
 #   scripts/deps.sh run    what `make run` needs: redis-server and curl (Debian) and s3s-fs
 #                          (a SigV4-checking S3 server, crates.io)
 #   scripts/deps.sh test   that, and what only the tests need (`make test`): Chromium (Debian)
-#                          and playwright-core (npm) for the console test, schemathesis and
-#                          python-gitlab (PyPI), rustfmt and clippy
+#                          and playwright-core (npm) for the console test, @gitbeaker/rest
+#                          (npm), schemathesis and python-gitlab (PyPI), rustfmt and clippy
 set -euo pipefail
 MODE="${1:-test}"
 case "$MODE" in run | test) ;; *) echo "usage: $0 run|test" >&2; exit 2 ;; esac
@@ -44,6 +44,11 @@ fi
 if [ ! -d tests/console/node_modules/playwright-core ]; then
     echo "deps: installing playwright-core (npm ci in tests/console)"
     (cd tests/console && npm ci --no-audit --no-fund --silent)
+fi
+# @gitbeaker/rest, a GitLab API client, runs its recipes against a live stack (clients.rs).
+if [ ! -d tests/clients/node_modules/@gitbeaker/rest ]; then
+    echo "deps: installing @gitbeaker/rest (npm ci in tests/clients)"
+    (cd tests/clients && npm ci --no-audit --no-fund --silent)
 fi
 
 # schemathesis fuzzes the live API against its OpenAPI description (tests/tests/it/openapi.rs).

@@ -112,6 +112,35 @@ async fn the_runner_uploads_an_archive_and_reports_and_a_later_job_fetches_the_a
     let q = "artifact_format=raw&artifact_type=sast&expire_in=1+week";
     assert_eq!(runner.upload(build, &token, q, "gl-sast-report.json", sast).await, ok, "sast");
 
+    // A `metadata` part (what GitLab Workhorse adds for an archive) is accepted and ignored.
+    let (test_job, test_token) = new_job("with-metadata").await;
+    let boundary = "arcaMetadataBoundary";
+    let mut body = Vec::new();
+    for (field, file, bytes) in [("metadata", "metadata.gz", &junit), ("file", "artifacts.zip", &archive)] {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{file}\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let resp = stack
+        .http
+        .post(stack.api(&format!("/jobs/{test_job}/artifacts?artifact_format=zip&artifact_type=archive")))
+        .header("JOB-TOKEN", &test_token)
+        .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body)
+        .send()
+        .await
+        .expect("upload");
+    assert_eq!(resp.status(), 201);
+    let stored = stack.app.meta.job_artifacts(pid, test_job).await.expect("redis");
+    assert_eq!(
+        stored.iter().map(|a| (a.file_type.as_str(), a.size)).collect::<Vec<_>>(),
+        vec![("archive", archive.len() as u64)]
+    );
+
     // What is refused, and leaves nothing behind.
     let message = |v: &Value| v["message"].as_str().or(v["error"].as_str()).unwrap_or_default().to_owned();
     let q = "artifact_format=gzip&artifact_type=junit&expire_in=1+week";
