@@ -6,6 +6,7 @@
 //! 302. The download is counted in memory and written to Redis in batches
 //! (`downloads`), so counting never slows or fails the redirect.
 
+use crate::conditional::Conditions;
 use crate::packages::files::remove_file;
 use crate::upload::{discard, store};
 use crate::views;
@@ -13,7 +14,7 @@ use arca_shared::auth::Actor;
 use arca_shared::blobs::{BlobKeys, PresignOptions};
 use arca_shared::checksum::Expected;
 use arca_shared::http::{Path, Query};
-use arca_shared::meta::packages::{Added, NewFile};
+use arca_shared::meta::packages::{Added, NewFile, Precondition};
 use arca_shared::meta::versions::{Event, EventAction, PackageRef};
 use arca_shared::model::{PackageFile, PackageSettings, PackageStatus};
 use arca_shared::policy::Action;
@@ -83,7 +84,10 @@ fn rejects_duplicates(settings: &PackageSettings, name: &str, version: &str) -> 
 }
 
 /// `PUT /projects/:id/packages/generic/:name/:version/*file_name`: publishes the body as a
-/// file of that version, checked against the integrity headers it carries.
+/// file of that version, checked against the integrity headers it carries. Conditional
+/// with `If-None-Match: *` (only if no file of that name exists) or `If-Match:
+/// "<sha256>"` (only while the newest file of that name has that SHA-256; it then
+/// replaces the older copies), decided atomically when the file commits.
 #[utoipa::path(
     put, path = "/api/v4/projects/{id}/packages/generic/{package_name}/{package_version}/{*file_name}", tag = "generic packages",
     params(UploadParams),
@@ -91,6 +95,7 @@ fn rejects_duplicates(settings: &PackageSettings, name: &str, version: &str) -> 
     responses(
         (status = 201, description = "Stored: `{\"message\": \"201 Created\"}`, or the file with `select=package_file`.", body = views::Published),
         (status = 409, description = "Duplicates are refused by the project's settings.", body = views::Error),
+        (status = 412, description = "`If-Match` or `If-None-Match` did not hold (or was malformed); nothing was stored.", body = views::Message),
         (status = 413, description = "Larger than `ARCA_MAX_FILE_SIZE`.", body = views::Error),
     )
 )]
@@ -124,12 +129,18 @@ pub async fn upload(
         return Err(ApiError::PayloadTooLarge);
     }
     let expected = Expected::from_headers(&headers)?;
+    let conditions = Conditions::from_headers(&headers)?;
     let settings = app.meta.package_settings(project.id).await?;
-    let reject_duplicate = rejects_duplicates(&settings, &name, &version);
-    if reject_duplicate
-        && app.meta.download_target(project.id, &name, &version, &file_name).await?.is_some_and(|t| t.file.is_some())
-    {
-        return Err(ApiError::ForbiddenBecause("Duplicate package is not allowed"));
+    // A matched `If-Match` replaces the file even where duplicates are refused.
+    let reject_duplicate = rejects_duplicates(&settings, &name, &version) && !conditions.replaces();
+    let mut precondition = Precondition::None;
+    if reject_duplicate || !conditions.is_empty() {
+        let target = app.meta.download_target(project.id, &name, &version, &file_name).await?;
+        let current = target.and_then(|t| t.file);
+        precondition = conditions.evaluate(current.as_ref())?;
+        if reject_duplicate && current.is_some() {
+            return Err(ApiError::ForbiddenBecause("Duplicate package is not allowed"));
+        }
     }
 
     let upload_id = uuid::Uuid::new_v4().to_string();
@@ -158,6 +169,7 @@ pub async fn upload(
         description: &description,
         file,
         reject_duplicate,
+        precondition,
     };
     let added = app.meta.add_package_file(new).await.inspect_err(|_| discard(&app, &blob_key))?;
     let file = match added {
@@ -175,9 +187,16 @@ pub async fn upload(
             discard(&app, &blob_key);
             return Err(ApiError::ForbiddenBecause("Duplicate package is not allowed"));
         }
+        Added::PreconditionFailed => {
+            discard(&app, &blob_key);
+            return Err(ApiError::PreconditionFailed);
+        }
     };
     arca_shared::metrics::UPLOADED_BYTES.inc_by(file.size);
-    if let Some(keep) = settings.keep_n_duplicated_package_files {
+    if conditions.replaces() {
+        // What `If-Match` named is replaced: the older copies of that name go.
+        keep_newest_duplicates(&app, project.id, file.package_id, &file.file_name, 1).await;
+    } else if let Some(keep) = settings.keep_n_duplicated_package_files {
         keep_newest_duplicates(&app, project.id, file.package_id, &file.file_name, keep as usize).await;
     }
     let answer = if select_file {
@@ -213,12 +232,64 @@ async fn keep_newest_duplicates(app: &AppState, project_id: u64, package_id: u64
     }
 }
 
+/// `DELETE /projects/:id/packages/generic/:name/:version/*file_name` (maintainer): every
+/// file of that name in the version; the cleanup worker deletes the blobs, the audit trail
+/// records one event.
+#[utoipa::path(
+    delete, path = "/api/v4/projects/{id}/packages/generic/{package_name}/{package_version}/{*file_name}", tag = "generic packages",
+    responses((status = 204, description = "Deleted."))
+)]
+pub async fn delete(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path((id, name, version, file_name)): Path<(String, String, String, String)>,
+) -> ApiResult<StatusCode> {
+    let project = app.project(&who, &id, Action::ManagePackages).await?;
+    validate::package_name(&name)?;
+    validate::package_version(&version)?;
+    validate::file_name(&file_name)?;
+    let target = app
+        .meta
+        .download_target(project.id, &name, &version, &file_name)
+        .await?
+        .ok_or(ApiError::NotFound("Package"))?;
+    let package = app.meta.package(project.id, target.package_id).await?.ok_or(ApiError::NotFound("Package"))?;
+    let (_, files) = app.meta.package_files(&package, 0, u64::MAX / 2).await?;
+    let mut removed = Vec::new();
+    for file in files.iter().filter(|f| f.file_name == file_name) {
+        if app.meta.delete_package_file(&package, file).await? {
+            removed.push(file);
+        }
+    }
+    if removed.is_empty() {
+        return Err(ApiError::NotFound("Package File"));
+    }
+    let blobs: Vec<String> = removed.iter().map(|f| f.blob_key.clone()).collect();
+    app.meta.queue_blob_deletes(&blobs).await?;
+    let ids: Vec<u64> = removed.iter().map(|f| f.id).collect();
+    let detail = json!({ "file_name": file_name, "file_ids": ids, "count": ids.len() });
+    let event = Event {
+        actor: &who.actor(),
+        action: EventAction::PackageFileDeleted,
+        package: Some(PackageRef { id: package.id, name: &name, version: &version }),
+        detail,
+    };
+    app.meta.record_event(project.id, event).await;
+    tracing::info!(project_id = project.id, package_id = package.id, file = %file_name, count = ids.len(), by = %who.username(), "package files deleted by name");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The version segment that stands for the newest eligible version of a package.
+pub(crate) const LATEST: &str = "@latest";
+
 /// `GET|HEAD /projects/:id/packages/generic/:name/:version/*file_name`: the newest file of
 /// that name in the version, a 302 to a presigned S3 URL (or the bytes in proxy mode).
+/// `:version` may be `@latest`: the package's version first published last that is
+/// neither hidden, disabled nor recycled, named in `X-Package-Version`.
 #[utoipa::path(
     method(get, head), path = "/api/v4/projects/{id}/packages/generic/{package_name}/{package_version}/{*file_name}", tag = "generic packages",
     responses(
-        (status = 302, description = "To the bytes on S3 (the default).", headers(("Location" = String, description = "A presigned S3 URL."))),
+        (status = 302, description = "To the bytes on S3 (the default).", headers(("Location" = String, description = "A presigned S3 URL."), ("X-Package-Version" = String, description = "With `@latest`: the version it resolved to."))),
         (status = 200, description = "The bytes, with `ARCA_PROXY_DOWNLOAD=true`.", body = Vec<u8>, content_type = "application/octet-stream"),
         (status = 206, description = "A range of them.", body = Vec<u8>, content_type = "application/octet-stream"),
         (status = 304, description = "Unchanged (`If-None-Match`)."),
@@ -234,8 +305,15 @@ pub async fn download(
 ) -> ApiResult<Response> {
     let project = app.project(&who, &id, Action::ReadPackages).await?;
     validate::package_name(&name)?;
-    validate::package_version(&version)?;
     validate::file_name(&file_name)?;
+    // `@latest` (no version may contain `@`) stands for the newest eligible version.
+    let latest = version == LATEST;
+    let version = if latest {
+        app.meta.latest_version(project.id, &name).await?.ok_or(ApiError::NotFound("Package"))?
+    } else {
+        validate::package_version(&version)?;
+        version
+    };
     let target = app
         .meta
         .download_target(project.id, &name, &version, &file_name)
@@ -247,6 +325,12 @@ pub async fn download(
     let file = target.file.ok_or(ApiError::NotFound("Package File"))?;
     let etag = format!("\"{}\"", file.sha256);
     let mut out = HeaderMap::new();
+    if latest {
+        // The version was checked when it was published: a valid header value.
+        if let Ok(v) = HeaderValue::from_str(&version) {
+            out.insert("x-package-version", v);
+        }
+    }
     for (name, value) in [("x-checksum-sha256", &file.sha256), ("x-checksum-md5", &file.md5), ("etag", &etag)] {
         if let Ok(v) = HeaderValue::from_str(value) {
             out.insert(name, v);
@@ -329,7 +413,7 @@ fn range_header(headers: &HeaderMap) -> ApiResult<Option<String>> {
 
 /// The routes of this resource, every method of each path, with their descriptions.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(download, upload))
+    OpenApiRouter::new().routes(routes!(download, upload, delete))
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 
 mod allowlist;
 mod artifacts;
+mod conditional;
 mod generic;
 mod jobs;
 mod members;

@@ -92,6 +92,16 @@ pub fn document() -> Value {
             let Some(op) = item.get_mut(method) else { continue };
             op["operationId"] = json!(operation_id(method, &path));
             let mut parameters: Vec<Value> = path_parameters(&path).iter().map(|p| path_parameter(p)).collect();
+            if matches!(method, "get" | "head") && path.contains("/packages/generic/") {
+                // Reads also take `@latest` for the version.
+                for p in parameters.iter_mut().filter(|p| p["name"] == "package_version") {
+                    let version = p["schema"].take();
+                    p["schema"] = json!({"anyOf": [{"type": "string", "enum": ["@latest"]}, version]});
+                    p["description"] = json!(
+                        "As GitLab: `\\A(\\.?[\\w\\+-]+\\.?)+\\z`, no `..`; or `@latest`, the newest version that is not hidden, disabled or recycled."
+                    );
+                }
+            }
             if let Some(given) = op.get("parameters").and_then(Value::as_array) {
                 parameters.extend(given.iter().filter(|p| p["in"] != "path").cloned());
             }

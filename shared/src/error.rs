@@ -45,6 +45,9 @@ pub enum ApiError {
     Misdirected(&'static str),
     #[error("413 Payload Too Large")]
     PayloadTooLarge,
+    /// A conditional request (`If-Match`, `If-None-Match`) whose condition is false.
+    #[error("412 Precondition Failed")]
+    PreconditionFailed,
     #[error("416 Range Not Satisfiable")]
     RangeNotSatisfiable,
     /// Redis or S3 cannot be reached: fail fast, the client may retry.
@@ -77,6 +80,7 @@ impl ApiError {
             Self::Conflict(_) | Self::ConflictPlain(_) => StatusCode::CONFLICT,
             Self::Misdirected(_) => StatusCode::MISDIRECTED_REQUEST,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

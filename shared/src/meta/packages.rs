@@ -37,10 +37,20 @@ use crate::model::{Package, PackageFile, PackageSettings, PackageStatus};
 /// Creates the version when absent and adds the file, in one step: two first publishes
 /// of a version at once agree on one package id, and a refused duplicate leaves nothing.
 /// KEYS: version hash, version files, package ref (candidate id), file record, and the
-/// three listing ZSETs. Returns `{package id, 1 created | 0 existed | -1 duplicate}`.
+/// three listing ZSETs. Returns `{package id, 1 created | 0 existed | -1 duplicate | -2
+/// precondition failed}`. ARGV[13], the precondition: empty (none), `absent` (no file of
+/// that name yet) or the id the newest file of that name must still have.
 const ADD_FILE: &str = concat!(
     pointer_id_lua!(),
     r"
+if ARGV[13] ~= '' then
+  local current = redis.call('HGET', KEYS[1], 'f:' .. ARGV[10])
+  if ARGV[13] == 'absent' then
+    if current then return {0, -2} end
+  elseif not current or pointer_id(current) ~= tonumber(ARGV[13]) then
+    return {0, -2}
+  end
+end
 local id = redis.call('HGET', KEYS[1], 'id')
 local created = 0
 if not id then
@@ -168,6 +178,29 @@ pub struct NewFile<'a> {
     pub file: PackageFile,
     /// Refuse the file if the version already has one of that name.
     pub reject_duplicate: bool,
+    /// What the version's newest file of that name must be when the file commits.
+    pub precondition: Precondition,
+}
+
+/// A conditional publish's test, made when the file commits (so concurrent publishes
+/// cannot both pass it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precondition {
+    None,
+    /// No file of that name in the version (`If-None-Match: *`).
+    Absent,
+    /// The newest file of that name is still this one (what `If-Match` matched).
+    Is(u64),
+}
+
+impl Precondition {
+    fn arg(self) -> String {
+        match self {
+            Self::None => String::new(),
+            Self::Absent => "absent".to_owned(),
+            Self::Is(id) => id.to_string(),
+        }
+    }
 }
 
 pub enum Added {
@@ -178,6 +211,7 @@ pub enum Added {
         file: PackageFile,
     },
     Duplicate,
+    PreconditionFailed,
 }
 
 /// What the download path needs, from one HMGET.
@@ -307,10 +341,13 @@ impl Meta {
             .arg(&new.file.file_name)
             .arg(if new.reject_duplicate { "1" } else { "0" })
             .arg(new.file.size)
+            .arg(new.precondition.arg())
             .invoke_async(&mut self.conn())
             .await?;
-        if outcome < 0 {
-            return Ok(Added::Duplicate);
+        match outcome {
+            -1 => return Ok(Added::Duplicate),
+            -2 => return Ok(Added::PreconditionFailed),
+            _ => {}
         }
         let mut file = new.file;
         file.package_id = id;
@@ -533,6 +570,38 @@ impl Meta {
     }
 
     /// A page of the listed versions: `(total, page)`.
+    /// The version `@latest` stands for: of the package's listed versions (hidden and
+    /// recycled ones are not listed) that are not disabled, the one first published last
+    /// (greatest `created_at`, ties broken by the larger id). One range read of the name
+    /// index and one pipelined read of the candidates.
+    pub async fn latest_version(&self, project_id: u64, name: &str) -> StoreResult<Option<String>> {
+        let members: Vec<String> = self
+            .conn()
+            .zrangebylex(keys::packages_by_name(project_id), format!("[{name}\0"), format!("({name}\x01"))
+            .await?;
+        let versions: Vec<&str> = members.iter().filter_map(|m| m.split('\0').nth(1)).collect();
+        if versions.is_empty() {
+            return Ok(None);
+        }
+        let mut pipe = redis::pipe();
+        for v in &versions {
+            pipe.cmd("HMGET")
+                .arg(keys::package_version(project_id, name, v))
+                .arg("id")
+                .arg("created_at")
+                .arg("disabled");
+        }
+        let rows: Vec<(Option<u64>, Option<u64>, Option<String>)> = pipe.query_async(&mut self.conn()).await?;
+        Ok(versions
+            .iter()
+            .zip(rows)
+            .filter_map(|(v, (id, created_at, disabled))| {
+                (disabled.as_deref() != Some("1")).then_some(((created_at?, id?), *v))
+            })
+            .max_by_key(|(order, _)| *order)
+            .map(|(_, v)| v.to_owned()))
+    }
+
     pub async fn list_packages(&self, project_id: u64, q: &ListQuery) -> StoreResult<(u64, Vec<Package>)> {
         let lex_key = match q.order {
             Order::Version => keys::packages_by_version(project_id),

@@ -4,7 +4,7 @@
 //! Usage: seed-packages <project id> <count>
 
 use arca_shared::config::{Config, Source};
-use arca_shared::meta::packages::NewFile;
+use arca_shared::meta::packages::{NewFile, Precondition};
 use arca_shared::model::{PackageFile, PackageStatus};
 use arca_shared::time::now_ms;
 use futures_util::StreamExt;
@@ -44,6 +44,7 @@ async fn main() -> anyhow::Result<()> {
                 description: "",
                 file,
                 reject_duplicate: false,
+                precondition: Precondition::None,
             };
             app.meta.add_package_file(new).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             anyhow::Ok(())

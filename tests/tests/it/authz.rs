@@ -20,15 +20,15 @@ struct Probe {
 }
 
 /// What an allowed caller gets from each probe, in the order of [`probes`].
-const ALLOWED: [u16; 24] = [
+const ALLOWED: [u16; 25] = [
     200, 400, 200, 200, 400, 400, 400, 404, 400, 202, 400, 200, 404, 404, 400, 200, 200, 200, 404, 200, 200, 404, 400,
-    404,
+    404, 404,
 ];
 
 /// The later routes of a family already in the table: `(family column, route)`. Each is
 /// decided by the same action as its family's first route, so its row entries are that
 /// column's.
-const SAME_AS: [usize; 9] = [3, 3, 11, 11, 11, 14, 14, 11, 14];
+const SAME_AS: [usize; 10] = [3, 3, 11, 11, 11, 14, 14, 11, 14, 2];
 
 fn probes(p: u64, own_job: u64, other_job: u64) -> Vec<Probe> {
     let json = |v: Value| Some(v.to_string().into_bytes());
@@ -93,14 +93,21 @@ fn probes(p: u64, own_job: u64, other_job: u64) -> Vec<Probe> {
         // An empty name: 400 once authorized, and the project keeps its name.
         probe("project settings", Method::PUT, format!("/projects/{p}"), json(json!({"name": ""}))),
         probe("users: delete (admin)", Method::DELETE, "/users/999999".into(), None),
+        // No such package: 404 once authorized.
+        probe(
+            "manage packages: delete a file by name",
+            Method::DELETE,
+            format!("/projects/{p}/packages/generic/none/1.0/none.bin"),
+            None,
+        ),
     ]
 }
 
 /// The table, one row per principal: `Y` allowed, else the refusal's status.
 /// Columns follow [`probes`].
-fn expected(principal: &str) -> [Option<u16>; 24] {
+fn expected(principal: &str) -> [Option<u16>; 25] {
     let first = first_routes(principal);
-    let mut row = [None; 24];
+    let mut row = [None; 25];
     row[..15].copy_from_slice(&first);
     for (i, family) in SAME_AS.iter().enumerate() {
         row[15 + i] = first[*family];

@@ -5,6 +5,7 @@
 mod artifacts;
 mod auth;
 mod authz;
+mod beyond;
 mod cleanup;
 mod clients;
 mod cluster;
