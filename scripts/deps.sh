@@ -24,6 +24,8 @@ command -v curl >/dev/null 2>&1 || missing+=(curl)
 if [ "$MODE" = test ]; then
     # The web console's end-to-end test: Debian's Chromium, driven by playwright-core (npm).
     [ -x /usr/bin/chromium ] || missing+=(chromium)
+    # `unzip -t` checks the version archives arca streams.
+    command -v unzip >/dev/null 2>&1 || missing+=(unzip)
     command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
 fi
 if [ "${#missing[@]}" -gt 0 ]; then

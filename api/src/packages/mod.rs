@@ -2,6 +2,7 @@
 //! (`/projects/:id/packages`, `.../packages/:package_id`); its files, metadata, the recycle
 //! bin, settings and the audit trail are the submodules.
 
+mod archive;
 mod events;
 pub(crate) mod files;
 mod metadata;
@@ -268,6 +269,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(recycle_bin::routes())
         .merge(settings::routes())
         .merge(events::routes())
+        .merge(archive::routes())
         .routes(routes!(list))
         .routes(routes!(show, update, recycle))
 }

@@ -283,3 +283,63 @@ async fn deleting_a_file_by_name_removes_every_copy() {
     arca_cleanup::run_once(&stack.app).await.expect("cleanup pass");
     assert_eq!(keys_under(&stack.app, &format!("packages/{pid}/")).await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_version_downloads_as_one_zip_streamed_from_s3() {
+    let stack = Stack::start().await;
+    let (pid, _) = stack.project("archive", "private").await;
+    let p = Pkg { stack: &stack, pid };
+    let big: Vec<u8> = (0..6 * 1024 * 1024u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    assert_eq!(p.put("suite", "2.1", "bin/tool", b"old tool", &[]).await.0, 201);
+    assert_eq!(p.put("suite", "2.1", "bin/tool", &big, &[]).await.0, 201);
+    assert_eq!(p.put("suite", "2.1", "README.md", b"# suite\n", &[]).await.0, 201);
+    assert_eq!(p.put("suite", "2.1", "empty.txt", b"", &[]).await.0, 201);
+    let id = p.id("suite", "2.1").await;
+    let url = stack.api(&format!("/projects/{pid}/packages/{id}/archive"));
+
+    let resp = p.send(Method::GET, &url, ADMIN_TOKEN, &[], None).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/zip");
+    let disposition = resp.headers()["content-disposition"].to_str().expect("ascii").to_owned();
+    assert!(disposition.starts_with("attachment") && disposition.contains("suite-2.1.zip"), "{disposition}");
+    let bytes = resp.bytes().await.expect("body").to_vec();
+
+    // The zip crate checks every CRC-32 as it reads.
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.clone())).expect("a zip");
+    let mut names: Vec<String> = zip.file_names().map(|n| n.expect("a name").into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["README.md", "bin/tool", "empty.txt"], "the newest file of each name");
+    for (name, want) in [("bin/tool", big.as_slice()), ("README.md", b"# suite\n".as_slice()), ("empty.txt", b"")] {
+        let mut entry = zip.by_name(name).expect(name);
+        let mut got = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut got).expect("read, CRC checked");
+        assert!(got == want, "{name}");
+    }
+    // unzip -t and Python's zipfile agree.
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("suite.zip");
+    std::fs::write(&path, &bytes).expect("write");
+    let out = std::process::Command::new("unzip").arg("-t").arg(&path).output().expect("unzip");
+    assert!(out.status.success(), "unzip -t: {}", String::from_utf8_lossy(&out.stdout));
+    let script =
+        "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; print(len(z.namelist()))";
+    let out = std::process::Command::new("python3").args(["-c", script]).arg(&path).output().expect("python3");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "3", "{}", String::from_utf8_lossy(&out.stderr));
+
+    // Who may read the version may read its zip; a disabled version has none.
+    let (_, outsider) = stack.user("outsider", &["api"]).await;
+    assert_eq!(p.send(Method::GET, &url, &outsider, &[], None).await.status(), 404);
+    let resp = p
+        .send(
+            Method::PATCH,
+            &stack.api(&format!("/projects/{pid}/packages/{id}")),
+            ADMIN_TOKEN,
+            &[("Content-Type", "application/json")],
+            Some(br#"{"disabled": true}"#),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(p.send(Method::GET, &url, ADMIN_TOKEN, &[], None).await.status(), 403);
+    let missing = stack.api(&format!("/projects/{pid}/packages/999999/archive"));
+    assert_eq!(p.send(Method::GET, &missing, ADMIN_TOKEN, &[], None).await.status(), 404);
+}
