@@ -323,14 +323,29 @@ pub async fn download(
         return Err(ApiError::ForbiddenBecause("package version is disabled"));
     }
     let file = target.file.ok_or(ApiError::NotFound("Package File"))?;
-    let etag = format!("\"{}\"", file.sha256);
-    let mut out = HeaderMap::new();
+    let mut extra = HeaderMap::new();
     if latest {
         // The version was checked when it was published: a valid header value.
         if let Ok(v) = HeaderValue::from_str(&version) {
-            out.insert("x-package-version", v);
+            extra.insert("x-package-version", v);
         }
     }
+    serve_file(&app, &method, &headers, (project.id, &name, &version), &file, extra).await
+}
+
+/// Answers a download of one package file: a 302 to a presigned URL, or the bytes in proxy
+/// mode (ranges, `If-None-Match`), with its checksums, ETag and `extra`; a `GET` is counted
+/// on the version. Shared by the file URL, `@latest` and share links.
+pub(crate) async fn serve_file(
+    app: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    (project_id, name, version): (u64, &str, &str),
+    file: &PackageFile,
+    extra: HeaderMap,
+) -> ApiResult<Response> {
+    let etag = format!("\"{}\"", file.sha256);
+    let mut out = extra;
     for (name, value) in [("x-checksum-sha256", &file.sha256), ("x-checksum-md5", &file.md5), ("etag", &etag)] {
         if let Ok(v) = HeaderValue::from_str(value) {
             out.insert(name, v);
@@ -339,10 +354,10 @@ pub async fn download(
     let counts = method == Method::GET;
 
     let resp = if app.config.proxy_download {
-        if if_none_match(&headers, &etag) {
+        if if_none_match(headers, &etag) {
             return Ok((StatusCode::NOT_MODIFIED, out).into_response());
         }
-        let range = range_header(&headers)?;
+        let range = range_header(headers)?;
         let is_range = range.is_some();
         let object = app.blobs.get(&file.blob_key, range).await?;
         out.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
@@ -384,7 +399,7 @@ pub async fn download(
         (StatusCode::FOUND, out).into_response()
     };
     if counts {
-        app.downloads.record(project.id, &name, &version, now_ms());
+        app.downloads.record(project_id, name, version, now_ms());
     }
     Ok(resp)
 }

@@ -41,6 +41,11 @@ fn path_parameter(name: &str) -> Value {
             json!("docs/readme.txt"),
         ),
         "ref_name" => (json!({"type": "string", "minLength": 1}), "A branch or tag.", json!("main")),
+        "token" => (
+            json!({"type": "string", "pattern": "^arca-share-[A-Za-z0-9]{32}$"}),
+            "A share link's secret, from the `url` its creation answered.",
+            json!("arca-share-0123456789abcdefABCDEF0123456789"),
+        ),
         "key" => (
             json!({"type": "string", "minLength": 1, "maxLength": validate::MAX_METADATA_KEY, "pattern": validate::METADATA_KEY_PATTERN}),
             "A metadata key: letters, digits, `.`, `_`, `-`, `:`.",

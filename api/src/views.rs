@@ -370,6 +370,33 @@ impl Job {
     }
 }
 
+/// A share link; `url` (which holds its secret) only in the answer that creates it.
+#[derive(Serialize, ToSchema)]
+pub struct Share {
+    pub id: u64,
+    pub package_id: u64,
+    pub file_name: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub created_by: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl Share {
+    pub fn of(s: &model::Share, url: Option<String>) -> Self {
+        Self {
+            id: s.id,
+            package_id: s.package_id,
+            file_name: s.file_name.clone(),
+            created_at: rfc3339(s.created_at),
+            expires_at: rfc3339(s.expires_at),
+            created_by: s.created_by.clone(),
+            url,
+        }
+    }
+}
+
 /// One entry of a job's archive, read from its central directory.
 #[derive(Serialize, ToSchema)]
 pub struct ArchiveEntry {

@@ -313,9 +313,30 @@ pub struct Config {
     pub multipart_max_age: Duration,
     /// How long a cleanup worker holds a unit of work before another may take it over.
     pub cleanup_lease: Duration,
+    /// The longest a share link may live.
+    pub share_max_ttl: Duration,
+    /// The URL clients reach arca at (`https://artifacts.example.com`), for the links arca
+    /// hands out; without it they are built from the request's scheme and host.
+    pub public_url: Option<String>,
 }
 
 const DAY: u64 = 24 * 60 * 60;
+
+/// `ARCA_PUBLIC_URL`: an absolute http(s) URL, kept without its trailing slash.
+fn public_url(src: &Source) -> Result<Option<String>, ConfigError> {
+    let Some(raw) = src.get("ARCA_PUBLIC_URL").map(|v| v.trim().trim_end_matches('/').to_owned()) else {
+        return Ok(None);
+    };
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let ok = (raw.starts_with("http://") || raw.starts_with("https://"))
+        && raw.parse::<axum::http::Uri>().is_ok_and(|u| u.host().is_some() && u.query().is_none());
+    if !ok {
+        return Err(ConfigError::new("ARCA_PUBLIC_URL", "must be an absolute http or https URL"));
+    }
+    Ok(Some(raw))
+}
 
 impl Config {
     pub fn from_source(src: &Source) -> Result<Self, ConfigError> {
@@ -347,6 +368,8 @@ impl Config {
             orphan_grace: src.duration("ARCA_ORPHAN_GRACE", Duration::from_secs(60 * 60))?,
             multipart_max_age: src.duration("ARCA_MULTIPART_MAX_AGE", Duration::from_secs(DAY))?,
             cleanup_lease: src.duration("ARCA_CLEANUP_LEASE", Duration::from_secs(5 * 60))?,
+            share_max_ttl: src.duration("ARCA_SHARE_MAX_TTL", Duration::from_secs(7 * DAY))?,
+            public_url: public_url(src)?,
         })
     }
 }

@@ -40,6 +40,24 @@ pub fn token_by_hash(hash_hex: &str) -> String {
     format!("arca:{{tokens}}:h:{hash_hex}")
 }
 
+/// Share link ids.
+pub const SHARE_SEQ: &str = "arca:{tokens}:seq:share";
+
+/// A share link's secret (SHA-256) -> `<project id>:<share id>`; expires with the link.
+pub fn share_by_hash(hash_hex: &str) -> String {
+    format!("arca:{{tokens}}:share:{hash_hex}")
+}
+
+/// A share link's record; expires with the link.
+pub fn share(project_id: u64, share_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:share:{share_id}")
+}
+
+/// A version's share links: ZSET share id by creation time.
+pub fn package_shares(project_id: u64, package_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:pkg:{package_id}:shares")
+}
+
 /// A web-console session by the SHA-256 of its id: JSON of what it stands for, with a TTL.
 pub fn session(id_hash: &str) -> String {
     format!("arca:{{tokens}}:session:{id_hash}")

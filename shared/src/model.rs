@@ -197,6 +197,20 @@ impl Default for PackageSettings {
     }
 }
 
+/// A share link: one file of one version, downloadable without a token until it expires
+/// or is revoked. Only the secret's SHA-256 is stored.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Share {
+    pub id: u64,
+    pub project_id: u64,
+    pub package_id: u64,
+    pub file_name: String,
+    pub token_hash: String,
+    pub created_at: u64,
+    pub expires_at: u64,
+    pub created_by: String,
+}
+
 /// One artifact of a job: its archive, or a report (one per type and job).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Artifact {

@@ -19,8 +19,11 @@ pub enum Action {
     ReadPackages,
     /// Publish package files, set metadata.
     PublishPackages,
-    /// Disable, recycle, restore, purge, delete files, package settings.
+    /// Disable, recycle, restore, purge, delete files, package settings, revoke others'
+    /// share links.
     ManagePackages,
+    /// Create share links (and list them, and revoke one's own): people, not machines.
+    CreateShare,
     /// Jobs, pipelines, artifacts (archive, single file, by ref, entries).
     ReadCi,
     /// Create and end pipelines and jobs, `keep` artifacts.
@@ -102,7 +105,7 @@ pub fn permits(who: Standing, action: Action, public: bool) -> Result<(), Refusa
                 View => 0,
                 ReadPackages | ReadCi if public => 0,
                 ReadPackages | ReadCi => access::REPORTER,
-                PublishPackages | AdministerCi | EndJob { .. } => access::DEVELOPER,
+                PublishPackages | CreateShare | AdministerCi | EndJob { .. } => access::DEVELOPER,
                 ManagePackages | DeleteArtifacts | AdministerProject => access::MAINTAINER,
                 DeleteProject => access::OWNER,
                 // Only a job's own token uploads its artifacts.

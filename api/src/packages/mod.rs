@@ -8,6 +8,7 @@ pub(crate) mod files;
 mod metadata;
 mod recycle_bin;
 mod settings;
+pub(crate) mod shares;
 
 use crate::generic::description;
 use crate::paging::Paging;
@@ -270,6 +271,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(settings::routes())
         .merge(events::routes())
         .merge(archive::routes())
+        .merge(shares::routes())
         .routes(routes!(list))
         .routes(routes!(show, update, recycle))
 }

@@ -90,8 +90,11 @@ impl Gateway {
                     if let Ok(v) = HeaderValue::from_str(&request_id) {
                         req.headers_mut().insert(X_REQUEST_ID.clone(), v);
                     }
-                    let resp = self.forward(pool, req, peer, &request_id).await;
-                    if resp.status() == StatusCode::UNAUTHORIZED {
+                    let mut resp = self.forward(pool, req, peer, &request_id).await;
+                    // A refused share-link token is a failed authentication too; the
+                    // services mark it, and the mark stays inside.
+                    let refused_secret = resp.headers_mut().remove(AUTH_FAILED).is_some();
+                    if resp.status() == StatusCode::UNAUTHORIZED || refused_secret {
                         self.auth_failures.failed(client);
                     }
                     (pool.name, resp)
@@ -236,6 +239,9 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
         headers.remove(name);
     }
 }
+
+/// The services' mark on a 404 that refused a secret (a share link's token).
+const AUTH_FAILED: &str = "x-arca-auth-failed";
 
 /// Headers a proxy adds to say who the client is and how it reached us.
 const FORWARDED: [&str; 6] =

@@ -8,6 +8,7 @@ pub mod packages;
 mod projects;
 pub mod purge;
 pub mod sessions;
+pub mod shares;
 pub mod sweep;
 mod tokens;
 mod users;

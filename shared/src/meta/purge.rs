@@ -72,7 +72,8 @@ impl Meta {
     }
 
     /// Removes every Redis key of a deleted project and every reference to it elsewhere:
-    /// its members' project lists, its jobs' project index, its deploy tokens, its entries
+    /// its members' project lists, its jobs' project index, its share links' secrets, its
+    /// deploy tokens, its entries
     /// in the expiry and purge schedules, other projects' job-token allowlists. Idempotent.
     /// Returns how many of its own keys were removed.
     pub async fn purge_project_keys(&self, project_id: u64) -> StoreResult<u64> {
@@ -90,6 +91,18 @@ impl Meta {
             .collect();
         for chunk in job_index.chunks(500) {
             let _: () = self.conn().del(chunk).await?;
+        }
+        let share_prefix = format!("{}share:", keys::project_keys_pattern(project_id).trim_end_matches('*'));
+        let shares: Vec<String> = names
+            .iter()
+            .filter(|n| n.strip_prefix(&share_prefix).is_some_and(|id| id.parse::<u64>().is_ok()))
+            .cloned()
+            .collect();
+        for chunk in shares.chunks(500) {
+            let records: Vec<crate::model::Share> = self.get_json_many(chunk, "share record").await?;
+            for share in records {
+                let _: () = self.conn().del(keys::share_by_hash(&share.token_hash)).await?;
+            }
         }
         for dt in self.all_deploy_tokens().await?.into_iter().filter(|t| t.project_id == project_id) {
             redis::pipe()

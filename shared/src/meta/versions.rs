@@ -348,6 +348,8 @@ impl Meta {
 
     /// Removes a purged version's metadata, once its blobs are gone.
     pub async fn finish_purge(&self, project_id: u64, package_id: u64, file_ids: &[u64]) -> StoreResult<()> {
+        // Its share links go with it.
+        self.delete_package_shares(project_id, package_id).await?;
         let mut pipe = redis::pipe();
         pipe.atomic();
         for fid in file_ids {

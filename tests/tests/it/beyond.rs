@@ -343,3 +343,170 @@ async fn a_version_downloads_as_one_zip_streamed_from_s3() {
     let missing = stack.api(&format!("/projects/{pid}/packages/999999/archive"));
     assert_eq!(p.send(Method::GET, &missing, ADMIN_TOKEN, &[], None).await.status(), 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn share_links_download_without_a_token_until_they_expire_or_are_revoked() {
+    let stack = Stack::start_with(|s| {
+        s.insert("ARCA_AUTH_FAILURE_LIMIT".into(), "6".into());
+        s.insert("ARCA_AUTH_FAILURE_WINDOW".into(), "1m".into());
+        s.insert("ARCA_TRUSTED_PROXIES".into(), "127.0.0.1".into());
+    })
+    .await;
+    let (pid, _) = stack.project("shared", "private").await;
+    let (dev, dev_token) = stack.user("dev", &["api"]).await;
+    let (dev2, dev2_token) = stack.user("dev2", &["api"]).await;
+    let (rep, rep_token) = stack.user("rep", &["api"]).await;
+    for (user, level) in [(dev, access::DEVELOPER), (dev2, access::DEVELOPER), (rep, access::REPORTER)] {
+        stack.add_member(pid, user, level).await;
+    }
+    let p = Pkg { stack: &stack, pid };
+    assert_eq!(p.put("app", "1.0", "app.bin", b"version one", &[]).await.0, 201);
+    let id = p.id("app", "1.0").await;
+    let shares = stack.api(&format!("/projects/{pid}/packages/{id}/shares"));
+    let create = |token: &str, body: Value| {
+        let req = stack.http.post(&shares).header("PRIVATE-TOKEN", token).json(&body);
+        async move {
+            let resp = req.send().await.expect("req");
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    // Developers make links; reporters and machine tokens do not; bad expiries are 400.
+    let (status, share) = create(&dev_token, json!({"file_name": "app.bin", "expires_in": "1 hour"})).await;
+    assert_eq!(status, 201, "{share}");
+    assert_eq!((share["file_name"].as_str(), share["created_by"].as_str()), (Some("app.bin"), Some("dev")));
+    let url = share["url"].as_str().expect("url").to_owned();
+    assert!(url.starts_with(&format!("{}/api/v4/shares/arca-share-", stack.url)), "{url}");
+    assert_eq!(create(&rep_token, json!({"file_name": "app.bin"})).await.0, 403);
+    for bad in ["8 days", "never", "soon", "0 seconds"] {
+        assert_eq!(create(&dev_token, json!({"file_name": "app.bin", "expires_in": bad})).await.0, 400, "{bad}");
+    }
+    assert_eq!(create(&dev_token, json!({"file_name": "missing.bin"})).await.0, 404);
+
+    // Anyone with the URL: the same 302 as an authorized download, following the newest
+    // file of the name; counted.
+    let anonymous = |method: Method, url: String| stack.http.request(method, url).send();
+    let resp = anonymous(Method::GET, url.clone()).await.expect("req");
+    assert_eq!(resp.status(), 302);
+    let location = resp.headers()["location"].to_str().expect("ascii").to_owned();
+    assert_eq!(reqwest::get(location).await.expect("s3").bytes().await.expect("body").as_ref(), b"version one");
+    assert_eq!(p.put("app", "1.0", "app.bin", b"version one, rebuilt", &[]).await.0, 201);
+    let resp = anonymous(Method::GET, url.clone()).await.expect("req");
+    let location = resp.headers()["location"].to_str().expect("ascii").to_owned();
+    assert_eq!(reqwest::get(location).await.expect("s3").text().await.expect("body"), "version one, rebuilt");
+    assert_eq!(anonymous(Method::HEAD, url.clone()).await.expect("req").status(), 302);
+    let mut count = 0;
+    for _ in 0..50 {
+        let details: Value = stack.admin_get(&format!("/projects/{pid}/packages/{id}")).await;
+        count = details["download_count"].as_u64().expect("count");
+        if count >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(count, 2, "two GETs through the link");
+
+    // Listing shows no secret; the version disabled or recycled makes the link a 404,
+    // and it comes back with the version.
+    let listed: Value = stack
+        .http
+        .get(&shares)
+        .header("PRIVATE-TOKEN", &dev_token)
+        .send()
+        .await
+        .expect("req")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+    assert!(listed[0].get("url").is_none() && !listed.to_string().contains("arca-share-"), "{listed}");
+    let version_url = stack.api(&format!("/projects/{pid}/packages/{id}"));
+    let patch = |disabled: bool| {
+        p.send(
+            Method::PATCH,
+            &version_url,
+            ADMIN_TOKEN,
+            &[("Content-Type", "application/json")],
+            Some(if disabled { br#"{"disabled": true}"#.as_slice() } else { br#"{"disabled": false}"#.as_slice() }),
+        )
+    };
+    assert_eq!(patch(true).await.status(), 200);
+    assert_eq!(anonymous(Method::GET, url.clone()).await.expect("req").status(), 404);
+    assert_eq!(patch(false).await.status(), 200);
+    assert_eq!(anonymous(Method::GET, url.clone()).await.expect("req").status(), 302);
+    assert_eq!(stack.admin_delete(&format!("/projects/{pid}/packages/{id}")).await, 204);
+    assert_eq!(anonymous(Method::GET, url.clone()).await.expect("req").status(), 404);
+    let restore = stack.api(&format!("/projects/{pid}/packages/{id}/restore"));
+    let resp = stack.http.post(&restore).header("PRIVATE-TOKEN", ADMIN_TOKEN).send().await.expect("req");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(anonymous(Method::GET, url.clone()).await.expect("req").status(), 302);
+
+    // Revoking: another developer may not, the creator may; then it is gone.
+    let share_id = share["id"].as_u64().expect("id");
+    let one = format!("{shares}/{share_id}");
+    assert_eq!(p.send(Method::DELETE, &one, &dev2_token, &[], None).await.status(), 403);
+    assert_eq!(p.send(Method::DELETE, &one, &dev_token, &[], None).await.status(), 204);
+    assert_eq!(anonymous(Method::GET, url.clone()).await.expect("req").status(), 404);
+
+    // A short-lived link expires by itself.
+    let (_, short) = create(&dev_token, json!({"file_name": "app.bin", "expires_in": "1 sec"})).await;
+    let short = short["url"].as_str().expect("url").to_owned();
+    assert_eq!(anonymous(Method::GET, short.clone()).await.expect("req").status(), 302);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(anonymous(Method::GET, short).await.expect("req").status(), 404);
+
+    // Forged and malformed tokens are 404s the gateway counts as failed authentications
+    // (as it counts revoked and expired ones): after ARCA_AUTH_FAILURE_LIMIT of them this
+    // client gets a 429.
+    let base = stack.api("/shares/");
+    let guess =
+        |token: String| stack.http.get(format!("{base}{token}")).header("X-Forwarded-For", "203.0.113.9").send();
+    let mut statuses = Vec::new();
+    for token in [
+        format!("arca-share-{}", "A".repeat(32)),
+        "arca-share-short".to_owned(),
+        format!("arca-share-{}", "-".repeat(32)),
+        "not-a-share-token".to_owned(),
+        format!("arca-share-{}Z", "b".repeat(32)),
+        format!("arca-share-{}", "c".repeat(32)),
+        format!("arca-share-{}", "d".repeat(32)),
+    ] {
+        statuses.push(guess(token).await.expect("req").status().as_u16());
+    }
+    assert_eq!(statuses, [404, 404, 404, 404, 404, 404, 429]);
+
+    // Purging the version deletes its links.
+    let (_, last) = create(&dev_token, json!({"file_name": "app.bin"})).await;
+    let last = last["url"].as_str().expect("url").to_owned();
+    assert_eq!(stack.admin_delete(&format!("/projects/{pid}/packages/{id}")).await, 204);
+    assert_eq!(stack.admin_delete(&format!("/projects/{pid}/packages/recycle_bin/{id}")).await, 204);
+    arca_cleanup::run_once(&stack.app).await.expect("cleanup pass");
+    let mut conn = stack.app.meta.conn();
+    let left: Vec<String> =
+        redis::AsyncCommands::keys(&mut conn, format!("arca:{{p{pid}}}:*share*")).await.expect("redis");
+    assert_eq!(left, Vec::<String>::new());
+    let secret = last.rsplit('/').next().expect("token");
+    let index = arca_shared::keys::share_by_hash(&arca_shared::auth::hash_token(secret));
+    let exists: bool = redis::AsyncCommands::exists(&mut conn, index).await.expect("redis");
+    assert!(!exists, "the secret's index is gone with the version");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn share_links_use_the_public_url_when_set() {
+    let stack = Stack::start_with(|s| {
+        s.insert("ARCA_PUBLIC_URL".into(), "https://artifacts.example.com/".into());
+    })
+    .await;
+    let (pid, _) = stack.project("public-url", "private").await;
+    let p = Pkg { stack: &stack, pid };
+    assert_eq!(p.put("app", "1.0", "app.bin", b"x", &[]).await.0, 201);
+    let id = p.id("app", "1.0").await;
+    let share = stack
+        .admin_post(
+            &format!("/projects/{pid}/packages/{id}/shares"),
+            json!({"file_name": "app.bin", "expires_in": "2 days"}),
+        )
+        .await;
+    let url = share["url"].as_str().expect("url");
+    assert!(url.starts_with("https://artifacts.example.com/api/v4/shares/arca-share-"), "{url}");
+}
