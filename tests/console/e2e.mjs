@@ -3,8 +3,10 @@
 // with: ARCA_URL, MAINTAINER_TOKEN, REPORTER_TOKEN, PROJECT_ID, JOB_ID, SCREENSHOTS.
 //
 // A maintainer signs in, uploads a file, sees it listed, opens its details, sets metadata,
-// disables and re-enables the version, downloads it, deletes it, restores it from the
-// recycle bin, browses a job's archive and signs out; a reporter sees no upload or delete
+// disables and re-enables the version, downloads it, sees it marked latest with its @latest
+// curl line, downloads the version as a zip, makes a share link and downloads through it
+// without a token, deletes a file by name, deletes the version, restores it from the
+// recycle bin, browses a job's artifacts and signs out; a reporter sees no upload or delete
 // button. Every page is checked at 1280 px and 390 px wide for labelled inputs,
 // keyboard-reachable controls and no horizontal overflow, and screenshotted.
 
@@ -132,7 +134,7 @@ const details = await page.locator("dl.fields").innerText();
 expect(details.includes(sha256), "details show the SHA-256");
 expect(details.includes("built by the console test"), "details show the description");
 expect(details.includes("3.0 MiB"), "details show the size");
-expect((await page.locator("pre").innerText()).includes("<your token>"), "the curl command elides the token");
+expect((await page.locator("pre").allInnerTexts()).every((t) => t.includes("<your token>")), "the curl commands elide the token");
 await shoot(page, "details");
 
 // Metadata: add, then change.
@@ -178,6 +180,42 @@ await page.getByText("Version enabled").waitFor();
 const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download this version" }).click()]);
 const got = readFileSync(await download.path());
 expect(createHash("sha256").update(got).digest("hex") === sha256, "the downloaded bytes are the uploaded ones");
+
+// @latest: the version is marked latest, with its curl line.
+expect((await page.locator("#version").innerText()).includes("(latest)"), "the latest version is marked in the picker");
+await page.locator(".badge.latest").waitFor();
+expect((await page.locator("pre", { hasText: "/@latest/" }).innerText()).includes("/packages/generic/tool/@latest/linux/tool.bin"), "a curl line for @latest");
+
+// The whole version as one zip.
+const [zipped] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download all (.zip)" }).click()]);
+expect(zipped.suggestedFilename() === "tool-1.0.0.zip", `the zip is named after the version (${zipped.suggestedFilename()})`);
+const zipBytes = readFileSync(await zipped.path());
+expect(zipBytes.subarray(0, 2).toString() === "PK" && zipBytes.length > body.length, "the zip holds the file");
+
+// A share link: created in the dialog, downloaded without a token.
+await page.getByRole("row", { name: /linux\/tool\.bin/ }).getByRole("button", { name: "Share" }).click();
+await page.getByLabel("Link expires in").selectOption("1 hour");
+await page.getByRole("button", { name: "Create link" }).click();
+const link = await page.getByLabel("Share link").inputValue();
+expect(link.startsWith(`${ARCA_URL}/api/v4/shares/arca-share-`), `an absolute link (${link})`);
+await shoot(page, "share-dialog");
+const shared = Buffer.from(await (await fetch(link)).arrayBuffer());
+expect(createHash("sha256").update(shared).digest("hex") === sha256, "the link downloads the file without a token");
+await page.getByRole("button", { name: "Close" }).click();
+
+// Delete a file by name: a second file, published with curl's equivalent, then deleted.
+const notes = await fetch(`${ARCA_URL}/api/v4/projects/${PROJECT_ID}/packages/generic/tool/1.0.0/notes.txt`, {
+  method: "PUT", headers: { "PRIVATE-TOKEN": MAINTAINER_TOKEN }, body: "release notes",
+});
+expect(notes.status === 201, `a second file is published (${notes.status})`);
+await page.reload();
+await page.getByRole("row", { name: /notes\.txt/ }).getByRole("button", { name: "Delete" }).click();
+await page.getByText("Deleted notes.txt").waitFor();
+await page.getByRole("row", { name: /notes\.txt/ }).waitFor({ state: "detached" });
+const notesGone = await fetch(`${ARCA_URL}/api/v4/projects/${PROJECT_ID}/packages/generic/tool/1.0.0/notes.txt`, {
+  headers: { "PRIVATE-TOKEN": MAINTAINER_TOKEN }, redirect: "manual",
+});
+expect(notesGone.status === 404, `the file is gone (${notesGone.status})`);
 
 // Delete to the recycle bin, restore it.
 await page.getByRole("button", { name: "Delete this version" }).click();

@@ -293,13 +293,21 @@ async function details(id, name, wanted, tab) {
   const lvl = level(project);
   const here = (v, t) => `#/p/${project.id}/pkg/${enc(name)}/${v}${t ? `/${t}` : ""}`;
 
+  // What `@latest` serves: the version first published last that is not disabled (hidden
+  // and recycled ones are not listed).
+  const latest = versions.filter((v) => !v.disabled)
+    .sort((a, b) => (b.created_at || "").localeCompare(a.created_at || "") || b.id - a.id)[0];
   const picker = h("select", { id: "version", onchange: (e) => { location.hash = here(e.target.value); } },
-    versions.map((v) => h("option", { value: v.id, selected: v.id === chosen.id }, v.version + (v.disabled ? " (disabled)" : ""))));
-  const fileUrl = (f) => `${API}/projects/${project.id}/packages/generic/${enc(pkg.name)}/${enc(pkg.version)}/${encPath(f.file_name)}`;
+    versions.map((v) => h("option", { value: v.id, selected: v.id === chosen.id },
+      v.version + (v.disabled ? " (disabled)" : "") + (latest && v.id === latest.id ? " (latest)" : ""))));
+  const generic = (version, file) => `${API}/projects/${project.id}/packages/generic/${enc(pkg.name)}/${version}/${encPath(file)}`;
+  const fileUrl = (f) => generic(enc(pkg.version), f.file_name);
   const newest = files[files.length - 1];
+  const isLatest = latest && latest.id === pkg.id;
 
   const actions = h("div", { class: "row" },
     newest ? h("a", { class: "button primary", href: fileUrl(newest), download: "" }, "Download this version") : null,
+    newest && !pkg.disabled ? h("a", { class: "button", href: `${API}${base}/archive`, download: "" }, "Download all (.zip)") : null,
     lvl >= 40 ? h("label", { class: "switch", for: "disabled" },
       h("input", {
         id: "disabled",
@@ -324,7 +332,7 @@ async function details(id, name, wanted, tab) {
     }, "Delete this version") : null);
 
   const fields = h("dl", { class: "fields" },
-    [["Version", pkg.version], ["Pushed by", pkg.pushed_by || "—"], ["Pushed", when(pkg.created_at)],
+    [["Version", [pkg.version, isLatest ? h("span", { class: "badge latest" }, "latest") : null]], ["Pushed by", pkg.pushed_by || "—"], ["Pushed", when(pkg.created_at)],
       ["Size", size(pkg.size)], ["MD5", pkg.md5 || "—"], ["SHA-256", pkg.sha256 || "—"],
       ["Downloads", String(pkg.download_count)], ["Last downloaded", when(pkg.last_downloaded_at)],
       ["Description", pkg.description || "—"], ["Status", pkg.disabled ? "disabled" : "enabled"]]
@@ -335,8 +343,19 @@ async function details(id, name, wanted, tab) {
       h("thead", {}, h("tr", {}, h("th", {}, "File"), h("th", {}, "Size"), h("th", { class: "wide" }, "SHA-256"), h("th", {}, ""))),
       h("tbody", {}, files.map((f) => h("tr", {},
         h("td", {}, f.file_name), h("td", {}, size(f.size)), h("td", { class: "wide" }, h("code", {}, f.file_sha256)),
-        h("td", {}, h("a", { href: fileUrl(f), download: "" }, "Download"))))))),
-    newest ? copyable("Download with curl", `curl --location --header "PRIVATE-TOKEN: <your token>" --output "${newest.file_name.split("/").pop()}" "${location.origin}${fileUrl(newest)}"`) : null);
+        h("td", {}, h("div", { class: "row" },
+          h("a", { href: fileUrl(f), download: "" }, "Download"),
+          lvl >= 30 ? h("button", { type: "button", onclick: () => shareDialog(project, pkg, f.file_name) }, "Share") : null,
+          lvl >= 40 ? h("button", {
+            class: "danger",
+            type: "button",
+            onclick: async () => {
+              if (!confirm(`Delete every copy of ${f.file_name} in ${pkg.name} ${pkg.version}?`)) return;
+              try { await api("DELETE", fileUrl(f).slice(API.length)); toast(`Deleted ${f.file_name}`); route(); } catch (e) { toast(e.message); }
+            },
+          }, "Delete") : null))))))),
+    newest ? copyable("Download with curl", `curl --location --header "PRIVATE-TOKEN: <your token>" --output "${newest.file_name.split("/").pop()}" "${location.origin}${fileUrl(newest)}"`) : null,
+    newest ? copyable("Download the latest version with curl", `curl --location --header "PRIVATE-TOKEN: <your token>" --output "${newest.file_name.split("/").pop()}" "${location.origin}${generic("@latest", newest.file_name)}"`) : null);
 
   page(`${pkg.name}`,
     tabs(project, "Artifacts"),
@@ -347,6 +366,47 @@ async function details(id, name, wanted, tab) {
       h("a", { href: here(chosen.id), "aria-current": tab === "metadata" ? null : "page" }, "Files"),
       h("a", { href: here(chosen.id, "metadata"), "aria-current": tab === "metadata" ? "page" : null }, "Metadata")),
     section);
+}
+
+// A share link for one file: pick how long it lives, create it, copy its URL (shown
+// this once; arca keeps only a hash of its secret).
+function shareDialog(project, pkg, fileName) {
+  const expiry = h("select", { id: "share-expiry" },
+    [["1 hour", "1 hour"], ["1 day", "1 day"], ["7 days", "7 days"]].map(([v, label]) => h("option", { value: v, selected: v === "1 day" }, label)));
+  const status = h("p", { role: "status", class: "muted" });
+  const result = h("div", { hidden: true });
+  const dialog = h("dialog", { "aria-labelledby": "share-title" });
+  const close = () => { dialog.close(); dialog.remove(); };
+  const create = h("button", {
+    class: "primary",
+    type: "submit",
+  }, "Create link");
+  const form = h("form", {
+    onsubmit: async (ev) => {
+      ev.preventDefault();
+      try {
+        const { data } = await api("POST", `/projects/${project.id}/packages/${pkg.id}/shares`, { file_name: fileName, expires_in: expiry.value });
+        const link = h("input", { id: "share-url", readonly: true, value: data.url });
+        result.replaceChildren(
+          h("label", { for: "share-url" }, "Share link"), link,
+          h("p", { class: "muted" }, `Anyone with this link can download ${fileName} until ${when(data.expires_at)}. It is shown only now.`),
+          h("button", { type: "button", onclick: async () => {
+            try { await navigator.clipboard.writeText(data.url); toast("Copied"); } catch { link.select(); toast("Select the link to copy it"); }
+          } }, "Copy link"));
+        result.hidden = false;
+        create.disabled = true;
+        status.textContent = "";
+      } catch (e) { status.textContent = `Could not create the link: ${e.message}`; }
+    },
+  },
+  h("h2", { id: "share-title" }, `Share ${fileName}`),
+  h("label", { for: "share-expiry" }, "Link expires in"), expiry,
+  status, result,
+  h("div", { class: "row" }, create, h("button", { type: "button", onclick: close }, "Close")));
+  dialog.append(form);
+  document.body.append(dialog);
+  dialog.showModal();
+  expiry.focus();
 }
 
 function metadataTab(base, metadata, canEdit) {
