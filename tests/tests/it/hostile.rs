@@ -405,6 +405,54 @@ async fn hostile_requests_get_a_json_4xx_and_change_nothing() {
         .body(good_zip.clone()),
     );
 
+    // Beyond GitLab: share tokens of the wrong shape, garbage conditions, `@latest` of
+    // nothing, a reporter deleting by name, shares that cannot be.
+    let file = package_path(pid, "tool", "1.0.0", "tool.bin");
+    let long_share = format!("/api/v4/shares/arca-share-{}", "a".repeat(33));
+    let short_share = format!("/api/v4/shares/arca-share-{}", "a".repeat(31));
+    let odd_share = format!("/api/v4/shares/arca-share-{}%2F..", "a".repeat(30));
+    for (name, path) in [
+        ("share token: not one", "/api/v4/shares/whatever".to_owned()),
+        ("share token: too long", long_share),
+        ("share token: too short", short_share),
+        ("share token: wrong alphabet", odd_share),
+        ("share token: unknown", format!("/api/v4/shares/arca-share-{}", "Z".repeat(32))),
+    ] {
+        cases.push(case(name, "GET", path, &[404]));
+    }
+    for bad in ["garbage", "\"open", "W/", "*, \"x\""] {
+        cases.push(
+            case(format!("If-Match {bad:?}"), "PUT", file.clone(), &[412])
+                .token(&dev)
+                .header("If-Match", bad)
+                .body(b"x".to_vec()),
+        );
+    }
+    cases.push(
+        case("If-None-Match * on a file that exists", "PUT", file.clone(), &[412])
+            .token(&dev)
+            .header("If-None-Match", "*")
+            .body(b"x".to_vec()),
+    );
+    cases.push(case("@latest of no package", "GET", package_path(pid, "nothing", "@latest", "f"), &[404]).token(&dev));
+    cases.push(
+        case("@latest as a version to publish", "PUT", package_path(pid, "tool", "@latest", "f"), &[400])
+            .token(&dev)
+            .body(b"x".to_vec()),
+    );
+    cases.push(case("reporter deletes a file by name", "DELETE", file.clone(), &[403]).token(&reporter));
+    let shares = format!("{version}/shares");
+    cases.push(
+        case("share that never expires", "POST", shares.clone(), &[400])
+            .token(&dev)
+            .json(r#"{"file_name":"tool.bin","expires_in":"never"}"#),
+    );
+    cases.push(
+        case("share of a missing file", "POST", shares.clone(), &[404]).token(&dev).json(r#"{"file_name":"nope.bin"}"#),
+    );
+    cases
+        .push(case("share by a reporter", "POST", shares, &[403]).token(&reporter).json(r#"{"file_name":"tool.bin"}"#));
+
     // Pagination.
     for query in [
         "page=0",
