@@ -39,11 +39,13 @@ async fn live_artifact(app: &App, project: &Project, job_id: u64) -> ApiResult<A
     app.meta.artifact(project.id, job_id).await?.filter(|a| !a.expired(now_ms())).ok_or(ApiError::NotFound("Artifacts"))
 }
 
-/// The artifacts of the job named `job` in the latest successful pipeline of `ref_name`.
+/// The archive the by-ref rule serves for the job named `job` on `ref_name`: the newest
+/// successful job of that name with live artifacts in the ref's successful pipelines (see
+/// `Meta::job_by_ref`).
 async fn artifact_by_ref(app: &App, project: &Project, ref_name: &str, job: Option<String>) -> ApiResult<Artifact> {
     let name = job.filter(|j| !j.is_empty()).ok_or(ApiError::invalid("job"))?;
-    let job = app.meta.job_by_ref(project.id, ref_name, &name).await?.ok_or(ApiError::NotFound("Job"))?;
-    live_artifact(app, project, job.id).await
+    let found = app.meta.job_by_ref(project.id, ref_name, &name, now_ms()).await?;
+    found.map(|(_, artifact)| artifact).ok_or(ApiError::NotFound("Job"))
 }
 
 async fn redirect(app: &App, artifact: &Artifact) -> ApiResult<Response> {

@@ -63,7 +63,8 @@ pub async fn delete_job(
 }
 
 /// `DELETE /projects/:id/artifacts` (maintainer): every artifact of the project expires
-/// now, kept ones included, except those of the latest successful pipeline of each ref.
+/// now, kept ones included, except the archives `.../jobs/artifacts/:ref_name/...?job=`
+/// serves (and the reports of those jobs).
 /// The cleanup worker deletes them within a pass or two.
 #[utoipa::path(
     delete, path = "/api/v4/projects/{id}/artifacts", tag = "job artifacts",
@@ -75,8 +76,9 @@ pub async fn delete_project(
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<views::Message>)> {
     let project = app.project(&who, &id, Action::DeleteArtifacts).await?;
-    let spared: std::collections::HashSet<u64> = app.meta.latest_artifact_jobs(project.id).await?.into_iter().collect();
     let now = now_ms();
+    let spared: std::collections::HashSet<u64> =
+        app.meta.jobs_served_by_ref(project.id, now).await?.into_iter().collect();
     let mut expiring = 0u64;
     for job_id in app.meta.project_artifact_jobs(project.id).await? {
         if spared.contains(&job_id) {

@@ -123,22 +123,110 @@ impl Meta {
         Ok(None)
     }
 
-    /// The job named `name` in the latest successful pipeline of `ref_name`: the parent
-    /// pipeline first, then its children in creation order.
-    pub async fn job_by_ref(&self, project_id: u64, ref_name: &str, name: &str) -> StoreResult<Option<Job>> {
-        let Some(pipeline) = self.latest_successful_pipeline(project_id, ref_name).await? else {
+    /// The successful top-level pipelines of a ref, newest first (within the lookback),
+    /// each followed by its child pipelines in creation order: the order the by-ref rule
+    /// searches in.
+    async fn successful_pipeline_walk(&self, project_id: u64, ref_name: &str) -> StoreResult<Vec<u64>> {
+        let ids: Vec<u64> =
+            self.conn().zrevrange(keys::ref_pipelines(project_id, ref_name), 0, REF_LOOKBACK - 1).await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let successful: Vec<u64> = self
+            .pipelines(project_id, &ids)
+            .await?
+            .into_iter()
+            .filter(|p| p.status == CiStatus::Success)
+            .map(|p| p.id)
+            .collect();
+        if successful.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for id in &successful {
+            pipe.zrange(keys::pipeline_children(project_id, *id), 0, -1);
+        }
+        let children: Vec<Vec<u64>> = pipe.query_async(&mut self.conn()).await?;
+        Ok(successful.into_iter().zip(children).flat_map(|(p, c)| std::iter::once(p).chain(c)).collect())
+    }
+
+    /// What `.../jobs/artifacts/:ref_name/...?job=` serves: the ref's successful pipelines
+    /// are walked newest first, each parent before its children, and the first successful
+    /// job of that name whose archive has not expired wins (GitLab stops at the latest
+    /// successful pipeline; arca goes on to older ones). A few round trips whatever the
+    /// depth: the walk's pipelines, their jobs of that name, those jobs and archives.
+    pub async fn job_by_ref(
+        &self,
+        project_id: u64,
+        ref_name: &str,
+        name: &str,
+        now: u64,
+    ) -> StoreResult<Option<(Job, Artifact)>> {
+        let walk = self.successful_pipeline_walk(project_id, ref_name).await?;
+        if walk.is_empty() {
             return Ok(None);
-        };
-        let mut candidates = vec![pipeline.id];
-        let children: Vec<u64> = self.conn().zrange(keys::pipeline_children(project_id, pipeline.id), 0, -1).await?;
-        candidates.extend(children);
-        for pipeline_id in candidates {
-            let job_id: Option<u64> = self.conn().hget(keys::pipeline_jobs(project_id, pipeline_id), name).await?;
-            if let Some(job_id) = job_id {
-                return self.job(project_id, job_id).await;
+        }
+        let mut pipe = redis::pipe();
+        for p in &walk {
+            pipe.hget(keys::pipeline_jobs(project_id, *p), name);
+        }
+        let found: Vec<Option<u64>> = pipe.query_async(&mut self.conn()).await?;
+        let job_ids: Vec<u64> = found.into_iter().flatten().collect();
+        Ok(self.live_archives(project_id, &job_ids, now).await?.into_iter().next())
+    }
+
+    /// Of the given jobs, in their order, the successful ones with an unexpired archive.
+    async fn live_archives(&self, project_id: u64, job_ids: &[u64], now: u64) -> StoreResult<Vec<(Job, Artifact)>> {
+        if job_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for id in job_ids {
+            pipe.get(keys::job(project_id, *id)).get(keys::artifact(project_id, *id));
+        }
+        let raw: Vec<Option<String>> = pipe.query_async(&mut self.conn()).await?;
+        let mut out = Vec::new();
+        for pair in raw.chunks(2) {
+            let (Some(job), Some(artifact)) = (&pair[0], &pair[1]) else { continue };
+            let job: Job = serde_json::from_str(job).map_err(|e| StoreError::corrupt("job record", e))?;
+            let artifact: Artifact =
+                serde_json::from_str(artifact).map_err(|e| StoreError::corrupt("artifact record", e))?;
+            if job.status == CiStatus::Success && !artifact.expired(now) {
+                out.push((job, artifact));
             }
         }
-        Ok(None)
+        Ok(out)
+    }
+
+    /// Every job whose archive the by-ref rule serves now, over all refs and job names: what
+    /// a project-wide artifact deletion spares.
+    pub async fn jobs_served_by_ref(&self, project_id: u64, now: u64) -> StoreResult<Vec<u64>> {
+        let refs: Vec<String> = self.conn().smembers(keys::project_refs(project_id)).await?;
+        let mut served = Vec::new();
+        for r in refs {
+            let walk = self.successful_pipeline_walk(project_id, &r).await?;
+            if walk.is_empty() {
+                continue;
+            }
+            let mut pipe = redis::pipe();
+            for p in &walk {
+                pipe.hgetall(keys::pipeline_jobs(project_id, *p));
+            }
+            let by_pipeline: Vec<Vec<(String, u64)>> = pipe.query_async(&mut self.conn()).await?;
+            // Each name's candidates, in walk order; the first live one is served.
+            let mut candidates: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+            for jobs in by_pipeline {
+                for (name, id) in jobs {
+                    candidates.entry(name).or_default().push(id);
+                }
+            }
+            for ids in candidates.values() {
+                if let Some((job, _)) = self.live_archives(project_id, ids, now).await?.into_iter().next() {
+                    served.push(job.id);
+                }
+            }
+        }
+        Ok(served)
     }
 
     /// Every pipeline of the project, child pipelines included, newest first (ids are

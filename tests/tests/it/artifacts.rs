@@ -264,6 +264,60 @@ async fn by_ref_takes_the_latest_successful_pipeline_parent_before_children() {
     assert_eq!(ci.get(&raw("main", "deploy")).await.status(), 404);
 }
 
+/// The by-ref rule walks the ref's successful pipelines newest first: a job the latest one
+/// lacks, a failed job, expired artifacts all send it on to older pipelines (GitLab would
+/// answer 404); tags are refs; a project-wide deletion spares exactly what it serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn by_ref_walks_older_successful_pipelines_and_deletion_spares_what_it_serves() {
+    let stack = Stack::start().await;
+    let (pid, _) = stack.project("walk", "private").await;
+    let ci = Ci { stack: &stack, pid };
+    let zip = |s: &str| zip_with(&[("who.txt", s.as_bytes())], CompressionMethod::Deflated, false);
+    let raw = |r: &str, job: &str| format!("/jobs/artifacts/{r}/raw/who.txt?job={job}");
+
+    let p1 = ci.pipeline("main", None).await;
+    let one = ci.job_with(p1, "build", zip("one")).await;
+    let docs = ci.job_with(p1, "docs", zip("docs one")).await;
+    ci.finish_pipeline(p1, "success").await;
+    let p2 = ci.pipeline("main", None).await;
+    let (failed, token) = ci.job(p2, "build").await;
+    assert_eq!(ci.upload(failed, &token, zip("two, failed"), "").await.0, 201);
+    stack.set_status(&format!("/projects/{pid}/jobs/{failed}"), "failed").await;
+    ci.finish_pipeline(p2, "success").await;
+    let p3 = ci.pipeline("main", None).await;
+    let (short, token) = ci.job(p3, "build").await;
+    assert_eq!(ci.upload(short, &token, zip("three"), "?expire_in=1%20sec").await.0, 201);
+    ci.finish_job(short).await;
+    ci.finish_pipeline(p3, "success").await;
+    let p4 = ci.pipeline("main", None).await;
+    let running = ci.job_with(p4, "build", zip("four, pipeline running")).await;
+    let tag = ci.pipeline("v1.0.0", None).await;
+    let tagged = ci.job_with(tag, "build", zip("tag")).await;
+    ci.finish_pipeline(tag, "success").await;
+
+    assert_eq!(ci.text(&raw("main", "build")).await, (200, "three".into()), "the newest successful pipeline");
+    assert_eq!(ci.text(&raw("main", "docs")).await, (200, "docs one".into()), "a job the latest lacks");
+    assert_eq!(ci.text(&raw("v1.0.0", "build")).await, (200, "tag".into()), "a tag");
+    assert_eq!(ci.get(&raw("main", "lint")).await.status(), 404);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(ci.text(&raw("main", "build")).await, (200, "one".into()), "past expired artifacts and a failed job");
+
+    let resp = stack
+        .http
+        .delete(stack.api(&format!("/projects/{pid}/artifacts")))
+        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(resp.status(), 202);
+    for (job, served) in [(one, true), (docs, true), (tagged, true), (failed, false), (running, false)] {
+        let status = ci.get(&format!("/jobs/{job}/artifacts")).await.status().as_u16();
+        assert_eq!(status, if served { 302 } else { 404 }, "job {job}");
+    }
+    assert_eq!(ci.text(&raw("main", "build")).await, (200, "one".into()));
+    assert_eq!(ci.text(&raw("main", "docs")).await, (200, "docs one".into()));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn keep_delete_and_project_wide_expiry() {
     let stack = Stack::start().await;

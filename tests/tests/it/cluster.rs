@@ -104,6 +104,7 @@ async fn the_api_works_on_redis_cluster() {
         .await
         .expect("req");
     assert_eq!(resp.status(), 201);
+    stack.set_status(&format!("/projects/{pid}/jobs/{jid}"), "success").await;
     stack.set_status(&format!("/projects/{pid}/pipelines/{p}"), "success").await;
     let text = stack
         .http
