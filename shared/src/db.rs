@@ -200,6 +200,56 @@ fn observed<'a, T: Send + 'a>(kind: &'static str, fut: RedisFuture<'a, T>) -> Re
 }
 
 impl Redis {
+    /// The names of every key matching `pattern`. On Redis Cluster each master is scanned
+    /// in turn (a plain SCAN would read one node): the masters come from `CLUSTER SLOTS`,
+    /// and each SCAN is routed to its master by address.
+    pub async fn scan_all(&mut self, pattern: &str) -> redis::RedisResult<Vec<String>> {
+        use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+        let Self::Cluster(cluster) = self else {
+            let mut iter: redis::AsyncIter<String> = redis::AsyncCommands::scan_match(self, pattern).await?;
+            let mut names = Vec::new();
+            while let Some(name) = iter.next_item().await {
+                names.push(name?);
+            }
+            return Ok(names);
+        };
+        let slots = cluster
+            .route_command(
+                redis::cmd("CLUSTER").arg("SLOTS").clone(),
+                RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
+            )
+            .await?;
+        let mut masters: Vec<(String, u16)> = Vec::new();
+        for range in redis::from_redis_value::<Vec<Vec<redis::Value>>>(slots)? {
+            // [start, end, [host, port, id, ...] (the master), replicas...]
+            let Some(master) = range.get(2) else { continue };
+            let node: Vec<redis::Value> = redis::from_redis_value(master.clone())?;
+            let (Some(host), Some(port)) = (node.first(), node.get(1)) else { continue };
+            let host: String = redis::from_redis_value(host.clone())?;
+            let port: u16 = redis::from_redis_value(port.clone())?;
+            if !masters.contains(&(host.clone(), port)) {
+                masters.push((host, port));
+            }
+        }
+        let mut names = Vec::new();
+        for (host, port) in masters {
+            let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress { host, port });
+            let mut cursor = 0u64;
+            loop {
+                let mut cmd = redis::cmd("SCAN");
+                cmd.arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(1000);
+                let reply = cluster.route_command(cmd, route.clone()).await?;
+                let (next, batch): (u64, Vec<String>) = redis::from_redis_value(reply)?;
+                names.extend(batch);
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
+        }
+        Ok(names)
+    }
+
     /// The names of the keys matching `pattern`, every one of which carries the hash tag of
     /// `slot_key`: on Redis Cluster the SCAN goes to the master serving that slot (a plain
     /// SCAN would read whichever node the connection picks).

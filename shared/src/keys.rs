@@ -152,6 +152,9 @@ pub fn package_settings(project_id: u64) -> String {
 
 /// LIST of S3 keys whose metadata is gone, for the cleanup worker to delete.
 pub const BLOB_DELETE_QUEUE: &str = "arca:{cleanup}:blob-deletes";
+/// Blob deletes a worker has taken: ZSET S3 key by the time its lease ends (ms); back in
+/// the queue if the worker dies before deleting them.
+pub const BLOB_DELETES_CLAIMED: &str = "arca:{cleanup}:blob-deletes:claimed";
 
 /// HASH of a version's custom metadata (key -> value); moves with the version.
 pub fn package_version_metadata(project_id: u64, name: &str, version: &str) -> String {

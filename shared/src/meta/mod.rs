@@ -89,14 +89,9 @@ impl Meta {
 
     /// Every key matching `pattern`, by SCAN. On Redis Cluster this reads the node the
     /// connection reaches (docs/ARCHITECTURE.md, "The cleanup worker").
+    /// Every key matching `pattern`, on every master of a cluster.
     async fn scan_keys(&self, pattern: &str) -> StoreResult<Vec<String>> {
-        let mut conn = self.conn();
-        let mut iter: redis::AsyncIter<String> = conn.scan_match(pattern).await?;
-        let mut names = Vec::new();
-        while let Some(name) = iter.next_item().await {
-            names.push(name?);
-        }
-        Ok(names)
+        Ok(self.conn().scan_all(pattern).await?)
     }
 
     async fn next_id(&self, seq_key: &str) -> StoreResult<u64> {

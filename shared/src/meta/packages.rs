@@ -86,6 +86,30 @@ return {id, created}
 "
 );
 
+/// KEYS: the blob-delete queue, the claimed set. ARGV: count, lease end (ms).
+const CLAIM_BLOB_DELETES: &str = r"
+local taken = redis.call('LPOP', KEYS[1], ARGV[1])
+if not taken then
+  return {}
+end
+for _, key in ipairs(taken) do
+  redis.call('ZADD', KEYS[2], ARGV[2], key)
+end
+return taken
+";
+
+/// KEYS: the blob-delete queue, the claimed set. ARGV: now (ms). Moves at most 1,000 per
+/// call (Lua's `unpack` limit is near 8,000), so one call never holds Redis long.
+const RECLAIM_BLOB_DELETES: &str = r"
+local stale = redis.call('ZRANGEBYSCORE', KEYS[2], 0, ARGV[1], 'LIMIT', 0, 1000)
+if #stale == 0 then
+  return 0
+end
+redis.call('RPUSH', KEYS[1], unpack(stale))
+redis.call('ZREM', KEYS[2], unpack(stale))
+return #stale
+";
+
 /// Removes one file. The version's pointers to it (`f:<name>`, `latest`) are moved to the
 /// given replacement ids only if they still point at it, so a publish that raced ahead
 /// keeps its newer file. KEYS: version hash, version files, file record.
@@ -534,8 +558,7 @@ impl Meta {
     /// the first layout, whose pointer fields held copies of file records. Reads understand
     /// both layouts, so this only gives the memory back; it is idempotent and safe to run
     /// while the services write. Returns `(hashes looked at, pointers rewritten)`. Scans the
-    /// key space: on Redis Cluster it reads the node the connection reaches, like the
-    /// orphan sweep (docs/ARCHITECTURE.md).
+    /// key space, every master of a cluster.
     pub async fn migrate_file_pointers(&self) -> StoreResult<(u64, u64)> {
         let script = Script::new(MIGRATE_POINTERS);
         let (mut seen, mut rewritten) = (0, 0);
@@ -563,10 +586,43 @@ impl Meta {
     /// Takes up to `count` keys off the blob-delete queue. LPOP with a count is atomic, so
     /// two cleanup workers never take the same keys; the taker re-queues what it fails to
     /// delete.
-    pub async fn pop_blob_deletes(&self, count: usize) -> StoreResult<Vec<String>> {
-        let popped: Option<Vec<String>> =
-            redis::cmd("LPOP").arg(keys::BLOB_DELETE_QUEUE).arg(count).query_async(&mut self.conn()).await?;
-        Ok(popped.unwrap_or_default())
+    /// Takes up to `count` queued blob deletes under a lease until `lease_until` (ms): they
+    /// move from the queue to the claimed set in one script, so two replicas never take the
+    /// same keys and a worker killed before [`Meta::blob_deletes_done`] loses nothing.
+    pub async fn claim_blob_deletes(&self, count: usize, lease_until: u64) -> StoreResult<Vec<String>> {
+        Ok(Script::new(CLAIM_BLOB_DELETES)
+            .key(keys::BLOB_DELETE_QUEUE)
+            .key(keys::BLOB_DELETES_CLAIMED)
+            .arg(count)
+            .arg(lease_until)
+            .invoke_async(&mut self.conn())
+            .await?)
+    }
+
+    /// The claimed blobs are deleted.
+    pub async fn blob_deletes_done(&self, blob_keys: &[String]) -> StoreResult<()> {
+        if !blob_keys.is_empty() {
+            let _: () = self.conn().zrem(keys::BLOB_DELETES_CLAIMED, blob_keys).await?;
+        }
+        Ok(())
+    }
+
+    /// Puts claims whose lease ended (their worker died or failed) back in the queue;
+    /// returns how many.
+    pub async fn reclaim_blob_deletes(&self, now: u64) -> StoreResult<u64> {
+        let mut total = 0;
+        loop {
+            let moved: u64 = Script::new(RECLAIM_BLOB_DELETES)
+                .key(keys::BLOB_DELETE_QUEUE)
+                .key(keys::BLOB_DELETES_CLAIMED)
+                .arg(now)
+                .invoke_async(&mut self.conn())
+                .await?;
+            total += moved;
+            if moved < 1000 {
+                return Ok(total);
+            }
+        }
     }
 
     /// A page of the listed versions: `(total, page)`.

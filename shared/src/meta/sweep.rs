@@ -28,9 +28,9 @@ fn add_blob_ref(out: &mut HashSet<String>, record: &str) {
 }
 
 impl Meta {
-    /// Every S3 key a package file or an artifact record (archive or report) points at. Scans the key space:
-    /// run it seldom (the orphan sweep does, once per interval, under a lease). On Redis
-    /// Cluster this reads the node the connection reaches; see docs/ARCHITECTURE.md.
+    /// Every S3 key a package file or an artifact record (archive or report) points at.
+    /// Scans the key space, every master of a cluster: run it seldom (the orphan sweep does,
+    /// once per interval, under a lease).
     pub async fn referenced_blob_keys(&self) -> StoreResult<HashSet<String>> {
         let mut out = HashSet::new();
         for pattern in ["arca:{p*}:file:*", "arca:{p*}:artifact:*"] {
@@ -76,8 +76,9 @@ impl Meta {
     /// How much work waits: `(queue, depth)` for the blob-delete queue, due purges, due
     /// artifact expiries and tracked multipart uploads.
     pub async fn cleanup_queue_depths(&self, now_ms: u64) -> StoreResult<Vec<(&'static str, i64)>> {
-        let (blobs, purges, artifacts, multiparts): (i64, i64, i64, i64) = redis::pipe()
+        let (blobs, claimed, purges, artifacts, multiparts): (i64, i64, i64, i64, i64) = redis::pipe()
             .llen(keys::BLOB_DELETE_QUEUE)
+            .zcard(keys::BLOB_DELETES_CLAIMED)
             .zcount(keys::PACKAGE_PURGES, 0, now_ms)
             .zcount(keys::ARTIFACT_EXPIRY, 0, now_ms)
             .zcard(keys::MULTIPART_UPLOADS)
@@ -87,6 +88,7 @@ impl Meta {
         let projects: i64 = self.conn().zcount(keys::PROJECTS_DELETING, 0, now_ms).await?;
         Ok(vec![
             ("blob_deletes", blobs),
+            ("blob_deletes_claimed", claimed),
             ("package_purges", purges),
             ("artifact_expiry", artifacts),
             ("multipart_uploads", multiparts),

@@ -1,7 +1,10 @@
 //! The same flows against a three-master Redis Cluster: every multi-key write (Lua scripts,
 //! MULTI) must keep its keys in one slot, which the key schema's hash tags promise.
 
+use std::time::Duration;
+
 use arca_tests::{RedisCluster, Stack};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -150,4 +153,100 @@ async fn the_api_works_on_redis_cluster() {
         left.extend(String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned));
     }
     assert_eq!(left, Vec::<String>::new(), "no key of the deleted project on any master");
+}
+
+/// The cleanup worker on a cluster loses nothing: the orphan sweep reads the references on
+/// every master (projects' keys spread over them), and a worker killed with SIGKILL while
+/// deleting queued blobs leaves its claimed batch to another once its lease ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cleanup_on_a_cluster_loses_nothing() {
+    let cluster = RedisCluster::start();
+    let url = cluster.url();
+    let stack = Stack::start_with({
+        let url = url.clone();
+        move |s| {
+            s.insert("ARCA_REDIS_URL".into(), url);
+            // Long enough that the worker's first pass, at start, cannot take an upload
+            // in flight for an orphan.
+            s.insert("ARCA_ORPHAN_GRACE".into(), "1s".into());
+            s.insert("ARCA_CLEANUP_INTERVAL".into(), "1000days".into());
+            s.insert("ARCA_CLEANUP_LEASE".into(), "1s".into());
+        }
+    })
+    .await;
+    // Projects whose keys sit on different masters, each with a file.
+    let mut files = Vec::new();
+    for i in 0..8 {
+        let (pid, _) = stack.project(&format!("spread-{i}"), "private").await;
+        let url = stack.api(&format!("/projects/{pid}/packages/generic/f/1/f.bin"));
+        let resp = stack.http.put(&url).header("PRIVATE-TOKEN", arca_tests::ADMIN_TOKEN).body(format!("file {i}"));
+        assert_eq!(resp.send().await.expect("publish").status(), 201);
+        files.push((url, format!("file {i}")));
+    }
+    let masters_used = {
+        let mut used = 0;
+        for port in &cluster.ports {
+            let out = std::process::Command::new(arca_tests::tool("redis-cli"))
+                .args(["-p", &port.to_string(), "--scan", "--pattern", "arca:{p*}:file:*"])
+                .output()
+                .expect("scan");
+            used += usize::from(!out.stdout.is_empty());
+        }
+        used
+    };
+    assert!(masters_used >= 2, "file records on {masters_used} masters");
+    let orphan = arca_shared::blobs::BlobKeys::package_file(1, "orphan");
+    stack.app.blobs.put(&orphan, bytes::Bytes::from_static(b"nobody's")).await.expect("put");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(arca_cleanup::sweep_orphans(&stack.app).await.expect("sweep"), 1, "only the orphan");
+    for (url, body) in &files {
+        let resp = stack.http.get(url).header("PRIVATE-TOKEN", arca_tests::ADMIN_TOKEN).send().await.expect("get");
+        let location = resp.headers()["location"].to_str().expect("ascii").to_owned();
+        assert_eq!(&reqwest::get(location).await.expect("s3").text().await.expect("body"), body);
+    }
+
+    // 5,000 blobs queued for deletion; a worker process takes them and is killed mid-way.
+    let keys: Vec<String> =
+        (0..5000).map(|i| arca_shared::blobs::BlobKeys::package_file(99, &format!("q{i}"))).collect();
+    futures_util::stream::iter(keys.clone())
+        .for_each_concurrent(32, |k| {
+            let app = stack.app.clone();
+            async move { app.blobs.put(&k, bytes::Bytes::from_static(b"x")).await.expect("put") }
+        })
+        .await;
+    stack.app.meta.queue_blob_deletes(&keys).await.expect("queue");
+    let (mut worker, _) = arca_tests::service_process(
+        &stack.backends,
+        "cleanup",
+        &[("ARCA_REDIS_URL", &url), ("ARCA_CLEANUP_INTERVAL", "50ms"), ("ARCA_CLEANUP_LEASE", "1s")],
+    )
+    .await;
+    // Kill it as soon as it has taken work and before it finished everything.
+    let claimed_or_done = || async {
+        let mut conn = stack.app.meta.conn();
+        let queued: u64 =
+            redis::AsyncCommands::llen(&mut conn, arca_shared::keys::BLOB_DELETE_QUEUE).await.expect("redis");
+        queued < 5000
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !claimed_or_done().await {
+        assert!(std::time::Instant::now() < deadline, "the worker never took the queue");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    worker.start_kill().expect("SIGKILL");
+    worker.wait().await.expect("reaped");
+    let mut conn = stack.app.meta.conn();
+    let claimed: u64 =
+        redis::AsyncCommands::zcard(&mut conn, arca_shared::keys::BLOB_DELETES_CLAIMED).await.expect("redis");
+    let queued: u64 = redis::AsyncCommands::llen(&mut conn, arca_shared::keys::BLOB_DELETE_QUEUE).await.expect("redis");
+    println!("killed with {claimed} blob deletes claimed and {queued} still queued");
+    // Another worker, once the lease has ended, deletes every one of them.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    arca_cleanup::run_once(&stack.app).await.expect("a pass");
+    let left = arca_tests::keys_under(&stack.app, "packages/99/").await;
+    assert!(left.is_empty(), "{} queued blobs survived", left.len());
+    let claimed: u64 =
+        redis::AsyncCommands::zcard(&mut conn, arca_shared::keys::BLOB_DELETES_CLAIMED).await.expect("redis");
+    let queued: u64 = redis::AsyncCommands::llen(&mut conn, arca_shared::keys::BLOB_DELETE_QUEUE).await.expect("redis");
+    assert_eq!((claimed, queued), (0, 0));
 }
