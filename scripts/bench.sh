@@ -11,6 +11,8 @@
 #             class's latency from the services' histograms; 16 KiB PUTs straight to s3s-fs
 #   scale     Redis memory and keys per single-file version (4,000 published); listing
 #             latency with BENCH_LIST_FILES (1,000,000) package files in one project
+#   retention keep_n_versions over BENCH_RETENTION_VERSIONS (100,000) versions: the preview's
+#             latency, the worker's run time, and Redis's slowest PING meanwhile
 #   cleanup   expired artifacts deleted per second, one worker and two
 # BENCH_ONLY=redirect,upload runs some; ARCA_BIN=dir runs other arca binaries (an older
 # build, for before/after); BENCH_PROFILE=name records the download service under wrk
@@ -28,7 +30,7 @@ if [ "${#need[@]}" -gt 0 ]; then
     echo "bench: installing ${need[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-ONLY="${BENCH_ONLY:-redirect,upload,archive,mixed,scale,cleanup}"
+ONLY="${BENCH_ONLY:-redirect,upload,archive,mixed,scale,retention,cleanup}"
 runs() { [[ ",$ONLY," == *",$1,"* ]]; }
 
 echo "building release binaries (the first build takes a while)..."
@@ -302,6 +304,48 @@ PY
     row "list page 1 of ${LIST_FILES} files, newest first (median)" "$(list_ms 'per_page=20') ms" "" "" ""
     row "list page 25,000 of ${LIST_FILES} files (median)" "$(list_ms 'per_page=20&page=25000') ms" "" "" ""
     row "list page 1 by name (median)" "$(list_ms 'per_page=20&order_by=name') ms" "" "" ""
+fi
+
+if runs retention; then
+    RET_VERSIONS="${BENCH_RETENTION_VERSIONS:-100000}"
+    echo; echo "== retention: keep_n_versions=10 over ${RET_VERSIONS} versions (1,000 names)"
+    kill "${PID[cleanup]}" 2>/dev/null || true   # the run below is timed on its own worker
+    curl -sf -X POST -H "$ADMIN" "$API/projects?name=retained&visibility=private" >/dev/null
+    ret_id=$(curl -sf -H "$ADMIN" "$API/projects/root%2Fretained" | json_field "['id']")
+    "$TOOLS/seed-packages" "$ret_id" "$RET_VERSIONS"
+    curl -sf -X PUT -H "$ADMIN" -H 'Content-Type: application/json' -d '{"keep_n_versions": 10}' \
+        "$API/projects/$ret_id/packages/settings" >/dev/null
+    t0=$(date +%s.%N)
+    planned=$(curl -sf -H "$ADMIN" "$API/projects/$ret_id/packages/retention_preview" | json_field ".__len__()")
+    t1=$(date +%s.%N)
+    row "retention preview over ${RET_VERSIONS} versions" "$(calc "round(($t1 - $t0) * 1000)") ms, ${planned} to move" "" "" ""
+    # Redis stays responsive during the run: the slowest PING seen, against an idle one.
+    ping_max() {   # seconds, a file whose appearance stops it early
+        python3 - "$REDIS_PORT" "$1" "$2" <<'PY'
+import os, socket, sys, time
+port, seconds, stop = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+s = socket.create_connection(("127.0.0.1", port))
+worst, end = 0.0, time.time() + seconds
+while time.time() < end and not os.path.exists(stop):
+    t = time.perf_counter(); s.sendall(b"PING\r\n"); s.recv(64); worst = max(worst, time.perf_counter() - t)
+    time.sleep(0.002)
+print(f"{worst * 1000:.1f}")
+PY
+    }
+    stopfile="$ROOT/retention-done"; rm -f "$stopfile"
+    idle=$(ping_max 2 "$stopfile")
+    ARCA_CLEANUP_LISTEN=127.0.0.1:$(free_port) ARCA_CLEANUP_INTERVAL=1000days "$BIN/arca-cleanup" >>"$ROOT/logs/bench-retention.log" 2>&1 &
+    ret_worker=$!
+    started=$(date +%s.%N)
+    ping_max 900 "$stopfile" >"$ROOT/ping-during-retention" &
+    pinger=$!
+    bin_count() { redis-cli -p "$REDIS_PORT" zcard "arca:{p$ret_id}:recycle-bin"; }
+    while [ "$(bin_count)" -lt "$planned" ]; do sleep 0.2; done
+    finished=$(date +%s.%N)
+    touch "$stopfile"; wait "$pinger" 2>/dev/null || true
+    kill "$ret_worker" 2>/dev/null || true; wait "$ret_worker" 2>/dev/null || true
+    row "retention run: ${planned} versions to the recycle bin" "$(calc "round($finished - $started, 1)") s, $(calc "round($planned / ($finished - $started))") versions/s" "" "" ""
+    row "  slowest Redis PING during the run" "$(cat "$ROOT/ping-during-retention") ms" "idle: ${idle} ms" "" ""
 fi
 
 if runs cleanup; then

@@ -413,20 +413,45 @@ pub struct PackageSettings {
     pub generic_duplicates_allowed: bool,
     pub generic_duplicate_exception_regex: String,
     pub keep_n_duplicated_package_files: String,
+    /// Per package name, only the newest N versions are kept (`null`: off).
+    pub keep_n_versions: Option<u32>,
+    /// Versions not used for this long go to the recycle bin (`null`: off).
+    pub delete_unused_after: Option<String>,
+    /// The same, in whole days (`null` when off or not whole days).
     pub delete_versions_not_downloaded_for_days: Option<u32>,
 }
 
 impl From<&model::PackageSettings> for PackageSettings {
     fn from(s: &model::PackageSettings) -> Self {
+        const DAY_MS: u64 = 24 * 60 * 60 * 1000;
+        let unused = s.unused_after_ms();
         Self {
             generic_duplicates_allowed: s.generic_duplicates_allowed,
             generic_duplicate_exception_regex: s.generic_duplicate_exception_regex.clone(),
             keep_n_duplicated_package_files: s
                 .keep_n_duplicated_package_files
                 .map_or_else(|| "all".to_owned(), |n| n.to_string()),
-            delete_versions_not_downloaded_for_days: s.delete_versions_not_downloaded_for_days,
+            keep_n_versions: s.keep_n_versions,
+            delete_unused_after: unused
+                .map(|ms| humantime::format_duration(std::time::Duration::from_millis(ms)).to_string()),
+            delete_versions_not_downloaded_for_days: unused
+                .filter(|ms| ms % DAY_MS == 0)
+                .and_then(|ms| u32::try_from(ms / DAY_MS).ok()),
         }
     }
+}
+
+/// A version retention would move now, and why.
+#[derive(Serialize, ToSchema)]
+pub struct RetentionMove {
+    pub id: u64,
+    pub name: String,
+    pub version: String,
+    pub created_at: String,
+    pub last_downloaded_at: Option<String>,
+    /// `keep_n_versions` or `delete_unused_after`.
+    pub rule: &'static str,
+    pub reason: String,
 }
 
 #[derive(Serialize, ToSchema)]

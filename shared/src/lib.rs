@@ -20,6 +20,7 @@ pub mod model;
 pub mod pagination;
 pub mod policy;
 pub mod presign;
+pub mod retention;
 pub mod service;
 pub mod telemetry;
 pub mod time;

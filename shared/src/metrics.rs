@@ -74,6 +74,14 @@ pub static PROXIED_BYTES: LazyLock<prometheus::IntCounter> = LazyLock::new(|| {
         .expect("metric registers once")
 });
 
+pub static RETENTION_MOVED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        Opts::new("arca_retention_versions_moved_total", "Versions retention moved to the recycle bin, by rule."),
+        &["rule"]
+    )
+    .expect("metric registers once")
+});
+
 pub static BLOBS_DELETED: LazyLock<IntCounterVec> = LazyLock::new(|| {
     register_int_counter_vec!(
         Opts::new("arca_cleanup_blobs_deleted_total", "Objects the cleanup worker deleted, by reason."),
@@ -163,6 +171,7 @@ pub fn init() {
     LazyLock::force(&DOWNLOADS);
     LazyLock::force(&PROXIED_BYTES);
     LazyLock::force(&BLOBS_DELETED);
+    LazyLock::force(&RETENTION_MOVED);
     LazyLock::force(&ARCHIVE_RANGE_BYTES);
     LazyLock::force(&CLEANUP_BYTES_DELETED);
     LazyLock::force(&CLEANUP_RUN_DURATION);

@@ -154,6 +154,16 @@ pub struct Package {
     /// Set while the version is in the recycle bin.
     pub recycled_at: Option<u64>,
     pub recycled_by: Option<String>,
+    /// When it last came back from the recycle bin: for retention, a use.
+    pub restored_at: Option<u64>,
+}
+
+impl Package {
+    /// When the version was last used, for `delete_unused_after`: downloaded, restored
+    /// from the recycle bin, or (never either) created.
+    pub fn last_used_at(&self) -> u64 {
+        self.created_at.max(self.last_downloaded_at.unwrap_or(0)).max(self.restored_at.unwrap_or(0))
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -181,9 +191,26 @@ pub struct PackageSettings {
     /// version (`None`: all).
     #[serde(default)]
     pub keep_n_duplicated_package_files: Option<u32>,
-    /// Versions neither downloaded nor created for this many days go to the recycle bin.
+    /// Versions neither downloaded nor created for this many days go to the recycle bin
+    /// (settings saved before `delete_unused_after` existed; read as that).
     #[serde(default)]
     pub delete_versions_not_downloaded_for_days: Option<u32>,
+    /// Versions not used (downloaded, restored, or created) for this long (ms) go to the
+    /// recycle bin.
+    #[serde(default)]
+    pub delete_unused_after_ms: Option<u64>,
+    /// Per package name, only the newest N versions are kept; older ones go to the recycle
+    /// bin.
+    #[serde(default)]
+    pub keep_n_versions: Option<u32>,
+}
+
+impl PackageSettings {
+    /// `delete_unused_after` in ms, whichever form set it.
+    pub fn unused_after_ms(&self) -> Option<u64> {
+        self.delete_unused_after_ms
+            .or(self.delete_versions_not_downloaded_for_days.map(|d| u64::from(d) * 24 * 60 * 60 * 1000))
+    }
 }
 
 impl Default for PackageSettings {
@@ -193,6 +220,8 @@ impl Default for PackageSettings {
             generic_duplicate_exception_regex: String::new(),
             keep_n_duplicated_package_files: None,
             delete_versions_not_downloaded_for_days: None,
+            delete_unused_after_ms: None,
+            keep_n_versions: None,
         }
     }
 }

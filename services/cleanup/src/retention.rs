@@ -1,65 +1,56 @@
-//! Versions not downloaded within their project's `delete_versions_not_downloaded_for_days`
-//! go to the recycle bin.
+//! Version retention: each pass, the versions a project's `keep_n_versions` and
+//! `delete_unused_after` rule out go to the recycle bin (restorable until the bin's own
+//! retention purges them). `arca_shared::retention::plan` decides, for this run and for
+//! `GET .../packages/retention_preview` alike.
 
 use super::*;
 use arca_shared::AppState;
 use arca_shared::auth::Actor;
-use arca_shared::meta::packages::{ListQuery, Order};
 use arca_shared::meta::versions::{Event, EventAction};
+use arca_shared::retention::{self, Reason};
 use arca_shared::time::now_ms;
 
-/// How often the per-project version retention is applied.
-pub(crate) const RETENTION_EVERY_MS: u64 = 60 * 60 * 1000;
-
-pub(crate) const DAY_MS: u64 = 24 * 60 * 60 * 1000;
-
-/// Moves to the recycle bin the versions of projects whose settings carry
-/// `delete_versions_not_downloaded_for_days` that nobody downloaded within that many days
-/// (or, never downloaded, that were created before). Reversible: they can be restored
-/// until the recycle bin's own retention purges them. At most hourly, by one worker.
+/// Applies every project's retention rules; each project under its own lease, so replicas
+/// share the projects and a worker killed half way leaves the rest to the next pass (the
+/// plan is made again from what is there). Returns the versions moved.
 pub async fn apply_version_retention(app: &AppState) -> anyhow::Result<u64> {
-    let now = now_ms();
-    if app.meta.last_run("version-retention").await?.is_some_and(|t| now.saturating_sub(t) < RETENTION_EVERY_MS) {
-        return Ok(0);
-    }
-    if !app.meta.claim("version-retention", worker_id(), lease_ms(app)).await? {
-        return Ok(0);
-    }
-    let mut recycled = 0;
+    let mut moved = 0;
     for project_id in app.meta.all_project_ids().await? {
-        let Some(days) = app.meta.package_settings(project_id).await?.delete_versions_not_downloaded_for_days else {
+        let settings = app.meta.package_settings(project_id).await?;
+        if settings.keep_n_versions.unwrap_or(0) == 0 && settings.unused_after_ms().unwrap_or(0) == 0 {
             continue;
-        };
-        let cutoff = now.saturating_sub(u64::from(days) * DAY_MS);
-        let mut stale = Vec::new();
-        let mut offset = 0;
-        loop {
-            let q = ListQuery { name: None, version: None, order: Order::CreatedAt, desc: false, offset, limit: 500 };
-            let (_, page) = app.meta.list_packages(project_id, &q).await?;
-            if page.is_empty() {
-                break;
-            }
-            offset += page.len() as u64;
-            stale.extend(page.into_iter().filter(|p| p.last_downloaded_at.unwrap_or(p.created_at) < cutoff));
         }
-        for package in &stale {
-            if app.meta.recycle_package(package, "retention").await? {
-                let detail = serde_json::json!({ "reason": format!("not downloaded for {days} days") });
-                let event = Event {
-                    actor: &Actor::system("retention"),
-                    action: EventAction::PackageRecycled,
-                    package: Some(package.into()),
-                    detail,
-                };
-                app.meta.record_event(project_id, event).await;
-                recycled += 1;
-            }
+        let work = format!("retention:{project_id}");
+        if !app.meta.claim(&work, worker_id(), lease_ms(app)).await? {
+            continue;
         }
+        let started = std::time::Instant::now();
+        let plan = retention::preview(&app.meta, project_id, now_ms()).await?;
+        let planned = started.elapsed();
+        let mut here = 0;
+        for (package, reason) in &plan {
+            if !app.meta.recycle_package(package, "retention").await? {
+                continue;
+            }
+            let rule = match reason {
+                Reason::KeepNVersions(_) => "keep_n_versions",
+                Reason::Unused(_) => "delete_unused_after",
+            };
+            arca_shared::metrics::RETENTION_MOVED.with_label_values(&[rule]).inc();
+            let event = Event {
+                actor: &Actor::system("retention"),
+                action: EventAction::PackageRecycled,
+                package: Some(package.into()),
+                detail: serde_json::json!({ "reason": reason.describe(), "rule": rule }),
+            };
+            app.meta.record_event(project_id, event).await;
+            here += 1;
+        }
+        app.meta.release(&work).await?;
+        if here > 0 || planned.as_millis() > 1000 {
+            tracing::info!(project_id, moved = here, plan_ms = planned.as_millis() as u64, "retention applied");
+        }
+        moved += here;
     }
-    app.meta.set_last_run("version-retention", now).await?;
-    app.meta.release("version-retention").await?;
-    if recycled > 0 {
-        tracing::info!(recycled, "versions not downloaded within their project's retention moved to the recycle bin");
-    }
-    Ok(recycled)
+    Ok(moved)
 }

@@ -175,7 +175,7 @@ return 1
 ";
 
 /// The fields of a version hash that make a [`Package`].
-pub(super) const FIELDS: [&str; 15] = [
+pub(super) const FIELDS: [&str; 16] = [
     "id",
     "name",
     "version",
@@ -191,6 +191,7 @@ pub(super) const FIELDS: [&str; 15] = [
     "latest",
     "recycled_at",
     "recycled_by",
+    "restored_at",
 ];
 
 pub struct NewFile<'a> {
@@ -305,6 +306,7 @@ pub(super) fn parse_package(project_id: u64, values: Vec<Option<String>>) -> Sto
         latest: None,
         recycled_at: num(13),
         recycled_by: get(14),
+        restored_at: num(15),
     };
     Ok(Some(Row(package, latest)))
 }
@@ -626,6 +628,20 @@ impl Meta {
     }
 
     /// A page of the listed versions: `(total, page)`.
+    /// Every version of the project that is not in the recycle bin, hidden ones included
+    /// (they are in no listing index): the project's version records are found with a SCAN
+    /// of its slot, read 500 at a time.
+    pub async fn project_versions(&self, project_id: u64) -> StoreResult<Vec<Package>> {
+        let pattern = format!("{}pkg:*", keys::project_keys_pattern(project_id).trim_end_matches('*'));
+        let names = self.conn().scan_slot(&keys::members(project_id), &pattern).await?;
+        let ids: Vec<u64> = names.iter().filter_map(|n| n.rsplit(':').next()?.parse().ok()).collect();
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            out.extend(self.packages(project_id, chunk).await?);
+        }
+        Ok(out)
+    }
+
     /// The version `@latest` stands for: of the package's listed versions (hidden and
     /// recycled ones are not listed) that are not disabled, the one first published last
     /// (greatest `created_at`, ties broken by the larger id). One range read of the name

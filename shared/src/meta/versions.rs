@@ -52,6 +52,7 @@ if redis.call('HEXISTS', KEYS[1], 'id') == 1 then
 end
 redis.call('RENAME', KEYS[4], KEYS[1])
 redis.call('HDEL', KEYS[1], 'recycled_at', 'recycled_by')
+redis.call('HSET', KEYS[1], 'restored_at', ARGV[4])
 if redis.call('EXISTS', KEYS[5]) == 1 then redis.call('RENAME', KEYS[5], KEYS[2]) end
 if redis.call('EXISTS', KEYS[6]) == 1 then redis.call('RENAME', KEYS[6], KEYS[3]) end
 redis.call('SET', KEYS[7], ARGV[2] .. '/' .. ARGV[3])
@@ -271,7 +272,9 @@ impl Meta {
 
     pub async fn restore_package(&self, package: &Package) -> StoreResult<Restored> {
         let script = Script::new(RESTORE);
-        let done: i64 = recycle_invocation(&script, package).invoke_async(&mut self.conn()).await?;
+        let mut invocation = recycle_invocation(&script, package);
+        invocation.arg(crate::time::now_ms());
+        let done: i64 = invocation.invoke_async(&mut self.conn()).await?;
         Ok(match done {
             1 => Restored::Yes,
             -1 => Restored::Republished,

@@ -15,6 +15,7 @@ use arca_shared::time::now_ms;
 use arca_shared::{App, AppState};
 use arca_tests::{ADMIN_TOKEN, Stack, keys_under};
 use futures_util::StreamExt;
+use serde_json::Value;
 
 fn manual(
     extra: &'static [(&'static str, &'static str)],
@@ -320,5 +321,143 @@ async fn retention_keeps_the_newest_duplicates_and_bins_stale_versions() {
     let bin: serde_json::Value = stack.admin_get(&format!("/projects/{pid}/packages/recycle_bin")).await;
     assert_eq!(bin[0]["name"], "stale");
     assert_eq!(bin[0]["recycled_by"], "retention");
-    assert_eq!(arca_cleanup::apply_version_retention(&stack.app).await.expect("pass"), 0, "at most hourly");
+    assert_eq!(arca_cleanup::apply_version_retention(&stack.app).await.expect("pass"), 0, "nothing more to move");
+}
+
+/// Retention rules: `keep_n_versions` (hidden and disabled versions count) and
+/// `delete_unused_after` (downloads and restores are uses); the preview lists exactly what
+/// the worker's run then moves; bad values change nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn retention_rules_move_what_the_preview_shows() {
+    let stack = Stack::start_with(manual(&[])).await;
+    let (pid, _) = stack.project("retained", "private").await;
+    let publish = |name: &'static str, version: &'static str, query: &'static str| {
+        let url = stack.api(&format!("/projects/{pid}/packages/generic/{name}/{version}/f{query}"));
+        let req = stack.http.put(url).header("PRIVATE-TOKEN", ADMIN_TOKEN).body("x");
+        async move { assert_eq!(req.send().await.expect("publish").status(), 201) }
+    };
+    for (version, query) in [("1", ""), ("2", ""), ("3", "?status=hidden"), ("4", ""), ("5", "")] {
+        publish("app", version, query).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    publish("lib", "1", "").await;
+    publish("tool", "1", "").await;
+    let id = |name: &'static str, version: &'static str| {
+        let stack = &stack;
+        async move {
+            let raw: Option<u64> = redis::AsyncCommands::hget(
+                &mut stack.app.meta.conn(),
+                arca_shared::keys::package_version(pid, name, version),
+                "id",
+            )
+            .await
+            .expect("redis");
+            raw.expect("version id")
+        }
+    };
+    let disabled = id("app", "2").await;
+    let resp = stack
+        .http
+        .patch(stack.api(&format!("/projects/{pid}/packages/{disabled}")))
+        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
+        .json(&serde_json::json!({"disabled": true}))
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(resp.status(), 200);
+    let settings = stack.api(&format!("/projects/{pid}/packages/settings"));
+    let put = |body: serde_json::Value| {
+        let req = stack.http.put(&settings).header("PRIVATE-TOKEN", ADMIN_TOKEN).json(&body);
+        async move {
+            let resp = req.send().await.expect("settings");
+            let status = resp.status().as_u16();
+            (status, resp.json::<serde_json::Value>().await.unwrap_or_default())
+        }
+    };
+    // Bad values: 400, nothing changed.
+    for bad in [
+        serde_json::json!({"keep_n_versions": -1}),
+        serde_json::json!({"keep_n_versions": "many"}),
+        serde_json::json!({"delete_unused_after": "soon"}),
+        serde_json::json!({"delete_unused_after": "2 days", "delete_versions_not_downloaded_for_days": 3}),
+    ] {
+        assert_eq!(put(bad.clone()).await.0, 400, "{bad}");
+    }
+    let unchanged: serde_json::Value = stack.admin_get(&format!("/projects/{pid}/packages/settings")).await;
+    assert_eq!((&unchanged["keep_n_versions"], &unchanged["delete_unused_after"]), (&Value::Null, &Value::Null));
+    let (status, set) = put(serde_json::json!({"keep_n_versions": 2, "delete_unused_after": "1 sec"})).await;
+    assert_eq!(status, 200, "{set}");
+    assert_eq!((set["keep_n_versions"].as_u64(), set["delete_unused_after"].as_str()), (Some(2), Some("1s")));
+    // The same duration in both spellings is fine.
+    assert_eq!(
+        put(serde_json::json!({"delete_unused_after": "2 days", "delete_versions_not_downloaded_for_days": 2})).await.0,
+        200
+    );
+    assert_eq!(put(serde_json::json!({"delete_unused_after": "1 sec"})).await.0, 200);
+
+    // A use: `tool` is recycled and restored (its clock starts again), `app 5` downloaded.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let tool = id("tool", "1").await;
+    assert_eq!(stack.admin_delete(&format!("/projects/{pid}/packages/{tool}")).await, 204);
+    let restore = stack.api(&format!("/projects/{pid}/packages/{tool}/restore"));
+    let resp = stack.http.post(restore).header("PRIVATE-TOKEN", ADMIN_TOKEN).send().await.expect("restore");
+    assert_eq!(resp.status(), 200);
+    let resp = stack
+        .http
+        .get(stack.api(&format!("/projects/{pid}/packages/generic/app/5/f")))
+        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(resp.status(), 302);
+    // Downloads are counted in batches: wait until this one is.
+    for _ in 0..50 {
+        let five: Value = stack.admin_get(&format!("/projects/{pid}/packages/{}", id("app", "5").await)).await;
+        if five["download_count"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let preview: Value = stack.admin_get(&format!("/projects/{pid}/packages/retention_preview")).await;
+    let mut planned: Vec<(String, String, String)> = preview
+        .as_array()
+        .expect("preview")
+        .iter()
+        .map(|m| {
+            let s = |k: &str| m[k].as_str().expect("field").to_owned();
+            (s("name"), s("version"), s("rule"))
+        })
+        .collect();
+    planned.sort();
+    let want = |n: &str, v: &str, r: &str| (n.to_owned(), v.to_owned(), r.to_owned());
+    assert_eq!(
+        planned,
+        vec![
+            want("app", "1", "keep_n_versions"),
+            want("app", "2", "keep_n_versions"),
+            want("app", "3", "keep_n_versions"),
+            want("app", "4", "delete_unused_after"),
+            want("lib", "1", "delete_unused_after"),
+        ],
+        "hidden and disabled versions count; app 5 was downloaded and tool restored"
+    );
+    // The run moves exactly that.
+    assert_eq!(arca_cleanup::apply_version_retention(&stack.app).await.expect("pass"), planned.len() as u64);
+    let bin: Value = stack.admin_get(&format!("/projects/{pid}/packages/recycle_bin?per_page=100")).await;
+    let mut binned: Vec<(String, String)> = bin
+        .as_array()
+        .expect("bin")
+        .iter()
+        .map(|p| (p["name"].as_str().expect("name").to_owned(), p["version"].as_str().expect("v").to_owned()))
+        .collect();
+    binned.sort();
+    let expected: Vec<(String, String)> = planned.iter().map(|(n, v, _)| (n.clone(), v.clone())).collect();
+    assert_eq!(binned, expected);
+    assert!(bin.as_array().expect("bin").iter().all(|p| p["recycled_by"] == "retention"));
+    let after: Value = stack.admin_get(&format!("/projects/{pid}/packages/retention_preview")).await;
+    assert_eq!(after, serde_json::json!([]), "nothing left to move");
+    // `null` turns a rule off.
+    let (_, off) = put(serde_json::json!({"keep_n_versions": null, "delete_unused_after": null})).await;
+    assert_eq!((&off["keep_n_versions"], &off["delete_unused_after"]), (&Value::Null, &Value::Null));
 }
