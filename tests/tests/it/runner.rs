@@ -7,6 +7,9 @@
 //!   `io.Pipe` — so its length is unknown and it goes out chunked — as Go's
 //!   `mime/multipart` writer lays it out: one part from `CreateFormFile("file", baseName)`,
 //!   a 60-hex-digit boundary, no preamble. A 201 is success; anything else fails the job.
+//! - `common/spec/spec.go`: an artifact's `artifact_type` and `artifact_format` (`zip`,
+//!   `gzip`, `raw`; the zstd variants are opt-in and not accepted here) come from the job
+//!   payload as GitLab pairs them, and go out unchanged in the query.
 //! - `commands/helpers/artifacts_uploader.go`: the file name is the artifact's name plus
 //!   `.zip` or `.gz` by format, and a gzip report of several files is one gzip member per
 //!   file, concatenated.
