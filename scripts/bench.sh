@@ -11,6 +11,8 @@
 #             class's latency from the services' histograms; 16 KiB PUTs straight to s3s-fs
 #   scale     Redis memory and keys per single-file version (4,000 published); listing
 #             latency with BENCH_LIST_FILES (1,000,000) package files in one project
+#   zip       a version of 3 x BENCH_ZIP_MIB (256) MiB as one zip: throughput, and the
+#             download service's resident memory while it streams
 #   retention keep_n_versions over BENCH_RETENTION_VERSIONS (100,000) versions: the preview's
 #             latency, the worker's run time, and Redis's slowest PING meanwhile
 #   cleanup   expired artifacts deleted per second, one worker and two
@@ -30,7 +32,7 @@ if [ "${#need[@]}" -gt 0 ]; then
     echo "bench: installing ${need[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-ONLY="${BENCH_ONLY:-redirect,upload,archive,mixed,scale,retention,cleanup}"
+ONLY="${BENCH_ONLY:-redirect,upload,archive,zip,mixed,scale,retention,cleanup}"
 runs() { [[ ",$ONLY," == *",$1,"* ]]; }
 
 echo "building release binaries (the first build takes a while)..."
@@ -304,6 +306,34 @@ PY
     row "list page 1 of ${LIST_FILES} files, newest first (median)" "$(list_ms 'per_page=20') ms" "" "" ""
     row "list page 25,000 of ${LIST_FILES} files (median)" "$(list_ms 'per_page=20&page=25000') ms" "" "" ""
     row "list page 1 by name (median)" "$(list_ms 'per_page=20&order_by=name') ms" "" "" ""
+fi
+
+if runs zip; then
+    ZIP_MIB="${BENCH_ZIP_MIB:-256}"
+    echo; echo "== a version as one zip: 3 files of ${ZIP_MIB} MiB, streamed through the gateway"
+    head -c "$((ZIP_MIB * 1024 * 1024))" /dev/urandom >"$ROOT/zip-part"
+    for f in a b c; do
+        curl -sf -H "$ADMIN" --upload-file "$ROOT/zip-part" "$API/projects/1/packages/generic/bundle/1.0/$f.bin" >/dev/null
+    done
+    rm -f "$ROOT/zip-part"
+    zip_pkg=$(curl -sf -H "$ADMIN" "$API/projects/1/packages?package_name=bundle" | json_field "[0]['id']")
+    vmrss() { awk '/VmRSS/ {print int($2/1024)}' "/proc/$1/status"; }
+    rss_before=$(vmrss "${PID[download]}")
+    t0=$(date +%s.%N)
+    curl -sf -H "$ADMIN" -o "$ROOT/bundle.zip" "$API/projects/1/packages/$zip_pkg/archive" &
+    fetcher=$!
+    rss_max=$rss_before
+    while kill -0 "$fetcher" 2>/dev/null; do
+        now=$(vmrss "${PID[download]}"); [ "$now" -gt "$rss_max" ] && rss_max=$now
+        sleep 0.05
+    done
+    wait "$fetcher"
+    t1=$(date +%s.%N)
+    bytes=$(stat -c %s "$ROOT/bundle.zip")
+    unzip -tq "$ROOT/bundle.zip" >/dev/null && ok="unzip -t: ok" || ok="unzip -t: FAILED"
+    rm -f "$ROOT/bundle.zip"
+    row "version zip of 3 x ${ZIP_MIB} MiB through the gateway" "$(calc "round($bytes / 1048576 / ($t1 - $t0))") MiB/s, ${ok}" "" "" ""
+    row "  download service resident memory while streaming it" "${rss_before} -> max ${rss_max} MiB" "" "" ""
 fi
 
 if runs retention; then
