@@ -21,7 +21,7 @@ pub enum Reason {
 impl Reason {
     pub fn describe(&self) -> String {
         match self {
-            Self::KeepNVersions(n) => format!("keep_n_versions: {n} newer versions of its name"),
+            Self::KeepNVersions(n) => format!("keep_n_versions: older than the newest {n} of its name"),
             Self::Unused(ms) => {
                 format!(
                     "delete_unused_after: not used for {}",

@@ -240,6 +240,31 @@ await shoot(page, "job-artifacts");
 const [entry] = await Promise.all([page.waitForEvent("download"), page.getByRole("row", { name: /docs\/readme\.txt/ }).getByRole("link", { name: "Download" }).click()]);
 expect(readFileSync(await entry.path(), "utf8") === "read me, console", "one file from inside the archive");
 
+// Retention settings: a rule, its preview, then off again (two versions of another
+// package, removed afterwards so the rest of the walk sees the project as it was).
+const asMaintainer = (method, path, body) => fetch(`${ARCA_URL}/api/v4/projects/${PROJECT_ID}${path}`, {
+  method, headers: { "PRIVATE-TOKEN": MAINTAINER_TOKEN }, body,
+});
+for (const v of ["1.0", "2.0"]) {
+  const r = await asMaintainer("PUT", `/packages/generic/lib/${v}/lib.so`, `lib ${v}`);
+  expect(r.status === 201, `lib ${v} is published (${r.status})`);
+}
+await page.getByRole("link", { name: "Settings" }).click();
+await page.getByText("Nothing to move.").waitFor();
+await page.getByLabel("Keep the newest versions of each package (count)").fill("1");
+await page.getByRole("button", { name: "Save retention" }).click();
+await page.getByText("Retention saved").waitFor();
+await page.getByRole("heading", { name: "The next run moves 1 version" }).waitFor();
+expect(await page.getByRole("row", { name: /lib.*1\.0.*keep_n_versions/ }).count() === 1, "the preview names the older version");
+await shoot(page, "settings");
+await page.getByLabel("Keep the newest versions of each package (count)").fill("");
+await page.getByRole("button", { name: "Save retention" }).click();
+await page.getByText("Nothing to move.").waitFor();
+for (const v of (await (await asMaintainer("GET", "/packages?package_name=lib")).json())) {
+  expect((await asMaintainer("DELETE", `/packages/${v.id}`)).status === 204, "lib goes to the bin");
+  expect((await asMaintainer("DELETE", `/packages/recycle_bin/${v.id}`)).status === 204, "and out of it");
+}
+
 // A reporter sees the artifacts but no button to change them.
 const reporterContext = await browser.newContext({ viewport: { width: 1280, height: 860 } });
 const reporter = await reporterContext.newPage();
@@ -248,6 +273,7 @@ await reporter.getByRole("link", { name: "root/console" }).click();
 await reporter.getByRole("link", { name: "tool" }).waitFor();
 expect(await reporter.getByRole("button", { name: "Upload artifact" }).count() === 0, "no upload button for a reporter");
 expect(await reporter.getByRole("link", { name: "Recycle bin" }).count() === 0, "no recycle bin for a reporter");
+expect(await reporter.getByRole("link", { name: "Settings" }).count() === 0, "no settings for a reporter");
 await reporter.getByRole("link", { name: "tool" }).click();
 await reporter.getByRole("heading", { name: "Details" }).waitFor();
 expect(await reporter.getByRole("button", { name: "Delete this version" }).count() === 0, "no delete button for a reporter");

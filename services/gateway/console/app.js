@@ -185,7 +185,8 @@ function tabs(project, current) {
   return h("nav", { class: "tabs", "aria-label": "Project" },
     tab("Artifacts", `#/p/${project.id}`),
     level(project) >= 40 ? tab("Recycle bin", `#/p/${project.id}/bin`) : null,
-    tab("Job artifacts", `#/p/${project.id}/jobs`));
+    tab("Job artifacts", `#/p/${project.id}/jobs`),
+    level(project) >= 40 ? tab("Settings", `#/p/${project.id}/settings`) : null);
 }
 
 // Packages grouped by name: the latest version of each, its size and last push.
@@ -459,6 +460,46 @@ async function recycleBin(id) {
       h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 4, class: "muted" }, "The recycle bin is empty."))))));
 }
 
+// Retention: the two rules, and what the next run would move (the worker applies them
+// at every pass, to the recycle bin only).
+async function settingsPage(id) {
+  const { data: project } = await api("GET", `/projects/${enc(id)}`);
+  const base = `/projects/${project.id}/packages`;
+  const [{ data: settings }, { data: preview }] = await Promise.all([api("GET", `${base}/settings`), api("GET", `${base}/retention_preview`)]);
+  const keep = h("input", { id: "keep-n", type: "number", min: 0, step: 1, value: settings.keep_n_versions ?? "" , placeholder: "off" });
+  const unused = h("input", { id: "unused-after", value: settings.delete_unused_after ?? "", placeholder: "off, or e.g. 90 days" });
+  const status = h("p", { role: "status", class: "muted" });
+  const form = h("form", {
+    class: "card",
+    onsubmit: async (ev) => {
+      ev.preventDefault();
+      const n = keep.value.trim();
+      const d = unused.value.trim();
+      try {
+        await api("PUT", `${base}/settings`, { keep_n_versions: n === "" ? null : Number(n), delete_unused_after: d === "" ? null : d });
+        toast("Retention saved");
+        route();
+      } catch (e) { status.textContent = `Not saved: ${e.message}`; }
+    },
+  },
+  h("h2", {}, "Retention"),
+  h("p", { class: "muted" }, "The cleanup worker moves versions these rules rule out to the recycle bin at every pass; they can be restored from there. Leave a field empty to turn its rule off."),
+  h("label", { for: "keep-n" }, "Keep the newest versions of each package (count)"), keep,
+  h("label", { for: "unused-after" }, "Move versions not downloaded for (duration)"), unused,
+  status,
+  h("div", { class: "row" }, h("button", { class: "primary", type: "submit" }, "Save retention")));
+  const rows = preview.map((m) => h("tr", {},
+    h("td", {}, m.name), h("td", {}, m.version), h("td", { class: "wide" }, when(m.created_at)), h("td", {}, m.reason)));
+  page(`${project.path_with_namespace}: settings`,
+    tabs(project, "Settings"),
+    form,
+    h("h2", {}, `The next run moves ${preview.length} version${preview.length === 1 ? "" : "s"}`),
+    h("div", { class: "table-wrap" }, h("table", {},
+      h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Version"), h("th", { class: "wide" }, "Created"), h("th", {}, "Why"))),
+      h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 4, class: "muted" }, "Nothing to move."))))),
+    copyable("Preview with curl", `curl --header "PRIVATE-TOKEN: <your token>" "${location.origin}${API}${base}/retention_preview"`));
+}
+
 async function jobs(id, jobId) {
   const { data: project } = await api("GET", `/projects/${enc(id)}`);
   const { data } = await api("GET", `/projects/${enc(id)}/jobs?per_page=50`);
@@ -519,6 +560,7 @@ async function route() {
     const [, id, section, a, b, c] = parts;
     if (!section) return await artifacts(id);
     if (section === "bin") return await recycleBin(id);
+    if (section === "settings") return await settingsPage(id);
     if (section === "jobs") return await jobs(id, a);
     if (section === "pkg") return await details(id, a, b, c);
     return await projects();
