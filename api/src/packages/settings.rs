@@ -88,10 +88,16 @@ pub enum Setting {
 fn setting<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Setting>, D::Error> {
     Ok(Some(match serde_json::Value::deserialize(d)? {
         serde_json::Value::Null => Setting::Off,
-        serde_json::Value::Number(n) => match n.as_u64() {
-            Some(n) => Setting::Number(n),
-            None => return Err(serde::de::Error::custom("a whole number")),
-        },
+        // `357.0` is a whole number too, as JSON Schema's `integer` says.
+        serde_json::Value::Number(n) => {
+            let whole = n
+                .as_u64()
+                .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 1e15).map(|f| f as u64));
+            match whole {
+                Some(n) => Setting::Number(n),
+                None => return Err(serde::de::Error::custom("a whole number")),
+            }
+        }
         serde_json::Value::String(t) => Setting::Text(t),
         _ => return Err(serde::de::Error::custom("a number, text or null")),
     }))
