@@ -205,20 +205,9 @@ impl Redis {
     /// and each SCAN is routed to its master by address.
     pub async fn scan_all(&mut self, pattern: &str) -> redis::RedisResult<Vec<String>> {
         use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
-        let Self::Cluster(cluster) = self else {
-            let mut iter: redis::AsyncIter<String> = redis::AsyncCommands::scan_match(self, pattern).await?;
-            let mut names = Vec::new();
-            while let Some(name) = iter.next_item().await {
-                names.push(name?);
-            }
-            return Ok(names);
-        };
-        let slots = cluster
-            .route_command(
-                redis::cmd("CLUSTER").arg("SLOTS").clone(),
-                RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
-            )
-            .await?;
+        let Self::Cluster(cluster) = self else { return self.scan_here(pattern).await };
+        let slots = redis::cmd("CLUSTER").arg("SLOTS").clone();
+        let slots = cluster.route_command(slots, RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random)).await?;
         let mut masters: Vec<(String, u16)> = Vec::new();
         for range in redis::from_redis_value::<Vec<Vec<redis::Value>>>(slots)? {
             // [start, end, [host, port, id, ...] (the master), replicas...]
@@ -234,18 +223,7 @@ impl Redis {
         let mut names = Vec::new();
         for (host, port) in masters {
             let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress { host, port });
-            let mut cursor = 0u64;
-            loop {
-                let mut cmd = redis::cmd("SCAN");
-                cmd.arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(1000);
-                let reply = cluster.route_command(cmd, route.clone()).await?;
-                let (next, batch): (u64, Vec<String>) = redis::from_redis_value(reply)?;
-                names.extend(batch);
-                if next == 0 {
-                    break;
-                }
-                cursor = next;
-            }
+            names.extend(scan_node(cluster, route, pattern).await?);
         }
         Ok(names)
     }
@@ -255,31 +233,40 @@ impl Redis {
     /// SCAN would read whichever node the connection picks).
     pub async fn scan_slot(&mut self, slot_key: &str, pattern: &str) -> redis::RedisResult<Vec<String>> {
         use redis::cluster_routing::{Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr};
-        let Self::Cluster(cluster) = self else {
-            let mut iter: redis::AsyncIter<String> = redis::AsyncCommands::scan_match(self, pattern).await?;
-            let mut names = Vec::new();
-            while let Some(name) = iter.next_item().await {
-                names.push(name?);
-            }
-            return Ok(names);
-        };
-        let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(Route::with_key(
-            slot_key.as_bytes(),
-            SlotAddr::Master,
-        )));
+        let Self::Cluster(cluster) = self else { return self.scan_here(pattern).await };
+        let route = Route::with_key(slot_key.as_bytes(), SlotAddr::Master);
+        scan_node(cluster, RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(route)), pattern).await
+    }
+
+    /// A SCAN through this connection (one server: standalone or a Sentinel's master).
+    async fn scan_here(&mut self, pattern: &str) -> redis::RedisResult<Vec<String>> {
+        let mut iter: redis::AsyncIter<String> = redis::AsyncCommands::scan_match(self, pattern).await?;
         let mut names = Vec::new();
-        let mut cursor = 0u64;
-        loop {
-            let mut cmd = redis::cmd("SCAN");
-            cmd.arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(1000);
-            let reply = cluster.route_command(cmd, route.clone()).await?;
-            let (next, batch): (u64, Vec<String>) = redis::from_redis_value(reply)?;
-            names.extend(batch);
-            if next == 0 {
-                return Ok(names);
-            }
-            cursor = next;
+        while let Some(name) = iter.next_item().await {
+            names.push(name?);
         }
+        Ok(names)
+    }
+}
+
+/// Every key matching `pattern` on one cluster node, a SCAN cursor loop routed to it.
+async fn scan_node(
+    cluster: &mut ClusterConnection,
+    route: redis::cluster_routing::RoutingInfo,
+    pattern: &str,
+) -> redis::RedisResult<Vec<String>> {
+    let mut names = Vec::new();
+    let mut cursor = 0u64;
+    loop {
+        let mut cmd = redis::cmd("SCAN");
+        cmd.arg(cursor).arg("MATCH").arg(pattern).arg("COUNT").arg(1000);
+        let reply = cluster.route_command(cmd, route.clone()).await?;
+        let (next, batch): (u64, Vec<String>) = redis::from_redis_value(reply)?;
+        names.extend(batch);
+        if next == 0 {
+            return Ok(names);
+        }
+        cursor = next;
     }
 }
 
