@@ -20,15 +20,15 @@ struct Probe {
 }
 
 /// What an allowed caller gets from each probe, in the order of [`probes`].
-const ALLOWED: [u16; 25] = [
-    200, 400, 200, 200, 400, 400, 400, 404, 400, 202, 400, 200, 404, 404, 400, 200, 200, 200, 404, 200, 200, 404, 400,
-    404, 404,
+const ALLOWED: [u16; 29] = [
+    200, 400, 200, 200, 400, 400, 400, 404, 400, 202, 400, 200, 404, 404, 400, 404, 200, 200, 200, 404, 200, 200, 404,
+    400, 404, 404, 404, 200, 404,
 ];
 
 /// The later routes of a family already in the table: `(family column, route)`. Each is
 /// decided by the same action as its family's first route, so its row entries are that
 /// column's.
-const SAME_AS: [usize; 10] = [3, 3, 11, 11, 11, 14, 14, 11, 14, 2];
+const SAME_AS: [usize; 13] = [3, 3, 11, 11, 11, 14, 14, 11, 14, 2, 0, 2, 15];
 
 fn probes(p: u64, own_job: u64, other_job: u64) -> Vec<Probe> {
     let json = |v: Value| Some(v.to_string().into_bytes());
@@ -75,6 +75,13 @@ fn probes(p: u64, own_job: u64, other_job: u64) -> Vec<Probe> {
         // Not listed: 404 Allowlist Entry Not Found once authorized.
         probe("allowlist remove", Method::DELETE, format!("/projects/{p}/job_token_scope/allowlist/999999"), None),
         probe("users (admin)", Method::POST, "/users".into(), json(json!({"username": "bad name!"}))),
+        // No such version: 404 Package Not Found once authorized.
+        probe(
+            "share links",
+            Method::POST,
+            format!("/projects/{p}/packages/999999/shares"),
+            json(json!({"file_name": "f"})),
+        ),
         // The families again, through the routes that read and change what they create.
         probe("read CI: one job", Method::GET, format!("/projects/{p}/jobs/{other_job}"), None),
         probe("read CI: pipelines", Method::GET, format!("/projects/{p}/pipelines"), None),
@@ -100,43 +107,56 @@ fn probes(p: u64, own_job: u64, other_job: u64) -> Vec<Probe> {
             format!("/projects/{p}/packages/generic/none/1.0/none.bin"),
             None,
         ),
+        probe(
+            "read packages: a version as one zip",
+            Method::GET,
+            format!("/projects/{p}/packages/999999/archive"),
+            None,
+        ),
+        probe(
+            "manage packages: retention preview",
+            Method::GET,
+            format!("/projects/{p}/packages/retention_preview"),
+            None,
+        ),
+        probe("share links: list", Method::GET, format!("/projects/{p}/packages/999999/shares"), None),
     ]
 }
 
 /// The table, one row per principal: `Y` allowed, else the refusal's status.
 /// Columns follow [`probes`].
-fn expected(principal: &str) -> [Option<u16>; 25] {
+fn expected(principal: &str) -> [Option<u16>; 29] {
     let first = first_routes(principal);
-    let mut row = [None; 25];
-    row[..15].copy_from_slice(&first);
+    let mut row = [None; 29];
+    row[..16].copy_from_slice(&first);
     for (i, family) in SAME_AS.iter().enumerate() {
-        row[15 + i] = first[*family];
+        row[16 + i] = first[*family];
     }
     row
 }
 
 /// The table over the first route of each family.
-fn first_routes(principal: &str) -> [Option<u16>; 15] {
+fn first_routes(principal: &str) -> [Option<u16>; 16] {
     const Y: Option<u16> = None;
     const N: Option<u16> = Some(403);
     const H: Option<u16> = Some(404);
     const U: Option<u16> = Some(401);
     match principal {
-        "anonymous" => [U; 15],
+        "anonymous" => [U; 16],
         // Only a job's own token uploads its artifacts.
-        "administrator" => [Y, Y, Y, Y, Y, Y, Y, Y, N, Y, Y, Y, Y, Y, Y],
-        "admin user, read_api" => [Y, N, N, Y, N, N, N, N, N, N, N, N, N, N, N],
-        "guest" => [N; 15],
-        "reporter" | "maintainer, read_api" => [Y, N, N, Y, N, N, N, N, N, N, N, N, N, N, N],
-        "developer" => [Y, Y, N, Y, Y, Y, Y, Y, N, N, N, N, N, N, N],
-        "maintainer" | "owner" => [Y, Y, Y, Y, Y, Y, Y, Y, N, Y, Y, Y, Y, Y, N],
-        "stranger" => [H, H, H, H, H, H, H, H, H, H, H, H, H, H, N],
-        "deploy read" => [Y, N, N, N, N, N, N, N, N, N, N, N, N, N, N],
-        "deploy write" => [N, Y, N, N, N, N, N, N, N, N, N, N, N, N, N],
-        "deploy of another project" => [H, H, H, H, H, H, H, H, H, H, H, H, H, H, N],
-        "job token" => [Y, Y, N, Y, N, Y, N, N, Y, N, N, N, N, N, N],
-        "job token, allowlisted project" => [Y, N, N, Y, N, N, N, N, N, N, N, N, N, N, N],
-        "job token, other project" => [H, H, H, H, H, H, H, H, H, H, H, H, H, H, N],
+        "administrator" => [Y, Y, Y, Y, Y, Y, Y, Y, N, Y, Y, Y, Y, Y, Y, Y],
+        "admin user, read_api" => [Y, N, N, Y, N, N, N, N, N, N, N, N, N, N, N, N],
+        "guest" => [N; 16],
+        "reporter" | "maintainer, read_api" => [Y, N, N, Y, N, N, N, N, N, N, N, N, N, N, N, N],
+        "developer" => [Y, Y, N, Y, Y, Y, Y, Y, N, N, N, N, N, N, N, Y],
+        "maintainer" | "owner" => [Y, Y, Y, Y, Y, Y, Y, Y, N, Y, Y, Y, Y, Y, N, Y],
+        "stranger" => [H, H, H, H, H, H, H, H, H, H, H, H, H, H, N, H],
+        "deploy read" => [Y, N, N, N, N, N, N, N, N, N, N, N, N, N, N, N],
+        "deploy write" => [N, Y, N, N, N, N, N, N, N, N, N, N, N, N, N, N],
+        "deploy of another project" => [H, H, H, H, H, H, H, H, H, H, H, H, H, H, N, H],
+        "job token" => [Y, Y, N, Y, N, Y, N, N, Y, N, N, N, N, N, N, N],
+        "job token, allowlisted project" => [Y, N, N, Y, N, N, N, N, N, N, N, N, N, N, N, N],
+        "job token, other project" => [H, H, H, H, H, H, H, H, H, H, H, H, H, H, N, H],
         other => panic!("no row for {other}"),
     }
 }
