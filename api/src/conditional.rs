@@ -63,7 +63,7 @@ impl Tags {
     }
 
     /// Weak comparison (`If-None-Match`).
-    fn matches_weakly(&self, sha256: &str) -> bool {
+    pub(crate) fn matches_weakly(&self, sha256: &str) -> bool {
         match self {
             Self::Any => true,
             Self::List(tags) => tags.iter().any(|(_, t)| t == sha256),

@@ -6,7 +6,7 @@
 //! 302. The download is counted in memory and written to Redis in batches
 //! (`downloads`), so counting never slows or fails the redirect.
 
-use crate::conditional::Conditions;
+use crate::conditional::{Conditions, Tags};
 use crate::packages::files::remove_file;
 use crate::upload::{discard, store};
 use crate::views;
@@ -354,7 +354,7 @@ pub(crate) async fn serve_file(
     let counts = method == Method::GET;
 
     let resp = if app.config.proxy_download {
-        if if_none_match(headers, &etag) {
+        if if_none_match(headers, &file.sha256) {
             return Ok((StatusCode::NOT_MODIFIED, out).into_response());
         }
         let range = range_header(headers)?;
@@ -404,11 +404,11 @@ pub(crate) async fn serve_file(
     Ok(resp)
 }
 
-fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
-    headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == "*" || t.trim().trim_start_matches("W/") == etag))
+/// Does `If-None-Match` name the file (weak comparison, as RFC 9110 has it for GET)? A
+/// malformed value names nothing.
+fn if_none_match(headers: &HeaderMap, sha256: &str) -> bool {
+    let lines: Vec<&str> = headers.get_all(header::IF_NONE_MATCH).iter().filter_map(|v| v.to_str().ok()).collect();
+    !lines.is_empty() && Tags::parse(&lines.join(",")).is_some_and(|t| t.matches_weakly(sha256))
 }
 
 /// A single `bytes=` range, passed to S3 as is; anything else is refused.
@@ -454,7 +454,7 @@ mod tests {
 
     #[test]
     fn etags_match_strong_weak_and_star() {
-        let etag = "\"abc\"";
+        let etag = "abc";
         assert!(if_none_match(&with(header::IF_NONE_MATCH, "\"abc\""), etag));
         assert!(if_none_match(&with(header::IF_NONE_MATCH, "W/\"abc\", \"x\""), etag));
         assert!(if_none_match(&with(header::IF_NONE_MATCH, "*"), etag));

@@ -15,9 +15,14 @@ pub const PROJECTS_PUBLIC: &str = "arca:{projects}:public";
 /// time (ms).
 pub const PROJECTS_DELETING: &str = "arca:{projects}:deleting";
 
-/// The pattern of every key of one project (they share its hash tag, so one slot).
+/// What every key of one project starts with (they share its hash tag, so one slot).
+pub fn project_key_prefix(project_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:")
+}
+
+/// The pattern of every key of one project.
 pub fn project_keys_pattern(project_id: u64) -> String {
-    format!("arca:{{p{project_id}}}:*")
+    format!("{}*", project_key_prefix(project_id))
 }
 pub const PIPELINE_SEQ: &str = "arca:{ci}:seq:pipeline";
 pub const JOB_SEQ: &str = "arca:{ci}:seq:job";

@@ -206,6 +206,11 @@ pub struct PackageSettings {
 }
 
 impl PackageSettings {
+    /// Does either retention rule apply?
+    pub fn has_retention(&self) -> bool {
+        self.keep_n_versions.unwrap_or(0) > 0 || self.unused_after_ms().unwrap_or(0) > 0
+    }
+
     /// `delete_unused_after` in ms, whichever form set it.
     pub fn unused_after_ms(&self) -> Option<u64> {
         self.delete_unused_after_ms

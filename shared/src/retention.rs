@@ -65,7 +65,7 @@ pub fn plan(settings: &PackageSettings, versions: Vec<Package>, now: u64) -> Vec
 /// What a retention run starting now would move in this project.
 pub async fn preview(meta: &Meta, project_id: u64, now: u64) -> StoreResult<Vec<(Package, Reason)>> {
     let settings = meta.package_settings(project_id).await?;
-    if settings.keep_n_versions.unwrap_or(0) == 0 && settings.unused_after_ms().unwrap_or(0) == 0 {
+    if !settings.has_retention() {
         return Ok(Vec::new());
     }
     let versions = meta.project_versions(project_id).await?;

@@ -56,8 +56,9 @@ pub async fn delete_job(
     }
     for a in &all {
         app.meta.delete_artifact(project.id, job_id, &a.file_type).await?;
-        app.meta.queue_blob_deletes(&a.blob_keys()).await?;
     }
+    let blobs: Vec<String> = all.iter().flat_map(|a| a.blob_keys()).collect();
+    app.meta.queue_blob_deletes(&blobs).await?;
     tracing::info!(project_id = project.id, job_id, by = %who.username(), "job artifacts deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -17,7 +17,7 @@ pub async fn apply_version_retention(app: &AppState) -> anyhow::Result<u64> {
     let mut moved = 0;
     for project_id in app.meta.all_project_ids().await? {
         let settings = app.meta.package_settings(project_id).await?;
-        if settings.keep_n_versions.unwrap_or(0) == 0 && settings.unused_after_ms().unwrap_or(0) == 0 {
+        if !settings.has_retention() {
             continue;
         }
         let work = format!("retention:{project_id}");

@@ -632,7 +632,7 @@ impl Meta {
     /// (they are in no listing index): the project's version records are found with a SCAN
     /// of its slot, read 500 at a time.
     pub async fn project_versions(&self, project_id: u64) -> StoreResult<Vec<Package>> {
-        let pattern = format!("{}pkg:*", keys::project_keys_pattern(project_id).trim_end_matches('*'));
+        let pattern = format!("{}pkg:*", keys::project_key_prefix(project_id));
         let names = self.conn().scan_slot(&keys::members(project_id), &pattern).await?;
         let ids: Vec<u64> = names.iter().filter_map(|n| n.rsplit(':').next()?.parse().ok()).collect();
         let mut out = Vec::with_capacity(ids.len());

@@ -82,7 +82,7 @@ impl Meta {
         for user_id in members {
             let _: () = self.conn().zrem(keys::user_projects(user_id), project_id).await?;
         }
-        let job_prefix = format!("{}job:", keys::project_keys_pattern(project_id).trim_end_matches('*'));
+        let job_prefix = format!("{}job:", keys::project_key_prefix(project_id));
         let job_index: Vec<String> = names
             .iter()
             .filter_map(|n| n.strip_prefix(&job_prefix))
@@ -92,7 +92,7 @@ impl Meta {
         for chunk in job_index.chunks(500) {
             let _: () = self.conn().del(chunk).await?;
         }
-        let share_prefix = format!("{}share:", keys::project_keys_pattern(project_id).trim_end_matches('*'));
+        let share_prefix = format!("{}share:", keys::project_key_prefix(project_id));
         let shares: Vec<String> = names
             .iter()
             .filter(|n| n.strip_prefix(&share_prefix).is_some_and(|id| id.parse::<u64>().is_ok()))

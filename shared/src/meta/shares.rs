@@ -40,14 +40,15 @@ impl Meta {
         Ok(())
     }
 
-    /// The live link a secret's hash names; `None` when unknown, expired or revoked.
+    /// The live link a secret's hash names; `None` when unknown, expired or revoked. The
+    /// caller compares the record's hash with its own, in constant time.
     pub async fn share_by_hash(&self, hash_hex: &str) -> StoreResult<Option<Share>> {
         let target: Option<String> = self.conn().get(keys::share_by_hash(hash_hex)).await?;
         let Some((pid, id)) = target.as_deref().and_then(|t| t.split_once(':')) else { return Ok(None) };
         let (Ok(pid), Ok(id)) = (pid.parse::<u64>(), id.parse::<u64>()) else {
             return Err(StoreError::corrupt("share index", "not <project>:<share>"));
         };
-        Ok(self.share(pid, id).await?.filter(|s| s.token_hash == hash_hex))
+        self.share(pid, id).await
     }
 
     pub async fn share(&self, project_id: u64, share_id: u64) -> StoreResult<Option<Share>> {
