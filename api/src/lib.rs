@@ -8,6 +8,7 @@ mod allowlist;
 mod artifacts;
 mod conditional;
 mod generic;
+mod hooks;
 mod jobs;
 mod members;
 pub mod openapi;
@@ -45,6 +46,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .merge(generic::routes())
         .merge(packages::routes())
         .merge(artifacts::routes())
+        .merge(hooks::routes())
 }
 
 /// Which of the API's two halves a service answers.

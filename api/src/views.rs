@@ -649,3 +649,30 @@ pub struct AllowlistEntry {
     pub source_project_id: u64,
     pub target_project_id: u64,
 }
+
+/// A project hook. Its secret is never shown: `has_secret` says whether deliveries are
+/// signed.
+#[derive(Serialize, ToSchema)]
+pub struct Hook {
+    pub id: u64,
+    pub project_id: u64,
+    pub url: String,
+    pub events: Vec<arca_shared::webhooks::HookEvent>,
+    pub has_secret: bool,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+impl Hook {
+    pub fn of(h: &arca_shared::webhooks::Hook) -> Self {
+        Self {
+            id: h.id,
+            project_id: h.project_id,
+            url: h.url.clone(),
+            events: h.events.clone(),
+            has_secret: h.secret.is_some(),
+            created_at: rfc3339(h.created_at),
+            created_by: h.created_by.clone(),
+        }
+    }
+}

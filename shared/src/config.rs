@@ -318,6 +318,42 @@ pub struct Config {
     /// The URL clients reach arca at (`https://artifacts.example.com`), for the links arca
     /// hands out; without it they are built from the request's scheme and host.
     pub public_url: Option<String>,
+    pub webhooks: WebhookConfig,
+}
+
+/// How webhooks are saved and delivered.
+#[derive(Clone, Debug)]
+pub struct WebhookConfig {
+    /// `ARCA_WEBHOOK_ALLOW_PRIVATE`: hooks may reach loopback and private ranges (never
+    /// link-local or metadata addresses).
+    pub allow_private: bool,
+    /// `ARCA_WEBHOOK_TIMEOUT`: one attempt, from connecting to the answer's head.
+    pub timeout: Duration,
+    /// `ARCA_WEBHOOK_RETRY_FOR`: how long after the event a failed delivery is retried.
+    pub retry_for: Duration,
+    /// `ARCA_WEBHOOK_CONCURRENCY`: deliveries one worker has in flight at once; 0 stops this
+    /// replica from delivering.
+    pub concurrency: usize,
+}
+
+impl WebhookConfig {
+    pub fn from_source(src: &Source) -> Result<Self, ConfigError> {
+        let timeout = src.duration("ARCA_WEBHOOK_TIMEOUT", Duration::from_secs(10))?;
+        if timeout.is_zero() || timeout > Duration::from_secs(300) {
+            return Err(ConfigError::new("ARCA_WEBHOOK_TIMEOUT", "must be between 1ms and 5 minutes"));
+        }
+        let retry_for = src.duration("ARCA_WEBHOOK_RETRY_FOR", Duration::from_secs(DAY))?;
+        let concurrency = src.number("ARCA_WEBHOOK_CONCURRENCY", 16)?;
+        if concurrency > 1024 {
+            return Err(ConfigError::new("ARCA_WEBHOOK_CONCURRENCY", "must be at most 1024"));
+        }
+        Ok(Self {
+            allow_private: src.bool("ARCA_WEBHOOK_ALLOW_PRIVATE", false)?,
+            timeout,
+            retry_for,
+            concurrency: concurrency as usize,
+        })
+    }
 }
 
 const DAY: u64 = 24 * 60 * 60;
@@ -370,6 +406,7 @@ impl Config {
             cleanup_lease: src.duration("ARCA_CLEANUP_LEASE", Duration::from_secs(5 * 60))?,
             share_max_ttl: src.duration("ARCA_SHARE_MAX_TTL", Duration::from_secs(7 * DAY))?,
             public_url: public_url(src)?,
+            webhooks: WebhookConfig::from_source(src)?,
         })
     }
 }
@@ -399,6 +436,9 @@ mod tests {
         assert_eq!(c.s3.region, "us-east-1");
         assert!(!c.proxy_download);
         assert!(!c.redis.cluster);
+        assert!(!c.webhooks.allow_private);
+        assert_eq!(c.webhooks.timeout, Duration::from_secs(10));
+        assert_eq!(c.webhooks.retry_for, Duration::from_secs(DAY));
     }
 
     #[test]
@@ -417,6 +457,9 @@ mod tests {
             ("ARCA_S3_ENDPOINT", "localhost:9000"),
             ("ARCA_S3_BUCKET", "Not_A_Bucket"),
             ("ARCA_RECYCLE_RETENTION", "-1"),
+            ("ARCA_WEBHOOK_ALLOW_PRIVATE", "sometimes"),
+            ("ARCA_WEBHOOK_TIMEOUT", "0s"),
+            ("ARCA_WEBHOOK_RETRY_FOR", "a while"),
         ];
         for (name, value) in cases {
             let mut pairs = BASE.to_vec();

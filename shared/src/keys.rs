@@ -247,3 +247,24 @@ pub const MULTIPART_UPLOADS: &str = "arca:{cleanup}:multipart-uploads";
 pub fn last_run(job: &str) -> String {
     format!("arca:{{cleanup}}:last-run:{job}")
 }
+
+/// Hook ids.
+pub const HOOK_SEQ: &str = "arca:{webhooks}:seq";
+
+/// A project's hooks: HASH hook id -> record (deleted with the project's keys).
+pub fn hooks(project_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:hooks")
+}
+
+/// One hook's delivery log: LIST of attempt JSON, newest first, capped.
+pub fn hook_deliveries(project_id: u64, hook_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:hook:{hook_id}:deliveries")
+}
+
+/// Deliveries waiting or in flight: ZSET `<project id>:<hook id>:<delivery id>` by when it
+/// is next due (ms). A worker that takes one pushes its due time past its lease, so a
+/// worker that dies mid-delivery leaves it to another.
+pub const WEBHOOK_DUE: &str = "arca:{webhooks}:due";
+
+/// The deliveries themselves: HASH member of [`WEBHOOK_DUE`] -> job JSON (body, attempts).
+pub const WEBHOOK_JOBS: &str = "arca:{webhooks}:jobs";

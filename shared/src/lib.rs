@@ -24,6 +24,7 @@ pub mod retention;
 pub mod service;
 pub mod telemetry;
 pub mod time;
+pub mod webhooks;
 
 pub use app::{App, AppState, Auth};
 pub use error::{ApiError, ApiResult};

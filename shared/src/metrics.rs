@@ -159,6 +159,35 @@ pub static REDIS_ERRORS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .expect("metric registers once")
 });
 
+pub static WEBHOOK_EVENTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        Opts::new("arca_webhook_events_total", "Webhook deliveries queued, one per event and hook, by event."),
+        &["event"]
+    )
+    .expect("metric registers once")
+});
+
+pub static WEBHOOK_DELIVERIES: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        Opts::new(
+            "arca_webhook_deliveries_total",
+            "Webhook delivery attempts by result: delivered, http_error, timeout, unreachable, refused (an address \
+             a hook may not reach), abandoned (retried for ARCA_WEBHOOK_RETRY_FOR), dropped (the hook is gone)."
+        ),
+        &["result"]
+    )
+    .expect("metric registers once")
+});
+
+pub static WEBHOOK_DURATION: LazyLock<prometheus::Histogram> = LazyLock::new(|| {
+    prometheus::register_histogram!(
+        "arca_webhook_delivery_duration_seconds",
+        "Time from connecting to a webhook receiver to its answer (or the timeout).",
+        vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]
+    )
+    .expect("metric registers once")
+});
+
 /// Forces registration, so every series exists (at zero) from the first scrape.
 pub fn init() {
     LazyLock::force(&HTTP_REQUESTS);
@@ -181,6 +210,11 @@ pub fn init() {
     LazyLock::force(&S3_ERRORS);
     LazyLock::force(&REDIS_DURATION);
     LazyLock::force(&REDIS_ERRORS);
+    LazyLock::force(&WEBHOOK_EVENTS);
+    LazyLock::force(&WEBHOOK_DURATION);
+    for result in ["delivered", "http_error", "timeout", "unreachable", "refused", "abandoned", "dropped"] {
+        WEBHOOK_DELIVERIES.with_label_values(&[result]);
+    }
 }
 
 /// The default registry in Prometheus text format.

@@ -1,6 +1,7 @@
 //! A job's artifacts, uploaded with its job token as the runner sends them: `POST
 //! /jobs/:job_id/artifacts`, its archive (a zip) or one of its reports.
 
+use arca_shared::webhooks::{FilePart, HookEvent, JobPart, Occurrence};
 use std::sync::Arc;
 
 use super::format::GzipCheck;
@@ -100,6 +101,7 @@ pub async fn upload(
         });
     };
     app.project(&who, &project_id.to_string(), Action::UploadArtifacts { job_id }).await?;
+    let actor = who.actor();
     let Principal::Job(job) = who else { return Err(ApiError::Forbidden) };
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let max = app.config.max_artifacts_size;
@@ -202,6 +204,18 @@ pub async fn upload(
         entries = artifact.entries,
         "job artifact stored"
     );
+    let occurrence = Occurrence {
+        event: HookEvent::ArtifactsUploaded,
+        actor,
+        package: None,
+        file: Some(FilePart {
+            file_name: artifact.filename.clone().unwrap_or_else(|| artifact.file_type.clone()),
+            size: Some(artifact.size),
+            sha256: Some(artifact.sha256.clone()),
+        }),
+        job: Some(JobPart { id: job.id, name: job.name.clone(), ref_name: job.ref_name.clone() }),
+    };
+    app.meta.notify_hooks(job.project_id, occurrence).await;
     Ok((StatusCode::CREATED, Json("201")))
 }
 

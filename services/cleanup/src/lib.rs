@@ -1,6 +1,7 @@
 //! The cleanup worker: expiry, recycle-bin purge, deletions and orphan blobs
-//! (docs/ARCHITECTURE.md, "The cleanup worker"). It serves only `/healthz`, `/readyz` and
-//! `/metrics`; its work runs in a loop every `ARCA_CLEANUP_INTERVAL`.
+//! (docs/ARCHITECTURE.md, "The cleanup worker"), and webhook deliveries beside them. It
+//! serves only `/healthz`, `/readyz` and `/metrics`; its passes run every
+//! `ARCA_CLEANUP_INTERVAL`, deliveries as soon as they are due.
 
 mod artifacts;
 mod blob_deletes;
@@ -10,6 +11,7 @@ mod orphans;
 mod projects;
 mod recycle_bin;
 mod retention;
+mod webhooks;
 
 use artifacts::ARTIFACT_BATCH;
 pub use artifacts::expire_artifacts;
@@ -113,11 +115,13 @@ pub async fn serve(
             let _ = rx.wait_for(|stop| *stop).await;
         }
     }));
+    let deliveries = tokio::spawn(webhooks::delivery_loop(state.clone(), stop_rx.clone()));
     let result = arca_shared::http::serve(listener, router(state), async move {
         shutdown.await;
         let _ = stop_tx.send(true);
     })
     .await;
     let _ = worker.await;
+    let _ = deliveries.await;
     result
 }

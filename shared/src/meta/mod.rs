@@ -4,6 +4,7 @@
 
 mod ci;
 mod error;
+pub mod hooks;
 pub mod packages;
 mod projects;
 pub mod purge;
@@ -25,6 +26,7 @@ use crate::model::PackageFile;
 
 pub use ci::{Added, ArtifactRef, NewJob};
 pub use error::{StoreError, StoreResult};
+pub use hooks::Delivery;
 pub use purge::ProjectDeletion;
 pub use tokens::TokenRef;
 

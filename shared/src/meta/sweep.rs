@@ -86,6 +86,7 @@ impl Meta {
             .await?;
         // Another slot than the queues above: its own command.
         let projects: i64 = self.conn().zcount(keys::PROJECTS_DELETING, 0, now_ms).await?;
+        let (webhooks, webhooks_due) = self.webhook_queue_depths(now_ms).await?;
         Ok(vec![
             ("blob_deletes", blobs),
             ("blob_deletes_claimed", claimed),
@@ -93,6 +94,8 @@ impl Meta {
             ("artifact_expiry", artifacts),
             ("multipart_uploads", multiparts),
             ("project_deletions", projects),
+            ("webhooks", webhooks),
+            ("webhooks_due", webhooks_due),
         ])
     }
 

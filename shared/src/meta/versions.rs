@@ -17,6 +17,7 @@ use super::packages::FIELDS;
 use crate::keys;
 use crate::model::{Package, PackageFile};
 use crate::time::now_ms;
+use crate::webhooks::{FilePart, HookEvent, Occurrence, PackagePart};
 
 /// At most this many metadata entries per version.
 pub const MAX_METADATA_ENTRIES: usize = 100;
@@ -127,6 +128,36 @@ impl<'a> Event<'a> {
     /// An event about one version that needs no detail beyond the action.
     pub fn about(actor: &'a crate::auth::Actor, action: EventAction, package: PackageRef<'a>) -> Self {
         Self { actor, action, package: Some(package), detail: Value::Object(Default::default()) }
+    }
+
+    /// What webhooks are told of this change, if they are told at all: a published file,
+    /// a version recycled (by a user or by retention) or a file name deleted from it, a
+    /// version disabled or restored.
+    fn occurrence(&self) -> Option<Occurrence> {
+        let event = match self.action {
+            EventAction::PackageFileCreated => HookEvent::PackagePublished,
+            EventAction::PackageRecycled | EventAction::PackageFileDeleted => HookEvent::PackageDeleted,
+            EventAction::PackageDisabled => HookEvent::PackageDisabled,
+            EventAction::PackageRestored => HookEvent::PackageRestored,
+            _ => return None,
+        };
+        let detail = |k: &str| self.detail.get(k);
+        let file = detail("file_name").and_then(Value::as_str).map(|name| FilePart {
+            file_name: name.to_owned(),
+            size: detail("size").and_then(Value::as_u64),
+            sha256: detail("sha256").and_then(Value::as_str).map(str::to_owned),
+        });
+        Some(Occurrence {
+            event,
+            actor: self.actor.clone(),
+            package: self.package.map(|p| PackagePart {
+                id: p.id,
+                name: p.name.to_owned(),
+                version: p.version.to_owned(),
+            }),
+            file,
+            job: None,
+        })
     }
 }
 
@@ -400,14 +431,23 @@ impl Meta {
             "details": event.detail,
         });
         let key = keys::package_events(project_id);
-        let res = redis::pipe()
-            .atomic()
-            .lpush(&key, value.to_string())
-            .ltrim(&key, 0, MAX_EVENTS - 1)
-            .query_async::<()>(&mut self.conn())
-            .await;
-        if let Err(e) = res {
-            tracing::error!(project_id, action = event.action.as_str(), error = %e, "audit event not recorded");
+        let occurrence = event.occurrence();
+        // The project's hooks are read in the same round trip (one slot).
+        let mut pipe = redis::pipe();
+        pipe.atomic().lpush(&key, value.to_string()).ignore().ltrim(&key, 0, MAX_EVENTS - 1).ignore();
+        if occurrence.is_some() {
+            pipe.hvals(keys::hooks(project_id));
+        }
+        let res = pipe.query_async::<Vec<Vec<String>>>(&mut self.conn()).await;
+        match res {
+            Err(e) => {
+                tracing::error!(project_id, action = event.action.as_str(), error = %e, "audit event not recorded");
+            }
+            Ok(hooks) => {
+                if let (Some(occurrence), Some(hooks)) = (occurrence, hooks.first()) {
+                    self.queue_deliveries(project_id, hooks, occurrence).await;
+                }
+            }
         }
     }
 

@@ -24,3 +24,4 @@ mod runner;
 mod scaleout;
 mod sentinel;
 mod versions;
+mod webhooks;
