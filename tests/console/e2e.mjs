@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 
-const { ARCA_URL, MAINTAINER_TOKEN, REPORTER_TOKEN, PROJECT_ID, JOB_ID } = process.env;
+const { ARCA_URL, MAINTAINER_TOKEN, REPORTER_TOKEN, PROJECT_ID, JOB_ID, HOOK_URL } = process.env;
 const SHOTS = process.env.SCREENSHOTS || "console-screenshots";
 mkdirSync(SHOTS, { recursive: true });
 
@@ -262,6 +262,41 @@ await page.getByRole("button", { name: "Save retention" }).click();
 await page.getByText("Nothing to move.").waitFor();
 for (const v of (await (await asMaintainer("GET", "/packages?package_name=lib")).json())) {
   expect((await asMaintainer("DELETE", `/packages/${v.id}`)).status === 204, "lib goes to the bin");
+  expect((await asMaintainer("DELETE", `/packages/recycle_bin/${v.id}`)).status === 204, "and out of it");
+}
+
+// Webhooks: a refused URL, one added (signed, four events), a publish delivered to it and
+// shown in its log, then deleted.
+await page.getByText("No webhooks.").waitFor();
+await page.getByLabel("Payload URL").fill("http://169.254.169.254/latest/meta-data/");
+await page.getByRole("button", { name: "Add webhook" }).click();
+await page.getByText(/Not added: .*link-local/).waitFor();
+await page.getByLabel("Payload URL").fill(HOOK_URL);
+await page.getByLabel("Secret (signs each delivery; never shown again)").fill("console-secret");
+await page.getByLabel("artifacts_uploaded").uncheck();
+await page.getByRole("button", { name: "Add webhook" }).click();
+await page.getByText("Webhook added").waitFor();
+await page.getByRole("cell", { name: HOOK_URL, exact: true }).waitFor();
+expect(await page.getByRole("cell", { name: "signed", exact: true }).count() === 1, "the hook signs its deliveries");
+expect(!(await page.content()).includes("console-secret"), "the secret is not shown");
+await shoot(page, "settings-hooks");
+const hooked = await asMaintainer("PUT", "/packages/generic/hooked/1.0/h.txt", "hook me");
+expect(hooked.status === 201, `a file is published (${hooked.status})`);
+await page.getByRole("link", { name: "Deliveries" }).click();
+await page.getByRole("heading", { name: `Deliveries to ${HOOK_URL}` }).waitFor();
+for (let i = 0; i < 100 && !(await page.getByRole("cell", { name: "delivered (200)" }).count()); i++) {
+  await page.waitForTimeout(200);
+  await page.getByRole("button", { name: "Refresh" }).click();
+}
+await page.getByRole("cell", { name: "delivered (200)" }).waitFor();
+expect(await page.getByRole("cell", { name: "package_published" }).count() === 1, "the log names the event");
+await shoot(page, "hook-deliveries");
+await page.getByRole("link", { name: "Back to settings" }).click();
+await page.getByRole("button", { name: `Delete webhook ${HOOK_URL}` }).click();
+await page.getByText("Webhook deleted").waitFor();
+await page.getByText("No webhooks.").waitFor();
+for (const v of (await (await asMaintainer("GET", "/packages?package_name=hooked")).json())) {
+  expect((await asMaintainer("DELETE", `/packages/${v.id}`)).status === 204, "hooked goes to the bin");
   expect((await asMaintainer("DELETE", `/packages/recycle_bin/${v.id}`)).status === 204, "and out of it");
 }
 

@@ -492,12 +492,78 @@ async function settingsPage(id) {
     h("td", {}, m.name), h("td", {}, m.version), h("td", { class: "wide" }, when(m.created_at)), h("td", {}, m.reason)));
   page(`${project.path_with_namespace}: settings`,
     tabs(project, "Settings"),
+    await hooksCard(project),
     form,
     h("h2", {}, `The next run moves ${preview.length} version${preview.length === 1 ? "" : "s"}`),
     h("div", { class: "table-wrap" }, h("table", {},
       h("thead", {}, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Version"), h("th", { class: "wide" }, "Created"), h("th", {}, "Why"))),
       h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 4, class: "muted" }, "Nothing to move."))))),
     copyable("Preview with curl", `curl --header "PRIVATE-TOKEN: <your token>" "${location.origin}${API}${base}/retention_preview"`));
+}
+
+// Webhooks: the project's hooks, a form for a new one, and each one's delivery log.
+const HOOK_EVENTS = ["package_published", "package_deleted", "package_disabled", "package_restored", "artifacts_uploaded"];
+
+async function hooksCard(project) {
+  const base = `/projects/${project.id}/hooks`;
+  const { data: hooks } = await api("GET", `${base}?per_page=100`);
+  const url = h("input", { id: "hook-url", type: "url", required: true, placeholder: "https://ci.example.com/arca-events" });
+  const secret = h("input", { id: "hook-secret", type: "password", autocomplete: "new-password", placeholder: "optional" });
+  const boxes = HOOK_EVENTS.map((e) => h("input", { type: "checkbox", value: e, checked: true }));
+  const status = h("p", { role: "status", class: "muted" });
+  const rows = hooks.map((k) => h("tr", {},
+    h("td", {}, k.url), h("td", { class: "wide" }, k.events.join(", ")), h("td", {}, k.has_secret ? "signed" : "unsigned"),
+    h("td", {}, h("div", { class: "row" },
+      h("a", { class: "button", href: `#/p/${project.id}/hooks/${k.id}` }, "Deliveries"),
+      h("button", { class: "danger", type: "button", "aria-label": `Delete webhook ${k.url}`, onclick: async () => {
+        if (!confirm(`Delete the webhook to ${k.url}? Its queued deliveries are dropped.`)) return;
+        try { await api("DELETE", `${base}/${k.id}`); toast("Webhook deleted"); route(); } catch (e) { toast(e.message); }
+      } }, "Delete")))));
+  return h("form", {
+    class: "card",
+    onsubmit: async (ev) => {
+      ev.preventDefault();
+      const events = boxes.filter((b) => b.checked).map((b) => b.value);
+      try {
+        await api("POST", base, { url: url.value.trim(), secret: secret.value || null, events });
+        toast("Webhook added");
+        route();
+      } catch (e) { status.textContent = `Not added: ${e.message}`; }
+    },
+  },
+  h("h2", {}, "Webhooks"),
+  h("p", { class: "muted" }, "arca POSTs a JSON message to each URL when the events it names happen, signed with the secret (X-Arca-Signature), and retries for a day until the receiver answers 2xx. Loopback, private, link-local and cloud metadata addresses are refused."),
+  h("div", { class: "table-wrap" }, h("table", {},
+    h("thead", {}, h("tr", {}, h("th", {}, "URL"), h("th", { class: "wide" }, "Events"), h("th", {}, "Signature"), h("th", {}, ""))),
+    h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 4, class: "muted" }, "No webhooks."))))),
+  h("label", { for: "hook-url" }, "Payload URL"), url,
+  h("label", { for: "hook-secret" }, "Secret (signs each delivery; never shown again)"), secret,
+  h("fieldset", { class: "events" }, h("legend", {}, "Events"),
+    ...boxes.map((b) => h("label", { class: "switch" }, b, b.value))),
+  status,
+  h("div", { class: "row" }, h("button", { class: "primary", type: "submit" }, "Add webhook")));
+}
+
+async function hookDeliveries(id, hookId) {
+  const { data: project } = await api("GET", `/projects/${enc(id)}`);
+  const base = `/projects/${project.id}/hooks/${enc(hookId)}`;
+  const [{ data: hook }, { data: log }] = await Promise.all([api("GET", base), api("GET", `${base}/deliveries?per_page=100`)]);
+  const rows = log.map((a) => h("tr", {},
+    h("td", {}, when(a.started_at)), h("td", {}, a.event), h("td", { class: "wide" }, String(a.attempt)),
+    h("td", {}, a.result + (a.status ? ` (${a.status})` : "")),
+    h("td", { class: "wide" }, [a.error, a.next_attempt_at ? `next attempt ${when(a.next_attempt_at)}` : null].filter(Boolean).join("; ") || "—")));
+  page(`${project.path_with_namespace}: webhook deliveries`,
+    tabs(project, "Settings"),
+    h("div", { class: "card" },
+      h("div", { class: "row spread" }, h("h2", {}, `Deliveries to ${hook.url}`),
+        h("div", { class: "row" },
+          h("button", { type: "button", onclick: () => route() }, "Refresh"),
+          h("a", { class: "button", href: `#/p/${project.id}/settings` }, "Back to settings"))),
+      h("p", { class: "muted" }, `Events: ${hook.events.join(", ")}. The last 100 attempts, newest first.`)),
+    h("div", { class: "table-wrap" }, h("table", {},
+      h("thead", {}, h("tr", {}, h("th", {}, "When"), h("th", {}, "Event"), h("th", { class: "wide" }, "Attempt"), h("th", {}, "Result"), h("th", { class: "wide" }, "Detail"))),
+      h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No deliveries yet."))))),
+    copyable("The log with curl", `curl --header "PRIVATE-TOKEN: <your token>" "${location.origin}${API}${base}/deliveries"`));
 }
 
 async function jobs(id, jobId) {
@@ -561,6 +627,7 @@ async function route() {
     if (!section) return await artifacts(id);
     if (section === "bin") return await recycleBin(id);
     if (section === "settings") return await settingsPage(id);
+    if (section === "hooks" && a) return await hookDeliveries(id, a);
     if (section === "jobs") return await jobs(id, a);
     if (section === "pkg") return await details(id, a, b, c);
     return await projects();

@@ -1,14 +1,19 @@
 //! The web console end to end: tests/console/e2e.mjs drives Debian's headless Chromium
 //! through playwright-core against a live stack (sign in, upload, details, metadata,
-//! disable, download, delete, restore, job artifacts and reports, roles, sign out), and checks every
-//! page at 1280 and 390 px for labels, keyboard reach and overflow. Screenshots go to
-//! target/console-screenshots/.
+//! disable, download, delete, restore, job artifacts and reports, retention, webhooks,
+//! roles, sign out), and checks every page at 1280 and 390 px for labels, keyboard reach and
+//! overflow. Screenshots go to target/console-screenshots/.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use arca_shared::model::access;
 use arca_tests::{Stack, zip_of};
+use axum::http::HeaderMap;
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
 use serde_json::json;
+use sha2::Sha256;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_console_works_in_a_real_browser() {
@@ -16,8 +21,21 @@ async fn the_console_works_in_a_real_browser() {
     // carry out before the page shows it.
     let stack = Stack::start_with(|s| {
         s.insert("ARCA_CLEANUP_INTERVAL".into(), "1000days".into());
+        // The walk adds a webhook to a receiver on loopback.
+        s.insert("ARCA_WEBHOOK_ALLOW_PRIVATE".into(), "true".into());
     })
     .await;
+    let received: Arc<Mutex<Vec<(HeaderMap, Bytes)>>> = Arc::default();
+    let receiver = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
+    let hook_url = format!("http://{}/console-hook", receiver.local_addr().expect("addr"));
+    let app = axum::Router::new().fallback({
+        let received = received.clone();
+        move |headers: HeaderMap, body: Bytes| async move {
+            received.lock().expect("lock").push((headers, body));
+            "ok"
+        }
+    });
+    tokio::spawn(async move { axum::serve(receiver, app).await });
     let (project, path) = stack.project("console", "private").await;
     assert_eq!(path, "root/console");
     let (maintainer_id, maintainer) = stack.user("mia", &["api"]).await;
@@ -64,6 +82,7 @@ async fn the_console_works_in_a_real_browser() {
         .env("REPORTER_TOKEN", &reporter)
         .env("PROJECT_ID", project.to_string())
         .env("JOB_ID", job_id.to_string())
+        .env("HOOK_URL", &hook_url)
         .env("SCREENSHOTS", &shots)
         .output()
         .await
@@ -73,4 +92,16 @@ async fn the_console_works_in_a_real_browser() {
     println!("{stdout}");
     assert!(out.status.success(), "console e2e failed:\n{stdout}\n{stderr}");
     assert!(shots.join("details-mobile.png").is_file(), "screenshots were saved");
+    // The hook the walk added got the publish, signed with the secret typed into the form.
+    let received = received.lock().expect("lock").clone();
+    let (headers, body) = received
+        .iter()
+        .find(|(h, _)| h.get("x-arca-event").is_some_and(|e| e == "package_published"))
+        .expect("the receiver got package_published");
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(b"console-secret").expect("key");
+    mac.update(body);
+    let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    assert_eq!(headers.get("x-arca-signature").and_then(|v| v.to_str().ok()), Some(expected.as_str()));
+    let body: serde_json::Value = serde_json::from_slice(body).expect("json");
+    assert_eq!(body["package"]["name"], "hooked");
 }
