@@ -1,6 +1,7 @@
 //! The same flows against a three-master Redis Cluster: every multi-key write (Lua scripts,
 //! MULTI) must keep its keys in one slot, which the key schema's hash tags promise.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use arca_tests::{RedisCluster, Stack};
@@ -13,6 +14,7 @@ async fn the_api_works_on_redis_cluster() {
     let url = cluster.url();
     let stack = Stack::start_with(move |s| {
         s.insert("ARCA_REDIS_URL".into(), url);
+        s.insert("ARCA_WEBHOOK_ALLOW_PRIVATE".into(), "true".into());
     })
     .await;
 
@@ -20,6 +22,21 @@ async fn the_api_works_on_redis_cluster() {
     let (uid, token) = stack.user("alice", &["api"]).await;
     let (pid, path) = stack.project("tools", "private").await;
     stack.add_member(pid, uid, 40).await;
+
+    // A webhook: its hooks in the project's slot, its queue in `{webhooks}`.
+    let events: Arc<Mutex<Vec<String>>> = Arc::default();
+    let receiver = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let hook_url = format!("http://{}/hook", receiver.local_addr().expect("addr"));
+    let app = axum::Router::new().fallback({
+        let events = events.clone();
+        move |headers: axum::http::HeaderMap| async move {
+            let event = headers.get("x-arca-event").and_then(|v| v.to_str().ok()).unwrap_or_default();
+            events.lock().expect("lock").push(event.to_owned());
+            "ok"
+        }
+    });
+    tokio::spawn(async move { axum::serve(receiver, app).await });
+    stack.admin_post(&format!("/projects/{pid}/hooks"), json!({"url": hook_url})).await;
     let resp = stack
         .http
         .get(stack.api(&format!("/projects/{}", path.replace('/', "%2F"))))
@@ -121,6 +138,17 @@ async fn the_api_works_on_redis_cluster() {
         .expect("text");
     assert_eq!(text, "built on a cluster");
     arca_cleanup::run_once(&stack.app).await.expect("a cleanup pass works on the cluster");
+    // Every change above reached the hook, through the queue on the cluster.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let wanted = ["package_published", "package_disabled", "package_deleted", "package_restored", "artifacts_uploaded"];
+    loop {
+        let seen = events.lock().expect("lock").clone();
+        if wanted.iter().all(|w| seen.iter().any(|e| e == w)) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "deliveries on the cluster: {seen:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // The data really is spread over the cluster's masters.
     let mut holding = 0;
