@@ -155,7 +155,7 @@ pub async fn upload(
         file_name: file_name.clone(),
         size: digests.size,
         md5: digests.md5,
-        sha1: digests.sha1,
+        sha1: digests.sha1.unwrap_or_default(),
         sha256: digests.sha256,
         blob_key: blob_key.clone(),
         created_at: now_ms(),

@@ -26,7 +26,7 @@ pub(crate) async fn store<E: std::fmt::Display>(
     allow_empty: bool,
     mut inspect: Option<&mut (dyn Inspect + '_)>,
 ) -> ApiResult<Digests> {
-    let mut hasher = Hasher::default();
+    let mut hasher = Hasher::new(expected.wants_sha1());
     while let Some(chunk) = chunks.next().await {
         let chunk = match chunk {
             Ok(c) => c,

@@ -560,7 +560,9 @@ pub struct PackageFile {
     pub size: u64,
     pub file_store: u8,
     pub file_md5: String,
-    pub file_sha1: String,
+    /// `null` unless the upload sent `X-Checksum-Sha1` (GitLab stores only SHA-256 for
+    /// generic package files).
+    pub file_sha1: Option<String>,
     pub file_sha256: String,
     pub file_name: String,
     pub file: FileUrl,
@@ -591,7 +593,7 @@ impl PackageFile {
             size: f.size,
             file_store: 2,
             file_md5: f.md5.clone(),
-            file_sha1: f.sha1.clone(),
+            file_sha1: (!f.sha1.is_empty()).then(|| f.sha1.clone()),
             file_sha256: f.sha256.clone(),
             file_name: f.file_name.clone(),
             file: FileUrl { url: package_file_path(f.project_id, package.0, package.1, &f.file_name) },

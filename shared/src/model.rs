@@ -174,6 +174,9 @@ pub struct PackageFile {
     pub file_name: String,
     pub size: u64,
     pub md5: String,
+    /// Empty unless the upload sent `X-Checksum-Sha1` (files stored before December 2026
+    /// always have it).
+    #[serde(default)]
     pub sha1: String,
     pub sha256: String,
     /// Where the bytes are in the bucket.

@@ -107,7 +107,6 @@ async fn redirect_carries_checksums_and_s3_names_the_file() {
         "size",
         "file_store",
         "file_md5",
-        "file_sha1",
         "file_sha256",
         "file_name",
         "verification_state",
@@ -115,8 +114,34 @@ async fn redirect_carries_checksums_and_s3_names_the_file() {
         assert!(!file[field].is_null(), "select=package_file lacks {field}: {file}");
     }
     assert_eq!(file["file_sha256"], sha256(&data));
+    // As GitLab stores for generic packages: no SHA-1 unless the client asks for it checked.
+    assert!(file["file_sha1"].is_null(), "{file}");
     assert_eq!(file["size"], data.len());
     assert_eq!(file["file_name"], "bin/tool.sh");
+    let sha1 = "8fd1c7bc0cd9a9e0ff5d5ac2d4a1bc3a32aa1e5c".to_owned();
+    let resp = stack
+        .http
+        .put(file_url(&stack, &pid.to_string(), "tool", "2.1", "t.sh?select=package_file"))
+        .header("PRIVATE-TOKEN", arca_tests::ADMIN_TOKEN)
+        .header("X-Checksum-Sha1", &sha1)
+        .body(data.clone())
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(resp.status(), 400, "a wrong SHA-1 is refused");
+    let right = hex::encode(<sha1::Sha1 as sha2::Digest>::digest(&data));
+    let resp = stack
+        .http
+        .put(file_url(&stack, &pid.to_string(), "tool", "2.1", "t.sh?select=package_file"))
+        .header("PRIVATE-TOKEN", arca_tests::ADMIN_TOKEN)
+        .header("X-Checksum-Sha1", &right)
+        .body(data.clone())
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(resp.status(), 201);
+    let with_sha1: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(with_sha1["file_sha1"], right.as_str(), "checked, then kept");
     assert!(file["file"]["url"].as_str().is_some_and(|u| u.ends_with("/packages/generic/tool/2.0/bin/tool.sh")));
 
     // Anonymous read of a public project: 302 with the checksums, S3 names the file.
