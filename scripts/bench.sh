@@ -65,6 +65,7 @@ wait_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev
 
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$ROOT/redis" --save "" --appendonly no >"$ROOT/logs/redis.log" 2>&1 & pids+=($!)
 s3s-fs --host 127.0.0.1 --port "$S3_PORT" --access-key "$AWS_ACCESS_KEY_ID" --secret-key "$AWS_SECRET_ACCESS_KEY" "$ROOT/s3" >"$ROOT/logs/s3.log" 2>&1 & pids+=($!)
+S3_PID=$!
 wait_port "$REDIS_PORT"; wait_port "$S3_PORT"
 declare -A PID
 for svc in upload download cleanup gateway; do "$BIN/arca-$svc" >"$ROOT/logs/$svc.log" 2>&1 & pids+=($!); PID[$svc]=$!; done
@@ -157,12 +158,26 @@ if runs upload; then
     echo; echo "== upload ${MIB} MiB"
     head -c "$((MIB * 1024 * 1024))" /dev/urandom >"$ROOT/blob"
     DIRECT_URL=$("$TOOLS/presign-put" "$ARCA_S3_ENDPOINT" bench direct/blob)
-    t_direct=$(curl -sf -o /dev/null -w '%{time_total}' --upload-file "$ROOT/blob" "$DIRECT_URL")
+    # Each PUT's wall time, and the CPU of curl (bash's `time`) and of s3s-fs around it.
+    timed_put() {
+        { TIMEFORMAT='%3U %3S'; time curl -sf -o /dev/null -w '%{time_total}' "$@" >"$ROOT/t_put"; } 2>"$ROOT/c_put"
+        cat "$ROOT/t_put"
+    }
+    curl_cpu() { awk '{print $1 + $2}' "$ROOT/c_put"; }
+    s3_before=$(cpu_secs "$S3_PID")
+    t_direct=$(timed_put --upload-file "$ROOT/blob" "$DIRECT_URL")
+    cpu_direct=$(calc "$(curl_cpu) + $(cpu_secs "$S3_PID") - $s3_before")
+    s3_before=$(cpu_secs "$S3_PID")
     cpu_before=$(calc "$(cpu_secs "${PID[gateway]}") + $(cpu_secs "${PID[upload]}")")
-    t_arca=$(curl -sf -o /dev/null -w '%{time_total}' -H "$AUTH" --upload-file "$ROOT/blob" "$API/projects/1/packages/generic/bench/1.0/blob")
+    t_arca=$(timed_put -H "$AUTH" --upload-file "$ROOT/blob" "$API/projects/1/packages/generic/bench/1.0/blob")
     cpu_after=$(calc "$(cpu_secs "${PID[gateway]}") + $(cpu_secs "${PID[upload]}")")
+    cpu_arca=$(calc "$cpu_after - $cpu_before")
+    cpu_through=$(calc "$(curl_cpu) + $(cpu_secs "$S3_PID") - $s3_before + $cpu_arca")
     row "upload ${MIB} MiB through the gateway (aim >= 0.7x)" "$(calc "round($MIB/$t_arca)") MiB/s" "presigned PUT to s3s-fs $(calc "round($MIB/$t_direct)") MiB/s" "$(calc "round($t_direct/$t_arca, 3)")" "0.7"
-    row "CPU-seconds per GiB, gateway + upload (aim <= 3.3)" "$(calc "round(($cpu_after - $cpu_before) * 1024 / $MIB, 2)")" "" "" "3.3"
+    row "CPU-seconds per GiB, gateway + upload (aim <= 3.3)" "$(calc "round($cpu_arca * 1024 / $MIB, 2)")" "" "" "3.3"
+    # Both PUTs share the same two cores with curl and s3s-fs: when both are CPU-bound the
+    # throughput ratio cannot pass the ratio of the CPU each costs in all.
+    row "CPU-seconds per GiB in all: curl + s3s-fs (+ gateway + upload)" "$(calc "round($cpu_through * 1024 / $MIB, 2)")" "presigned PUT $(calc "round($cpu_direct * 1024 / $MIB, 2)")" "$(calc "round($cpu_direct/$cpu_through, 3)")" ""
     row "peak RSS gateway / upload service (aim <= 64 MiB)" "$(rss "${PID[gateway]}") / $(rss "${PID[upload]}") MiB" "" "" "64"
     rm -f "$ROOT/blob"
 fi

@@ -3,8 +3,8 @@
 //! identity (`ETag`, `file_sha256`, conditional publish), MD5 is answered on every download
 //! (`X-Checksum-Md5`) and in a version's details. SHA-1 is computed only when the client
 //! sends `X-Checksum-Sha1` to have it checked: GitLab stores only SHA-256 for generic
-//! package files (its `file_sha1` is `null` there), and skipping it takes 0.7 CPU-seconds
-//! off every GiB uploaded.
+//! package files (its `file_sha1` is `null` there), and skipping it takes about half a
+//! CPU-second off every GiB uploaded (docs/BENCHMARKS.md, round four).
 
 use base64::Engine;
 use std::sync::Arc;
