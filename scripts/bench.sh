@@ -15,6 +15,8 @@
 #             download service's resident memory while it streams
 #   retention keep_n_versions over BENCH_RETENTION_VERSIONS (100,000) versions: the preview's
 #             latency, the worker's run time, and Redis's slowest PING meanwhile
+#   webhooks  publishes for 5 s with and without a hook (what queueing costs a publish), then
+#             how fast one fresh worker delivers that backlog to nginx `return 204`
 #   cleanup   expired artifacts deleted per second, one worker and two
 # BENCH_ONLY=redirect,upload runs some; ARCA_BIN=dir runs other arca binaries (an older
 # build, for before/after); BENCH_PROFILE=name records the download service under wrk
@@ -32,7 +34,7 @@ if [ "${#need[@]}" -gt 0 ]; then
     echo "bench: installing ${need[*]}"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-ONLY="${BENCH_ONLY:-redirect,upload,archive,zip,mixed,scale,retention,cleanup}"
+ONLY="${BENCH_ONLY:-redirect,upload,archive,zip,mixed,scale,retention,webhooks,cleanup}"
 runs() { [[ ",$ONLY," == *",$1,"* ]]; }
 
 echo "building release binaries (the first build takes a while)..."
@@ -56,6 +58,8 @@ export ARCA_ADMIN_TOKEN=bench-admin-token-0123456789 ARCA_JWT_SECRET=bench-jwt-s
 export ARCA_GATEWAY_LISTEN=$GW ARCA_UPLOAD_LISTEN=$UP ARCA_DOWNLOAD_LISTEN=$DOWN ARCA_CLEANUP_LISTEN=$CLEAN
 export ARCA_UPLOAD_URLS="http://$UP" ARCA_DOWNLOAD_URLS="http://$DOWN" ARCA_MAX_FILE_SIZE=8GiB RUST_LOG=warn
 export ARCA_MAX_ARTIFACTS_SIZE=3GiB ARCA_AUTH_FAILURE_LIMIT=1000000
+# The webhook section's receiver is on loopback.
+export ARCA_WEBHOOK_ALLOW_PRIVATE=true
 ulimit -n 65536 2>/dev/null || true
 
 pids=()
@@ -391,6 +395,53 @@ PY
     kill "$ret_worker" 2>/dev/null || true; wait "$ret_worker" 2>/dev/null || true
     row "retention run: ${planned} versions to the recycle bin" "$(calc "round($finished - $started, 1)") s, $(calc "round($planned / ($finished - $started))") versions/s" "" "" ""
     row "  slowest Redis PING during the run" "$(cat "$ROOT/ping-during-retention") ms" "idle: ${idle} ms" "" ""
+fi
+
+if runs webhooks; then
+    echo; echo "== webhooks: publishes without a hook, then with one; one worker delivers them (nginx return 204 receives)"
+    HOOK_PORT=$(free_port)
+    cat >"$ROOT/nginx-hook.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $ROOT/nginx-hook.pid;
+error_log $ROOT/logs/nginx-hook.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    server { listen 127.0.0.1:$HOOK_PORT; location / { return 204; } }
+}
+EOF
+    nginx -c "$ROOT/nginx-hook.conf" -p "$ROOT" & pids+=($!)
+    wait_port "$HOOK_PORT"
+    curl -sf -X POST -H "$ADMIN" "$API/projects?name=hooks&visibility=private" >/dev/null
+    hooks_id=$(curl -sf -H "$ADMIN" "$API/projects/root%2Fhooks" | json_field "['id']")
+    curl -sf -X POST -H "$ADMIN" "$API/projects/$hooks_id/members?user_id=$user_id&access_level=30" >/dev/null
+    printf 'wrk.method = "PUT"\nwrk.body = "x"\n' >"$ROOT/put.lua"
+    # Publishes for 5 s (16 connections; duplicates are allowed, so each adds a file).
+    publish_rate() { read -r rate p99 bad <<<"$(measure "$API/projects/$hooks_id/packages/generic/$1/1.0/f.bin" 16 5 "$ROOT/put.lua")"; echo "$rate $p99 $bad"; }
+    queued() { redis-cli -p "$REDIS_PORT" zcard 'arca:{webhooks}:due'; }
+    read -r plain_rate plain_p99 plain_bad <<<"$(publish_rate plain)"
+    curl -sf -H "$ADMIN" -H 'Content-Type: application/json' \
+        -d "{\"url\": \"http://127.0.0.1:$HOOK_PORT/hook\", \"secret\": \"bench-secret\"}" "$API/projects/$hooks_id/hooks" >/dev/null
+    # The stack's worker stops, so the deliveries queue up; then one fresh worker drains them.
+    kill "${PID[cleanup]}" 2>/dev/null || true
+    read -r hooked_rate hooked_p99 hooked_bad <<<"$(publish_rate hooked)"
+    backlog=$(queued)
+    HOOK_WORKER=127.0.0.1:$(free_port)
+    # Timed from the worker's start (its start-up counts against it).
+    t4=$(date +%s.%N)
+    ARCA_CLEANUP_LISTEN=$HOOK_WORKER ARCA_CLEANUP_INTERVAL=1000days "$BIN/arca-cleanup" >>"$ROOT/logs/bench-hooks.log" 2>&1 &
+    hook_worker=$!; pids+=($hook_worker)
+    wait_port "${HOOK_WORKER##*:}"
+    for _ in $(seq 1 2400); do [ "$(queued)" = 0 ] && break; sleep 0.02; done
+    t5=$(date +%s.%N)
+    sent=$(curl -sf "http://$HOOK_WORKER/metrics" | awk '/^arca_webhook_deliveries_total\{result="delivered"\}/ {print $2+0}')
+    mean_ms=$(curl -sf "http://$HOOK_WORKER/metrics" | awk '/^arca_webhook_delivery_duration_seconds_sum/ {s=$2} /^arca_webhook_delivery_duration_seconds_count/ {c=$2} END {printf "%.1f", c ? s/c*1000 : 0}')
+    kill "$hook_worker" 2>/dev/null || true
+    row "publishes with a webhook (wrk, 16 connections, 5 s)" "${hooked_rate}/s p99 ${hooked_p99} ms" "without ${plain_rate}/s p99 ${plain_p99} ms" "$(calc "round($hooked_rate/$plain_rate, 3)")" ""
+    [ "$plain_bad$hooked_bad" = 00 ] || echo "  (non-2xx answers: $plain_bad without, $hooked_bad with)"
+    row "webhook deliveries, one worker (16 in flight), signed" "$(calc "round($sent/($t5 - $t4))")/s: ${sent} of ${backlog} queued, in $(calc "round(($t5 - $t4) * 1000)") ms" "" "" ""
+    row "  mean attempt (connect, POST, answer)" "${mean_ms} ms" "" "" ""
 fi
 
 if runs cleanup; then
