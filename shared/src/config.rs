@@ -331,8 +331,8 @@ pub struct WebhookConfig {
     pub timeout: Duration,
     /// `ARCA_WEBHOOK_RETRY_FOR`: how long after the event a failed delivery is retried.
     pub retry_for: Duration,
-    /// `ARCA_WEBHOOK_CONCURRENCY`: deliveries one worker has in flight at once; 0 stops this
-    /// replica from delivering.
+    /// `ARCA_WEBHOOK_CONCURRENCY`: deliveries one worker has in flight at once (one hook at
+    /// most a quarter of them); 0 stops this replica from delivering.
     pub concurrency: usize,
 }
 

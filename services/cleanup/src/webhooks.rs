@@ -1,5 +1,6 @@
 //! Webhook deliveries: a loop beside the cleanup passes that takes due deliveries from the
-//! Redis queue and POSTs them, at most `ARCA_WEBHOOK_CONCURRENCY` at once per replica.
+//! Redis queue and POSTs them, at most `ARCA_WEBHOOK_CONCURRENCY` at once per replica and a
+//! quarter of that per hook (a hanging receiver cannot take every slot).
 //!
 //! At least once: a delivery leaves the queue only after the receiver answered 2xx (or it
 //! was abandoned, or its hook is gone). Taking one holds it for a lease longer than an
@@ -12,6 +13,7 @@
 //! those: a name that now resolves to a private or metadata address reaches nothing.
 //! Redirects are answers, never followed.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -35,6 +37,8 @@ use tokio::task::JoinSet;
 const POLL: Duration = Duration::from_millis(250);
 /// What a lease adds to the attempt's own bound (writing the outcome back to Redis).
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
+/// How long a delivery waits when its hook already has its share of slots in flight.
+const DEFER: Duration = Duration::from_millis(500);
 
 /// What one attempt came to.
 struct Outcome {
@@ -232,6 +236,40 @@ async fn attempt(app: AppState, tls: Arc<rustls::ClientConfig>, delivery: Delive
     }
 }
 
+/// How many of a worker's slots one hook may hold: a quarter (at least one), so a receiver
+/// that hangs until the timeout cannot hold up every other project's deliveries.
+struct PerHook {
+    max: usize,
+    in_flight: std::sync::Mutex<HashMap<(u64, u64), usize>>,
+}
+
+impl PerHook {
+    fn new(concurrency: usize) -> Self {
+        Self { max: (concurrency / 4).max(1), in_flight: Default::default() }
+    }
+
+    /// Takes a slot for `hook` if it has fewer than its share in flight.
+    fn take(&self, hook: (u64, u64)) -> bool {
+        let mut map = self.in_flight.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let n = map.entry(hook).or_default();
+        if *n >= self.max {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    fn give_back(&self, hook: (u64, u64)) {
+        let mut map = self.in_flight.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(n) = map.get_mut(&hook) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&hook);
+            }
+        }
+    }
+}
+
 /// Delivers until `stop` turns true, then lets attempts in flight finish (each is bounded
 /// by `ARCA_WEBHOOK_TIMEOUT`).
 pub async fn delivery_loop(app: AppState, mut stop: watch::Receiver<bool>) {
@@ -243,6 +281,7 @@ pub async fn delivery_loop(app: AppState, mut stop: watch::Receiver<bool>) {
     let tls = Arc::new(tls_config());
     let slots = Arc::new(Semaphore::new(cfg.concurrency));
     let lease = cfg.timeout + LEASE_MARGIN;
+    let busy = Arc::new(PerHook::new(cfg.concurrency));
     let mut running = JoinSet::new();
     while !*stop.borrow() {
         while running.try_join_next().is_some() {}
@@ -252,12 +291,23 @@ pub async fn delivery_loop(app: AppState, mut stop: watch::Receiver<bool>) {
             let now = now_ms();
             match app.meta.claim_deliveries(now, now + lease.as_millis() as u64, free).await {
                 Ok(deliveries) => {
-                    taken = deliveries.len();
                     for delivery in deliveries {
+                        let hook = (delivery.project_id, delivery.hook_id);
+                        if !busy.take(hook) {
+                            // This hook has its share of slots in flight: later, uncounted.
+                            if let Err(e) =
+                                app.meta.retry_delivery(&delivery, now_ms() + DEFER.as_millis() as u64).await
+                            {
+                                tracing::error!(hook_id = hook.1, error = %e, "deferring a delivery failed; it comes due again after its lease");
+                            }
+                            continue;
+                        }
                         let Ok(slot) = slots.clone().acquire_owned().await else { break };
-                        let (app, tls) = (app.clone(), tls.clone());
+                        taken += 1;
+                        let (app, tls, busy) = (app.clone(), tls.clone(), busy.clone());
                         running.spawn(async move {
                             attempt(app, tls, delivery).await;
+                            busy.give_back(hook);
                             drop(slot);
                         });
                     }

@@ -555,3 +555,32 @@ async fn a_delivery_is_checked_again_when_it_is_sent() {
     eventually(15, "the deleted hook's delivery dropped", || async { queued(&stack).await == 0 }).await;
     assert!(receiver.seen().await.is_empty());
 }
+
+#[tokio::test]
+async fn a_hanging_receiver_does_not_hold_up_other_projects() {
+    // One worker, 16 slots: a hook holds at most 4, whatever its backlog.
+    let stack = stack_with(&[("ARCA_WEBHOOK_TIMEOUT", "5s")]).await;
+    let (hanging_project, _) = stack.project("hangs", "private").await;
+    let (fast_project, _) = stack.project("fast", "private").await;
+    let hanging = Receiver::with(&[Reply::Slow(Duration::from_secs(30)); 100]);
+    let url = hanging.listen(0).await;
+    add_hook(&stack, hanging_project, json!({"url": url})).await;
+    let fast = Receiver::default();
+    let url = fast.listen(0).await;
+    add_hook(&stack, fast_project, json!({"url": url})).await;
+    for i in 0..20 {
+        let body: &'static str = if i % 2 == 0 { "even" } else { "odd" };
+        publish(&stack, hanging_project, &format!("tool/1.0/f{i}.bin"), body).await;
+    }
+    eventually(5, "the hanging receiver holding requests", || async { !hanging.seen().await.is_empty() }).await;
+    let started = Instant::now();
+    for i in 0..5 {
+        publish(&stack, fast_project, &format!("tool/1.0/f{i}.bin"), "fast").await;
+    }
+    eventually(4, "the other project's deliveries, while the hanging ones wait", || async {
+        fast.seen().await.len() >= 5
+    })
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(5), "delivered before any hanging attempt timed out");
+    assert!(hanging.seen().await.len() <= 4, "the hanging hook held at most 4 slots");
+}
