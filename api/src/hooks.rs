@@ -1,5 +1,5 @@
-//! Project webhooks: `POST|GET /projects/:id/hooks`, `GET|DELETE .../hooks/:hook_id` and
-//! the delivery log, `GET .../hooks/:hook_id/deliveries` (maintainers).
+//! Project webhooks: `POST|GET /projects/:id/hooks`, `GET|PUT|DELETE .../hooks/:hook_id`
+//! and the delivery log, `GET .../hooks/:hook_id/deliveries` (maintainers).
 //!
 //! A hook's URL is checked when it is saved: http or https, no credentials, and every
 //! address its host resolves to must be one a hook may reach (docs/WEBHOOKS.md). The
@@ -40,6 +40,45 @@ pub struct NewHook {
     events: Option<Vec<String>>,
 }
 
+/// The events a hook asks for: known names, at least one, each once.
+fn parse_events(names: &[String]) -> ApiResult<Vec<HookEvent>> {
+    if names.is_empty() {
+        return Err(ApiError::bad_request("events: give at least one event"));
+    }
+    let mut events = Vec::new();
+    for name in names {
+        let event = HookEvent::parse(name.trim())
+            .ok_or_else(|| ApiError::bad_request(format!("events: unknown event {name:?}")))?;
+        if !events.contains(&event) {
+            events.push(event);
+        }
+    }
+    Ok(events)
+}
+
+/// A secret as given: none when empty, at most [`MAX_SECRET_LEN`] bytes.
+fn parse_secret(secret: Option<String>) -> ApiResult<Option<String>> {
+    let secret = secret.filter(|s| !s.is_empty());
+    if secret.as_ref().is_some_and(|s| s.len() > MAX_SECRET_LEN) {
+        return Err(ApiError::bad_request(format!("secret: at most {MAX_SECRET_LEN} bytes")));
+    }
+    Ok(secret)
+}
+
+/// A hook URL that is well formed and leads only where a hook may go, checked now (DNS
+/// included, bounded by `ARCA_WEBHOOK_TIMEOUT`); as the URL parser writes it.
+async fn checked_url(app: &AppState, raw: &str) -> ApiResult<String> {
+    let target = webhooks::parse_url(raw).map_err(ApiError::bad_request)?;
+    let checked = tokio::time::timeout(
+        app.config.webhooks.timeout,
+        webhooks::resolve(&target, app.config.webhooks.allow_private),
+    )
+    .await
+    .map_err(|_| ApiError::bad_request("url: its host did not resolve in time"))?;
+    checked.map_err(|why| ApiError::bad_request(format!("url: {why}")))?;
+    Ok(target.url.to_string())
+}
+
 async fn found(app: &AppState, project_id: u64, hook_id: u64) -> ApiResult<Hook> {
     app.meta.hook(project_id, hook_id).await?.ok_or(ApiError::NotFound("Hook"))
 }
@@ -62,38 +101,17 @@ pub async fn create(
     let project = app.project(&who, &id, Action::AdministerProject).await?;
     let events = match body.events {
         None => HookEvent::ALL.to_vec(),
-        Some(names) if names.is_empty() => return Err(ApiError::bad_request("events: give at least one event")),
-        Some(names) => {
-            let mut events = Vec::new();
-            for name in &names {
-                let event = HookEvent::parse(name.trim())
-                    .ok_or_else(|| ApiError::bad_request(format!("events: unknown event {name:?}")))?;
-                if !events.contains(&event) {
-                    events.push(event);
-                }
-            }
-            events
-        }
+        Some(names) => parse_events(&names)?,
     };
-    let secret = body.secret.filter(|s| !s.is_empty());
-    if secret.as_ref().is_some_and(|s| s.len() > MAX_SECRET_LEN) {
-        return Err(ApiError::bad_request(format!("secret: at most {MAX_SECRET_LEN} bytes")));
-    }
-    let target = webhooks::parse_url(&body.url).map_err(ApiError::bad_request)?;
-    let checked = tokio::time::timeout(
-        app.config.webhooks.timeout,
-        webhooks::resolve(&target, app.config.webhooks.allow_private),
-    )
-    .await
-    .map_err(|_| ApiError::bad_request("url: its host did not resolve in time"))?;
-    checked.map_err(|why| ApiError::bad_request(format!("url: {why}")))?;
+    let secret = parse_secret(body.secret)?;
+    let url = checked_url(&app, &body.url).await?;
     if app.meta.hooks(project.id).await?.len() >= MAX_HOOKS {
         return Err(ApiError::bad_request(format!("a project has at most {MAX_HOOKS} hooks")));
     }
     let hook = Hook {
         id: app.meta.next_hook_id().await?,
         project_id: project.id,
-        url: target.url.to_string(),
+        url,
         events,
         secret,
         created_at: now_ms(),
@@ -139,6 +157,56 @@ pub async fn get(
     Ok(Json(views::Hook::of(&found(&app, project.id, hook_id).await?)))
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct HookChange {
+    /// A new URL, checked as when a hook is created.
+    #[schema(max_length = 2048)]
+    url: Option<String>,
+    /// A new secret; an empty string removes it (deliveries are then unsigned).
+    #[schema(max_length = 256)]
+    secret: Option<String>,
+    /// The events to deliver from now on (at least one).
+    events: Option<Vec<String>>,
+}
+
+/// `PUT /projects/:id/hooks/:hook_id` (maintainer): changes the URL, the secret or the
+/// events; what is left out stays. Deliveries already queued go to the hook as it is when
+/// they are sent. The delivery log is kept.
+#[utoipa::path(
+    put, path = "/api/v4/projects/{id}/hooks/{hook_id}", tag = "hooks",
+    request_body = HookChange,
+    responses(
+        (status = 200, description = "The hook as changed (its secret is not shown).", body = views::Hook),
+        (status = 400, description = "Nothing to change, or a URL, secret or event refused as on creation."),
+    )
+)]
+pub async fn update(
+    State(app): State<AppState>,
+    Auth(who): Auth,
+    Path((id, hook_id)): Path<(String, u64)>,
+    Params(change): Params<HookChange>,
+) -> ApiResult<Json<views::Hook>> {
+    let project = app.project(&who, &id, Action::AdministerProject).await?;
+    let mut hook = found(&app, project.id, hook_id).await?;
+    if change.url.is_none() && change.secret.is_none() && change.events.is_none() {
+        return Err(ApiError::bad_request("give url, secret or events"));
+    }
+    if let Some(names) = &change.events {
+        hook.events = parse_events(names)?;
+    }
+    if change.secret.is_some() {
+        hook.secret = parse_secret(change.secret)?;
+    }
+    if let Some(raw) = &change.url {
+        hook.url = checked_url(&app, raw).await?;
+    }
+    if !app.meta.update_hook(&hook).await? {
+        return Err(ApiError::NotFound("Hook"));
+    }
+    tracing::info!(project_id = project.id, hook_id, by = %who.username(), "hook changed");
+    Ok(Json(views::Hook::of(&hook)))
+}
+
 /// `DELETE /projects/:id/hooks/:hook_id` (maintainer): the hook and its delivery log; its
 /// queued deliveries are dropped.
 #[utoipa::path(
@@ -180,5 +248,5 @@ pub async fn deliveries(
 
 /// The routes of this resource, every method of each path, with their descriptions.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create, list)).routes(routes!(get, delete)).routes(routes!(deliveries))
+    OpenApiRouter::new().routes(routes!(create, list)).routes(routes!(get, update, delete)).routes(routes!(deliveries))
 }

@@ -58,6 +58,15 @@ end
 return out
 ";
 
+/// KEYS: hooks HASH. ARGV: hook id, record. Replaces an existing hook only.
+const UPDATE_HOOK: &str = r"
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+";
+
 impl Meta {
     pub async fn next_hook_id(&self) -> StoreResult<u64> {
         self.next_id(keys::HOOK_SEQ).await
@@ -66,6 +75,17 @@ impl Meta {
     pub async fn create_hook(&self, hook: &Hook) -> StoreResult<()> {
         let _: () = self.conn().hset(keys::hooks(hook.project_id), hook.id, to_json(hook)?).await?;
         Ok(())
+    }
+
+    /// Replaces a hook's record, unless it was deleted meanwhile (then false).
+    pub async fn update_hook(&self, hook: &Hook) -> StoreResult<bool> {
+        let replaced: i64 = redis::Script::new(UPDATE_HOOK)
+            .key(keys::hooks(hook.project_id))
+            .arg(hook.id)
+            .arg(to_json(hook)?)
+            .invoke_async(&mut self.conn())
+            .await?;
+        Ok(replaced == 1)
     }
 
     /// A project's hooks, oldest first.

@@ -584,3 +584,59 @@ async fn a_hanging_receiver_does_not_hold_up_other_projects() {
     assert!(started.elapsed() < Duration::from_secs(5), "delivered before any hanging attempt timed out");
     assert!(hanging.seen().await.len() <= 4, "the hanging hook held at most 4 slots");
 }
+
+async fn put_hook(stack: &Stack, project: u64, hook: u64, body: Value) -> (u16, Value) {
+    let resp = stack
+        .http
+        .put(stack.api(&format!("/projects/{project}/hooks/{hook}")))
+        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_hook_is_changed_in_place() {
+    let stack = stack_with(&[]).await;
+    let (pid, _) = stack.project("edited", "private").await;
+    let (old, new) = (Receiver::default(), Receiver::default());
+    let (old_url, new_url) = (old.listen(0).await, new.listen(0).await);
+    let hook = add_hook(&stack, pid, json!({"url": old_url, "secret": "first", "events": ["package_published"]})).await;
+    let id = hook["id"].as_u64().expect("id");
+    // Refused changes change nothing.
+    for bad in [
+        json!({}),
+        json!({"events": []}),
+        json!({"events": ["nope"]}),
+        json!({"url": "http://169.254.169.254/"}),
+        json!({"url": "gopher://example.com/"}),
+    ] {
+        let (status, body) = put_hook(&stack, pid, id, bad.clone()).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    assert_eq!(put_hook(&stack, pid, 999_999, json!({"secret": "x"})).await.0, 404);
+    let unchanged: Value = stack.admin_get(&format!("/projects/{pid}/hooks/{id}")).await;
+    assert_eq!(unchanged["url"], old_url.as_str());
+
+    // A new URL and a new secret: the next delivery goes there, signed with it.
+    let (status, changed) = put_hook(&stack, pid, id, json!({"url": new_url, "secret": "second"})).await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["url"], new_url.as_str());
+    assert_eq!(changed["events"], json!(["package_published"]), "left out, kept");
+    assert!(!changed.to_string().contains("second"));
+    publish(&stack, pid, "tool/1.0/a.bin", "payload").await;
+    eventually(10, "the delivery at the new URL", || async { !new.seen().await.is_empty() }).await;
+    let got = &new.seen().await[0];
+    assert_eq!(got.signature.as_deref(), Some(hmac_hex("second", &got.body).as_str()));
+    assert!(old.seen().await.is_empty());
+
+    // An empty secret removes it: deliveries go unsigned.
+    let (status, changed) = put_hook(&stack, pid, id, json!({"secret": ""})).await;
+    assert_eq!((status, changed["has_secret"].clone()), (200, json!(false)));
+    publish(&stack, pid, "tool/1.0/b.bin", "payload").await;
+    eventually(10, "the unsigned delivery", || async { new.seen().await.len() >= 2 }).await;
+    assert_eq!(new.seen().await[1].signature, None);
+    assert_eq!(deliveries(&stack, pid, id).await.len(), 2, "the log is kept across changes");
+}
