@@ -136,11 +136,8 @@ pub async fn list(
 ) -> ApiResult<impl IntoResponse> {
     let project = app.project(&who, &id, Action::AdministerProject).await?;
     let hooks = app.meta.hooks(project.id).await?;
-    let total = hooks.len() as u64;
-    let page = paging.page;
-    let shown: Vec<views::Hook> =
-        hooks.iter().skip(page.offset() as usize).take(page.per_page as usize).map(views::Hook::of).collect();
-    Ok(paging.answer(total, shown))
+    let shown: Vec<views::Hook> = paging.window(&hooks).map(views::Hook::of).collect();
+    Ok(paging.answer(hooks.len() as u64, shown))
 }
 
 /// `GET /projects/:id/hooks/:hook_id` (maintainer).

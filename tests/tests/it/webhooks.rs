@@ -147,16 +147,21 @@ async fn stack_with(extra: &[(&str, &str)]) -> Stack {
     .await
 }
 
-async fn post_hook(stack: &Stack, project: u64, body: Value) -> (u16, Value) {
+/// `method` with a JSON body as the administrator: the status and the JSON answer.
+async fn send_json(stack: &Stack, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
     let resp = stack
         .http
-        .post(stack.api(&format!("/projects/{project}/hooks")))
+        .request(method, stack.api(path))
         .header("PRIVATE-TOKEN", ADMIN_TOKEN)
         .json(&body)
         .send()
         .await
         .expect("request");
     (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn post_hook(stack: &Stack, project: u64, body: Value) -> (u16, Value) {
+    send_json(stack, reqwest::Method::POST, &format!("/projects/{project}/hooks"), body).await
 }
 
 #[tokio::test]
@@ -251,15 +256,7 @@ async fn every_event_is_delivered_once_signed_and_logged() {
     let packages: Vec<Value> = stack.admin_get(&format!("/projects/{pid}/packages")).await;
     let package_id = packages[0]["id"].as_u64().expect("package id");
     let pkg = format!("/projects/{pid}/packages/{package_id}");
-    let resp = stack
-        .http
-        .patch(stack.api(&pkg))
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .json(&json!({"disabled": true}))
-        .send()
-        .await
-        .expect("disable");
-    assert_eq!(resp.status(), 200);
+    assert_eq!(send_json(&stack, reqwest::Method::PATCH, &pkg, json!({"disabled": true})).await.0, 200);
     assert_eq!(stack.admin_delete(&pkg).await, 204);
     stack.post_as(ADMIN_TOKEN, &format!("{pkg}/restore"), json!({}), 200).await;
     // A job uploads an artifact.
@@ -586,15 +583,7 @@ async fn a_hanging_receiver_does_not_hold_up_other_projects() {
 }
 
 async fn put_hook(stack: &Stack, project: u64, hook: u64, body: Value) -> (u16, Value) {
-    let resp = stack
-        .http
-        .put(stack.api(&format!("/projects/{project}/hooks/{hook}")))
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
-    (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+    send_json(stack, reqwest::Method::PUT, &format!("/projects/{project}/hooks/{hook}"), body).await
 }
 
 #[tokio::test]
