@@ -244,13 +244,7 @@ impl Meta {
         offset: u64,
         limit: u64,
     ) -> StoreResult<(u64, Vec<Attempt>)> {
-        let key = keys::hook_deliveries(project_id, hook_id);
-        let total: u64 = self.conn().llen(&key).await?;
-        if limit == 0 {
-            return Ok((total, Vec::new()));
-        }
-        let raw: Vec<String> = self.conn().lrange(&key, offset as isize, (offset + limit - 1) as isize).await?;
-        Ok((total, raw.iter().filter_map(|r| serde_json::from_str(r).ok()).collect()))
+        self.list_page(&keys::hook_deliveries(project_id, hook_id), offset, limit).await
     }
 
     /// Deliveries queued (waiting or in flight) and those due by `now_ms`.

@@ -96,6 +96,17 @@ impl Meta {
         Ok(self.conn().scan_all(pattern).await?)
     }
 
+    /// A page of a LIST of JSON records (kept newest first): `(total, page)`. Entries that do
+    /// not read as `T` are left out.
+    async fn list_page<T: DeserializeOwned>(&self, key: &str, offset: u64, limit: u64) -> StoreResult<(u64, Vec<T>)> {
+        let total: u64 = self.conn().llen(key).await?;
+        if limit == 0 {
+            return Ok((total, Vec::new()));
+        }
+        let raw: Vec<String> = self.conn().lrange(key, offset as isize, (offset + limit - 1) as isize).await?;
+        Ok((total, raw.iter().filter_map(|r| serde_json::from_str(r).ok()).collect()))
+    }
+
     async fn next_id(&self, seq_key: &str) -> StoreResult<u64> {
         Ok(self.conn().incr(seq_key, 1u64).await?)
     }

@@ -130,24 +130,28 @@ impl<'a> Event<'a> {
         Self { actor, action, package: Some(package), detail: Value::Object(Default::default()) }
     }
 
-    /// What webhooks are told of this change, if they are told at all: a published file,
-    /// a version recycled (by a user or by retention) or a file name deleted from it, a
-    /// version disabled or restored.
-    fn occurrence(&self) -> Option<Occurrence> {
-        let event = match self.action {
-            EventAction::PackageFileCreated => HookEvent::PackagePublished,
-            EventAction::PackageRecycled | EventAction::PackageFileDeleted => HookEvent::PackageDeleted,
-            EventAction::PackageDisabled => HookEvent::PackageDisabled,
-            EventAction::PackageRestored => HookEvent::PackageRestored,
-            _ => return None,
-        };
+    /// Whether webhooks are told of this change, and as what: a published file, a version
+    /// recycled (by a user or by retention) or a file name deleted from it, a version
+    /// disabled or restored.
+    fn hook_event(&self) -> Option<HookEvent> {
+        match self.action {
+            EventAction::PackageFileCreated => Some(HookEvent::PackagePublished),
+            EventAction::PackageRecycled | EventAction::PackageFileDeleted => Some(HookEvent::PackageDeleted),
+            EventAction::PackageDisabled => Some(HookEvent::PackageDisabled),
+            EventAction::PackageRestored => Some(HookEvent::PackageRestored),
+            _ => None,
+        }
+    }
+
+    /// What webhooks are told of this change, as `event`.
+    fn occurrence(&self, event: HookEvent) -> Occurrence {
         let detail = |k: &str| self.detail.get(k);
         let file = detail("file_name").and_then(Value::as_str).map(|name| FilePart {
             file_name: name.to_owned(),
             size: detail("size").and_then(Value::as_u64),
             sha256: detail("sha256").and_then(Value::as_str).map(str::to_owned),
         });
-        Some(Occurrence {
+        Occurrence {
             event,
             actor: self.actor.clone(),
             package: self.package.map(|p| PackagePart {
@@ -157,7 +161,7 @@ impl<'a> Event<'a> {
             }),
             file,
             job: None,
-        })
+        }
     }
 }
 
@@ -431,11 +435,11 @@ impl Meta {
             "details": event.detail,
         });
         let key = keys::package_events(project_id);
-        let occurrence = event.occurrence();
+        let hook_event = event.hook_event();
         // The project's hooks are read in the same round trip (one slot).
         let mut pipe = redis::pipe();
         pipe.atomic().lpush(&key, value.to_string()).ignore().ltrim(&key, 0, MAX_EVENTS - 1).ignore();
-        if occurrence.is_some() {
+        if hook_event.is_some() {
             pipe.hvals(keys::hooks(project_id));
         }
         let res = pipe.query_async::<Vec<Vec<String>>>(&mut self.conn()).await;
@@ -444,8 +448,11 @@ impl Meta {
                 tracing::error!(project_id, action = event.action.as_str(), error = %e, "audit event not recorded");
             }
             Ok(hooks) => {
-                if let (Some(occurrence), Some(hooks)) = (occurrence, hooks.first()) {
-                    self.queue_deliveries(project_id, hooks, occurrence).await;
+                // Most projects have no hooks: the occurrence is built only for those that do.
+                if let (Some(kind), Some(hooks)) = (hook_event, hooks.first())
+                    && !hooks.is_empty()
+                {
+                    self.queue_deliveries(project_id, hooks, event.occurrence(kind)).await;
                 }
             }
         }
@@ -453,12 +460,6 @@ impl Meta {
 
     /// A page of the audit trail, newest first: `(total, page)`.
     pub async fn events(&self, project_id: u64, offset: u64, limit: u64) -> StoreResult<(u64, Vec<Value>)> {
-        let key = keys::package_events(project_id);
-        let total: u64 = self.conn().llen(&key).await?;
-        if limit == 0 {
-            return Ok((total, Vec::new()));
-        }
-        let raw: Vec<String> = self.conn().lrange(&key, offset as isize, (offset + limit - 1) as isize).await?;
-        Ok((total, raw.iter().filter_map(|r| serde_json::from_str(r).ok()).collect()))
+        self.list_page(&keys::package_events(project_id), offset, limit).await
     }
 }

@@ -302,14 +302,7 @@ async fn by_ref_walks_older_successful_pipelines_and_deletion_spares_what_it_ser
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_eq!(ci.text(&raw("main", "build")).await, (200, "one".into()), "past expired artifacts and a failed job");
 
-    let resp = stack
-        .http
-        .delete(stack.api(&format!("/projects/{pid}/artifacts")))
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("req");
-    assert_eq!(resp.status(), 202);
+    assert_eq!(stack.admin_delete(&format!("/projects/{pid}/artifacts")).await, 202);
     for (job, served) in [(one, true), (docs, true), (tagged, true), (failed, false), (running, false)] {
         let status = ci.get(&format!("/jobs/{job}/artifacts")).await.status().as_u16();
         assert_eq!(status, if served { 302 } else { 404 }, "job {job}");
@@ -349,25 +342,12 @@ async fn keep_delete_and_project_wide_expiry() {
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.json::<Value>().await.expect("json")["artifacts_expire_at"], Value::Null);
 
-    let del = |job: u64| {
-        stack
-            .http
-            .delete(stack.api(&format!("/projects/{pid}/jobs/{job}/artifacts")))
-            .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-            .send()
-    };
-    assert_eq!(del(deleted).await.expect("req").status(), 204);
-    assert_eq!(del(deleted).await.expect("req").status(), 404);
+    let del = format!("/projects/{pid}/jobs/{deleted}/artifacts");
+    assert_eq!(stack.admin_delete(&del).await, 204);
+    assert_eq!(stack.admin_delete(&del).await, 404);
     assert_eq!(ci.get(&format!("/jobs/{deleted}/artifacts")).await.status(), 404);
 
-    let resp = stack
-        .http
-        .delete(stack.api(&format!("/projects/{pid}/artifacts")))
-        .header("PRIVATE-TOKEN", ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("req");
-    assert_eq!(resp.status(), 202);
+    assert_eq!(stack.admin_delete(&format!("/projects/{pid}/artifacts")).await, 202);
     // Expired at once for readers, kept ones included; the latest per ref survive.
     assert_eq!(ci.get(&format!("/jobs/{kept}/artifacts")).await.status(), 404);
     assert_eq!(ci.get(&format!("/jobs/{failed}/artifacts")).await.status(), 404);

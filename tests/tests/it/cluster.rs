@@ -163,14 +163,7 @@ async fn the_api_works_on_redis_cluster() {
     assert!(holding >= 2, "keys on {holding} of 3 masters");
 
     // Deleting the project: the worker finds its keys on the master serving its slot.
-    let resp = stack
-        .http
-        .delete(stack.api(&format!("/projects/{pid}")))
-        .header("PRIVATE-TOKEN", arca_tests::ADMIN_TOKEN)
-        .send()
-        .await
-        .expect("req");
-    assert_eq!(resp.status(), 202);
+    assert_eq!(stack.admin_delete(&format!("/projects/{pid}")).await, 202);
     assert_eq!(arca_cleanup::delete_projects(&stack.app).await.expect("deletion pass"), 1);
     let mut left = Vec::new();
     for port in &cluster.ports {
