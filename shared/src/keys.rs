@@ -116,18 +116,25 @@ pub fn job_project(id: u64) -> String {
 pub const PACKAGE_SEQ: &str = "arca:{pkgs}:seq:package";
 pub const PACKAGE_FILE_SEQ: &str = "arca:{pkgs}:seq:file";
 
-/// HASH of one package version: its fields, counters, and `f:<file name>` -> the newest
-/// file of that name (JSON), so a download is one HMGET.
+/// HASH of one package version: its fields, counters, `f:<file name>` -> the id of the
+/// newest file of that name (so a download is one HMGET) and `i:<file id>` per file.
 pub fn package_version(project_id: u64, name: &str, version: &str) -> String {
     format!("arca:{{p{project_id}}}:pv:{name}/{version}")
 }
 
-/// ZSET of the version's file ids, score = id (upload order).
+/// ZSET of the version's file ids, score = id: the second layout's (folded into the
+/// version hash's `i:<file id>` fields by the layout migration; still read until then).
 pub fn package_version_files(project_id: u64, name: &str, version: &str) -> String {
     format!("arca:{{p{project_id}}}:pv:{name}/{version}:files")
 }
 
-/// Package id -> `<name>/<version>`.
+/// HASH package id -> `<name>/<version>` (or [`BINNED`]) of every version of the project.
+pub fn package_refs(project_id: u64) -> String {
+    format!("arca:{{p{project_id}}}:pkg-refs")
+}
+
+/// Package id -> `<name>/<version>`: the second layout's one key per version (moved into
+/// [`package_refs`] by the layout migration; still read until then).
 pub fn package_ref(project_id: u64, package_id: u64) -> String {
     format!("arca:{{p{project_id}}}:pkg:{package_id}")
 }
@@ -180,7 +187,7 @@ pub fn binned_package_metadata(project_id: u64, package_id: u64) -> String {
     format!("arca:{{p{project_id}}}:bin:{package_id}:meta")
 }
 
-/// What [`package_ref`] holds while the version is in the recycle bin.
+/// What [`package_refs`] holds while the version is in the recycle bin.
 pub const BINNED: &str = "#bin";
 
 /// The recycle bin: ZSET of package ids by the time they were recycled (ms).

@@ -16,7 +16,7 @@ mod webhooks;
 use artifacts::ARTIFACT_BATCH;
 pub use artifacts::expire_artifacts;
 use blob_deletes::{DELETE_BATCH, delete_queued_blobs};
-use migrate::migrate_file_pointers;
+use migrate::migrate_layout;
 pub use multipart::abort_stale_multiparts;
 pub use orphans::sweep_orphans;
 pub use projects::delete_projects;
@@ -47,7 +47,7 @@ pub fn router(state: AppState) -> Router {
 /// successful run. Returns true when a batch was full, so more work is waiting now.
 pub async fn run_once(app: &AppState) -> anyhow::Result<bool> {
     let started = std::time::Instant::now();
-    migrate_file_pointers(app).await?;
+    migrate_layout(app).await?;
     delete_queued_blobs(app).await?;
     schedule_expired_recycle_bin(app).await?;
     let purged = purge_packages(app).await?;

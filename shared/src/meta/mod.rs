@@ -4,6 +4,7 @@
 
 mod ci;
 mod error;
+pub mod file_record;
 pub mod hooks;
 pub mod packages;
 mod projects;

@@ -1,16 +1,20 @@
 //! Generic packages in Redis.
 //!
 //! A package version is one HASH (`keys::package_version`) with its fields, its counters,
-//! `f:<file name>` -> the id of the newest file of that name and `latest` -> the id of the
-//! newest file. Every file is its own record (`keys::package_file`), written once and never
-//! changed, and a member of the version's file ZSET. Listed versions sit in three ZSETs (by
-//! creation time, by name, by version) so a page of a listing is a range read, never a scan.
+//! `f:<file name>` -> the id of the newest file of that name, `latest` -> the id of the
+//! newest file, and an empty `i:<file id>` field per file. Every file is its own compact
+//! record (`keys::package_file`, see [`file_record`]), written once and never changed.
+//! Listed versions sit in three ZSETs (by creation time, by name, by version) so a page of
+//! a listing is a range read, never a scan.
 //!
-//! The hash holds only short values, so Redis keeps it in its compact listpack encoding
-//! (about 300 bytes instead of 2,800 when it held copies of the file records). Because
-//! file records never change, [`Meta`] remembers them in process: a warm download is still
-//! one HMGET. Versions written by the first layout hold file JSON in those pointer fields; they
-//! are read as they are ([`Pointer`]) and rewritten by [`Meta::migrate_file_pointers`].
+//! The hash holds only short values and leaves out fields at their defaults, so Redis
+//! keeps it in its compact listpack encoding. Because file records never change, [`Meta`]
+//! remembers them in process: a warm download is still one HMGET.
+//!
+//! Earlier layouts still read: the first held copies of the file JSON in the pointer
+//! fields ([`Pointer`]); the second kept every default field, full-JSON file records and
+//! a file ZSET per version (`keys::package_version_files`). [`Meta::migrate_layout`]
+//! rewrites both.
 
 use redis::{AsyncCommands, Script};
 
@@ -30,19 +34,24 @@ end
 }
 
 use super::error::{StoreError, StoreResult};
-use super::{Meta, to_json};
+use super::{Meta, file_record, to_json};
 use crate::keys;
 use crate::model::{Package, PackageFile, PackageSettings, PackageStatus};
 
 /// Creates the version when absent and adds the file, in one step: two first publishes
 /// of a version at once agree on one package id, and a refused duplicate leaves nothing.
-/// KEYS: version hash, version files, package ref (candidate id), file record, and the
-/// three listing ZSETs. Returns `{package id, 1 created | 0 existed | -1 duplicate | -2
-/// precondition failed}`. ARGV[13], the precondition: empty (none), `absent` (no file of
-/// that name yet) or the id the newest file of that name must still have.
+/// A new version's hash gets only the fields that differ from their defaults (no
+/// `status` unless hidden, no empty `description`, no zero `disabled` or
+/// `download_count`, no `updated_at` until a second file): readers take a missing field
+/// as its default. Nor does it hold its name and version: its key and its ref do. KEYS: version hash, the project's package refs, file record, and the
+/// three listing ZSETs. ARGV[9] is the file's compact record without its package id
+/// (`file_record::encode`), which this script puts first. Returns `{package id, 1 created
+/// | 0 existed | -1 duplicate | -2 precondition failed}`. ARGV[13], the precondition:
+/// empty (none), `absent` (no file of that name yet) or the id the newest file of that
+/// name must still have.
 const ADD_FILE: &str = concat!(
     pointer_id_lua!(),
-    r"
+    r#"
 if ARGV[13] ~= '' then
   local current = redis.call('HGET', KEYS[1], 'f:' .. ARGV[10])
   if ARGV[13] == 'absent' then
@@ -55,22 +64,22 @@ local id = redis.call('HGET', KEYS[1], 'id')
 local created = 0
 if not id then
   id = ARGV[1]
-  redis.call('HSET', KEYS[1], 'id', id, 'name', ARGV[2], 'version', ARGV[3], 'status', ARGV[4],
-    'created_at', ARGV[5], 'pushed_by', ARGV[6], 'description', ARGV[7], 'disabled', '0',
-    'size', '0', 'download_count', '0')
-  redis.call('SET', KEYS[3], ARGV[2] .. '/' .. ARGV[3])
+  redis.call('HSET', KEYS[1], 'id', id, 'created_at', ARGV[5], 'pushed_by', ARGV[6])
+  if ARGV[4] ~= 'default' then redis.call('HSET', KEYS[1], 'status', ARGV[4]) end
+  if ARGV[7] ~= '' then redis.call('HSET', KEYS[1], 'description', ARGV[7]) end
+  redis.call('HSET', KEYS[2], id, ARGV[2] .. '/' .. ARGV[3])
   if ARGV[4] == 'default' then
-    redis.call('ZADD', KEYS[5], ARGV[5], id)
-    redis.call('ZADD', KEYS[6], 0, ARGV[2] .. '\0' .. ARGV[3] .. '\0' .. id)
-    redis.call('ZADD', KEYS[7], 0, ARGV[3] .. '\0' .. ARGV[2] .. '\0' .. id)
+    redis.call('ZADD', KEYS[4], ARGV[5], id)
+    redis.call('ZADD', KEYS[5], 0, ARGV[2] .. '\0' .. ARGV[3] .. '\0' .. id)
+    redis.call('ZADD', KEYS[6], 0, ARGV[3] .. '\0' .. ARGV[2] .. '\0' .. id)
   end
   created = 1
 elseif ARGV[11] == '1' and redis.call('HEXISTS', KEYS[1], 'f:' .. ARGV[10]) == 1 then
   return {id, -1}
+else
+  redis.call('HSET', KEYS[1], 'updated_at', ARGV[5])
 end
-local file = cjson.decode(ARGV[9])
-file['package_id'] = tonumber(id)
-redis.call('SET', KEYS[4], cjson.encode(file))
+redis.call('SET', KEYS[3], '{"p":' .. id .. ',' .. string.sub(ARGV[9], 2))
 -- Ids are taken before the bytes stream, so publishes may commit out of id order: a
 -- pointer only moves to a newer (higher) id, and newest means the same everywhere.
 for _, field in ipairs({'f:' .. ARGV[10], 'latest'}) do
@@ -79,11 +88,10 @@ for _, field in ipairs({'f:' .. ARGV[10], 'latest'}) do
     redis.call('HSET', KEYS[1], field, ARGV[8])
   end
 end
-redis.call('HSET', KEYS[1], 'updated_at', ARGV[5])
 redis.call('HINCRBY', KEYS[1], 'size', ARGV[12])
-redis.call('ZADD', KEYS[2], ARGV[8], ARGV[8])
+redis.call('HSET', KEYS[1], 'i:' .. ARGV[8], '')
 return {id, created}
-"
+"#
 );
 
 /// KEYS: the blob-delete queue, the claimed set. ARGV: count, lease end (ms).
@@ -112,11 +120,12 @@ return #stale
 
 /// Removes one file. The version's pointers to it (`f:<name>`, `latest`) are moved to the
 /// given replacement ids only if they still point at it, so a publish that raced ahead
-/// keeps its newer file. KEYS: version hash, version files, file record.
+/// keeps its newer file. KEYS: version hash, the version's file ZSET of the second
+/// layout, file record.
 const DELETE_FILE: &str = concat!(
     pointer_id_lua!(),
     r"
-if redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then
+if redis.call('HDEL', KEYS[1], 'i:' .. ARGV[1]) + redis.call('ZREM', KEYS[2], ARGV[1]) == 0 then
   return 0
 end
 redis.call('DEL', KEYS[3])
@@ -137,29 +146,76 @@ return 1
 "
 );
 
-/// Rewrites a version hash of the first layout: pointer fields holding file JSON get
-/// the file's id. The hash is rebuilt rather than edited, because Redis never turns a hash
-/// back into its compact encoding once a long value made it a hashtable. KEYS: the hash.
-/// Returns the number of pointers rewritten.
-const MIGRATE_POINTERS: &str = concat!(
+/// Rewrites a version hash of an earlier layout into the current one: pointer fields
+/// holding file JSON (the first layout) get the file's id, fields that hold their default
+/// are dropped, and the version's file ZSET (the second layout) becomes `i:<file id>`
+/// fields; a listed version's hash (ARGV[1] `pv`, not `bin`) loses its name and version.
+/// The hash is rebuilt rather than edited, because Redis never turns a hash back into its
+/// compact encoding once a long value made it a hashtable. KEYS: the hash, its file ZSET.
+/// Returns the number of fields changed (0: already current).
+const MIGRATE_VERSION: &str = concat!(
     pointer_id_lua!(),
     r"
 local fields = redis.call('HGETALL', KEYS[1])
-local rewritten = 0
+if #fields == 0 then
+  return 0
+end
+local created
+for i = 1, #fields, 2 do
+  if fields[i] == 'created_at' then created = fields[i + 1] end
+end
+local keep, changed = {}, 0
 for i = 1, #fields, 2 do
   local f, v = fields[i], fields[i + 1]
   if (f == 'latest' or string.sub(f, 1, 2) == 'f:') and string.sub(v, 1, 1) == '{' then
-    fields[i + 1] = string.format('%d', pointer_id(v))
-    rewritten = rewritten + 1
+    v = string.format('%d', pointer_id(v))
+    changed = changed + 1
+  end
+  if (f == 'status' and v == 'default') or (f == 'description' and v == '')
+    or ((f == 'disabled' or f == 'download_count') and v == '0') or (f == 'updated_at' and v == created)
+    or (ARGV[1] == 'pv' and (f == 'name' or f == 'version')) then
+    changed = changed + 1
+  else
+    keep[#keep + 1] = f
+    keep[#keep + 1] = v
   end
 end
-if rewritten > 0 then
-  redis.call('DEL', KEYS[1])
-  redis.call('HSET', KEYS[1], unpack(fields))
+for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  keep[#keep + 1] = 'i:' .. id
+  keep[#keep + 1] = ''
+  changed = changed + 1
 end
-return rewritten
+if changed > 0 then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  -- unpack() takes a few thousand values at most.
+  for i = 1, #keep, 1000 do
+    redis.call('HSET', KEYS[1], unpack(keep, i, math.min(i + 999, #keep)))
+  end
+end
+return changed
 "
 );
+
+/// Moves a version's ref key of the second layout into the project's ref hash, unless
+/// the hash already has a newer word on it. KEYS: the ref key, the hash. ARGV: the id.
+const MIGRATE_REF: &str = r"
+local v = redis.call('GET', KEYS[1])
+if not v then
+  return 0
+end
+redis.call('HSETNX', KEYS[2], ARGV[1], v)
+redis.call('DEL', KEYS[1])
+return 1
+";
+
+/// Replaces a file record if it is still the one read. KEYS: the record. ARGV: old, new.
+const REPLACE_RECORD: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1
+";
 
 /// KEYS: version hash. ARGV: now.
 const COUNT_DOWNLOAD: &str = r"
@@ -237,6 +293,15 @@ pub enum Added {
     },
     Duplicate,
     PreconditionFailed,
+}
+
+/// What [`Meta::migrate_layout`] did.
+#[derive(Debug, Default)]
+pub struct Migrated {
+    pub versions_seen: u64,
+    pub versions_rewritten: u64,
+    pub refs_moved: u64,
+    pub records_rewritten: u64,
 }
 
 /// What the download path needs, from one HMGET.
@@ -349,8 +414,7 @@ impl Meta {
         let (pid, name, version) = (new.project_id, new.name, new.version);
         let (id, outcome): (u64, i64) = Script::new(ADD_FILE)
             .key(keys::package_version(pid, name, version))
-            .key(keys::package_version_files(pid, name, version))
-            .key(keys::package_ref(pid, candidate))
+            .key(keys::package_refs(pid))
             .key(keys::package_file(pid, new.file.id))
             .key(keys::packages_by_created(pid))
             .key(keys::packages_by_name(pid))
@@ -363,7 +427,7 @@ impl Meta {
             .arg(&new.file.pushed_by)
             .arg(new.description)
             .arg(new.file.id)
-            .arg(to_json(&new.file)?)
+            .arg(file_record::encode(&new.file).map_err(|e| StoreError::corrupt("package file record", e))?)
             .arg(&new.file.file_name)
             .arg(if new.reject_duplicate { "1" } else { "0" })
             .arg(new.file.size)
@@ -434,20 +498,43 @@ impl Meta {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let refs: Vec<String> = ids.iter().map(|id| keys::package_ref(project_id, *id)).collect();
-        let names: Vec<Option<String>> = redis::cmd("MGET").arg(&refs).query_async(&mut self.conn()).await?;
-        let mut pipe = redis::pipe();
-        let mut any = false;
-        for name_version in names.iter().flatten().filter(|n| *n != keys::BINNED) {
-            let (name, version) = name_version.split_once('/').unwrap_or((name_version, ""));
-            pipe.cmd("HMGET").arg(keys::package_version(project_id, name, version)).arg(&FIELDS[..]);
-            any = true;
-        }
-        if !any {
+        let names = self.package_refs(project_id, ids).await?;
+        let listed: Vec<(&str, &str)> = names
+            .iter()
+            .flatten()
+            .filter(|n| *n != keys::BINNED)
+            .map(|n| n.split_once('/').unwrap_or((n, "")))
+            .collect();
+        if listed.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<Vec<Option<String>>> = pipe.query_async(&mut self.conn()).await?;
+        let mut pipe = redis::pipe();
+        for (name, version) in &listed {
+            pipe.cmd("HMGET").arg(keys::package_version(project_id, name, version)).arg(&FIELDS[..]);
+        }
+        let mut rows: Vec<Vec<Option<String>>> = pipe.query_async(&mut self.conn()).await?;
+        // A listed version's hash holds no name or version (its key and ref do).
+        for (row, (name, version)) in rows.iter_mut().zip(&listed) {
+            row[1].get_or_insert_with(|| (*name).to_owned());
+            row[2].get_or_insert_with(|| (*version).to_owned());
+        }
         self.packages_from_rows(project_id, rows).await
+    }
+
+    /// `<name>/<version>` (or [`keys::BINNED`]) of package ids, in their order. Versions of
+    /// the second layout, not yet migrated, have a key each instead of a field.
+    async fn package_refs(&self, project_id: u64, ids: &[u64]) -> StoreResult<Vec<Option<String>>> {
+        let mut names: Vec<Option<String>> =
+            redis::cmd("HMGET").arg(keys::package_refs(project_id)).arg(ids).query_async(&mut self.conn()).await?;
+        let missing: Vec<usize> = (0..ids.len()).filter(|i| names[*i].is_none()).collect();
+        if !missing.is_empty() {
+            let old: Vec<String> = missing.iter().map(|i| keys::package_ref(project_id, ids[*i])).collect();
+            let found: Vec<Option<String>> = redis::cmd("MGET").arg(&old).query_async(&mut self.conn()).await?;
+            for (i, name) in missing.into_iter().zip(found) {
+                names[i] = name;
+            }
+        }
+        Ok(names)
     }
 
     /// Versions from HMGETs of [`FIELDS`], each with its newest file (one MGET for the
@@ -494,13 +581,24 @@ impl Meta {
         offset: u64,
         limit: u64,
     ) -> StoreResult<(u64, Vec<PackageFile>)> {
-        let key = keys::package_version_files(package.project_id, &package.name, &package.version);
-        let total: u64 = self.conn().zcard(&key).await?;
-        if limit == 0 || offset >= total {
-            return Ok((total, Vec::new()));
-        }
-        let ids: Vec<u64> = self.conn().zrange(&key, offset as isize, (offset + limit - 1) as isize).await?;
-        Ok((total, self.files_by_id(package.project_id, &ids).await?))
+        let (pid, name, version) = (package.project_id, package.name.as_str(), package.version.as_str());
+        let ids = self
+            .file_ids(&keys::package_version(pid, name, version), &keys::package_version_files(pid, name, version))
+            .await?;
+        let page: Vec<u64> = ids.iter().skip(offset as usize).take(limit as usize).copied().collect();
+        Ok((ids.len() as u64, self.files_by_id(pid, &page).await?))
+    }
+
+    /// The ids of a version's files, oldest first: its hash's `i:<file id>` fields, and
+    /// the file ZSET that versions of the second layout kept instead (read until the
+    /// cleanup worker's migration folds it into the hash).
+    pub(super) async fn file_ids(&self, hash: &str, old_files: &str) -> StoreResult<Vec<u64>> {
+        let (fields, old): (Vec<String>, Vec<u64>) =
+            redis::pipe().hkeys(hash).zrange(old_files, 0, -1).query_async(&mut self.conn()).await?;
+        let mut ids: Vec<u64> = fields.iter().filter_map(|f| f.strip_prefix("i:")?.parse().ok()).chain(old).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
     }
 
     /// File records by id, in the order given; ids whose record is gone are skipped.
@@ -515,8 +613,8 @@ impl Meta {
             let raw: Vec<Option<String>> = redis::cmd("MGET").arg(&keys).query_async(&mut self.conn()).await?;
             for (i, record) in missing.into_iter().zip(raw) {
                 let Some(record) = record else { continue };
-                let file: PackageFile =
-                    serde_json::from_str(&record).map_err(|e| StoreError::corrupt("package file record", e))?;
+                let file = file_record::decode(project_id, &record)
+                    .map_err(|e| StoreError::corrupt("package file record", e))?;
                 self.files.insert((project_id, file.id), file.clone());
                 out[i] = Some(file);
             }
@@ -527,7 +625,9 @@ impl Meta {
     /// A file by the id a request named: read from Redis, since a deleted file's record
     /// may still be remembered.
     pub async fn package_file(&self, project_id: u64, file_id: u64) -> StoreResult<Option<PackageFile>> {
-        self.get_json(&keys::package_file(project_id, file_id)).await
+        let raw: Option<String> = self.conn().get(keys::package_file(project_id, file_id)).await?;
+        raw.map(|r| file_record::decode(project_id, &r).map_err(|e| StoreError::corrupt("package file record", e)))
+            .transpose()
     }
 
     /// Removes a file's metadata (the caller then hands its blob to deletion). False when
@@ -535,7 +635,7 @@ impl Meta {
     pub async fn delete_package_file(&self, package: &Package, file: &PackageFile) -> StoreResult<bool> {
         let (pid, name, version) = (package.project_id, package.name.as_str(), package.version.as_str());
         let files_key = keys::package_version_files(pid, name, version);
-        let ids: Vec<u64> = self.conn().zrange(&files_key, 0, -1).await?;
+        let ids = self.file_ids(&keys::package_version(pid, name, version), &files_key).await?;
         let others: Vec<u64> = ids.into_iter().filter(|id| *id != file.id).collect();
         let remaining = self.files_by_id(pid, &others).await?;
         let same_name = remaining.iter().filter(|f| f.file_name == file.file_name).max_by_key(|f| f.id);
@@ -556,25 +656,69 @@ impl Meta {
         Ok(removed == 1)
     }
 
-    /// Rewrites every version hash (listed, hidden and recycled) still in the layout of
-    /// the first layout, whose pointer fields held copies of file records. Reads understand
-    /// both layouts, so this only gives the memory back; it is idempotent and safe to run
-    /// while the services write. Returns `(hashes looked at, pointers rewritten)`. Scans the
-    /// key space, every master of a cluster.
-    pub async fn migrate_file_pointers(&self) -> StoreResult<(u64, u64)> {
-        let script = Script::new(MIGRATE_POINTERS);
-        let (mut seen, mut rewritten) = (0, 0);
-        for pattern in ["arca:{p*}:pv:*", "arca:{p*}:bin:*"] {
+    /// Brings data of earlier layouts to the current one: every version hash (listed,
+    /// hidden and recycled; see MIGRATE_VERSION) and every file record still in full JSON
+    /// (made compact, see [`file_record`]), and every version's ref key moved into its
+    /// project's ref hash. Reads understand every layout, so this only
+    /// gives memory back; it is idempotent and safe to run while the services write.
+    /// Scans the key space, every master of a cluster. Returns what it rewrote.
+    pub async fn migrate_layout(&self) -> StoreResult<Migrated> {
+        let mut done = Migrated::default();
+        for (kind, pattern) in [("pv", "arca:{p*}:pv:*"), ("bin", "arca:{p*}:bin:*")] {
             let names = self.scan_keys(pattern).await?;
             // Names and versions cannot hold ':', so these suffixes are the file ZSETs
             // and metadata hashes of versions, not versions.
-            for name in names.iter().filter(|n| !n.ends_with(":files") && !n.ends_with(":meta")) {
-                let n: u64 = script.key(name).invoke_async(&mut self.conn()).await?;
-                seen += 1;
-                rewritten += n;
+            let hashes: Vec<&String> =
+                names.iter().filter(|n| !n.ends_with(":files") && !n.ends_with(":meta")).collect();
+            for chunk in hashes.chunks(500) {
+                let mut pipe = redis::pipe();
+                for hash in chunk {
+                    pipe.cmd("EVAL").arg(MIGRATE_VERSION).arg(2).arg(*hash).arg(format!("{hash}:files")).arg(kind);
+                }
+                let changed: Vec<u64> = pipe.query_async(&mut self.conn()).await?;
+                done.versions_seen += chunk.len() as u64;
+                done.versions_rewritten += changed.iter().filter(|c| **c > 0).count() as u64;
             }
         }
-        Ok((seen, rewritten))
+        let names = self.scan_keys("arca:{p*}:pkg:*").await?;
+        // `pkg:<id>:shares` are a version's share links, not refs.
+        let refs: Vec<(&String, u64, u64)> = names
+            .iter()
+            .filter_map(|n| {
+                let (tag, id) = n.strip_prefix("arca:{p")?.split_once("}:pkg:")?;
+                Some((n, tag.parse().ok()?, id.parse().ok()?))
+            })
+            .collect();
+        for chunk in refs.chunks(500) {
+            let mut pipe = redis::pipe();
+            for (name, project_id, id) in chunk {
+                pipe.cmd("EVAL").arg(MIGRATE_REF).arg(2).arg(*name).arg(keys::package_refs(*project_id)).arg(id);
+            }
+            let moved: Vec<u64> = pipe.query_async(&mut self.conn()).await?;
+            done.refs_moved += moved.iter().sum::<u64>();
+        }
+        let names = self.scan_keys("arca:{p*}:file:*").await?;
+        for chunk in names.chunks(500) {
+            let raw: Vec<Option<String>> = redis::cmd("MGET").arg(chunk).query_async(&mut self.conn()).await?;
+            let mut pipe = redis::pipe();
+            let mut queued = false;
+            for (name, old) in chunk.iter().zip(raw) {
+                let Some(old) = old.filter(|r| file_record::is_full(r)) else { continue };
+                let project_id = name.strip_prefix("arca:{p").and_then(|r| r.split_once('}')?.0.parse().ok());
+                let Some(project_id) = project_id else { continue };
+                let file = file_record::decode(project_id, &old).map_err(|e| StoreError::corrupt(name, e))?;
+                let compact = file_record::encode(&file).map_err(|e| StoreError::corrupt(name, e))?;
+                let new = file_record::with_package_id(&compact, file.package_id);
+                pipe.cmd("EVAL").arg(REPLACE_RECORD).arg(1).arg(name).arg(old).arg(new);
+                queued = true;
+            }
+            if !queued {
+                continue;
+            }
+            let replaced: Vec<u64> = pipe.query_async(&mut self.conn()).await?;
+            done.records_rewritten += replaced.iter().sum::<u64>();
+        }
+        Ok(done)
     }
 
     /// Queues S3 keys whose metadata is gone, for the cleanup worker.
@@ -632,9 +776,14 @@ impl Meta {
     /// (they are in no listing index): the project's version records are found with a SCAN
     /// of its slot, read 500 at a time.
     pub async fn project_versions(&self, project_id: u64) -> StoreResult<Vec<Package>> {
+        let mut ids: Vec<u64> = self.conn().hkeys(keys::package_refs(project_id)).await?;
+        // Versions of the second layout not yet migrated (or published by an older replica
+        // during an upgrade) have a key each.
         let pattern = format!("{}pkg:*", keys::project_key_prefix(project_id));
         let names = self.conn().scan_slot(&keys::members(project_id), &pattern).await?;
-        let ids: Vec<u64> = names.iter().filter_map(|n| n.rsplit(':').next()?.parse().ok()).collect();
+        ids.extend(names.iter().filter_map(|n| n.rsplit(':').next()?.parse::<u64>().ok()));
+        ids.sort_unstable();
+        ids.dedup();
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
             out.extend(self.packages(project_id, chunk).await?);

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use redis::AsyncCommands;
 
 use super::Meta;
-use super::error::StoreResult;
+use super::error::{StoreError, StoreResult};
 use crate::keys;
 
 #[derive(serde::Deserialize)]
@@ -27,6 +27,11 @@ fn add_blob_ref(out: &mut HashSet<String>, record: &str) {
     }
 }
 
+/// The project id in a key's hash tag (`arca:{p<id>}:...`).
+fn project_of(key: &str) -> Option<u64> {
+    key.strip_prefix("arca:{p")?.split_once('}')?.0.parse().ok()
+}
+
 impl Meta {
     /// Every S3 key a package file or an artifact record (archive or report) points at.
     /// Scans the key space, every master of a cluster: run it seldom (the orphan sweep does,
@@ -40,7 +45,19 @@ impl Meta {
                 names.into_iter().partition(|n| n.ends_with(":reports"));
             for chunk in records.chunks(500) {
                 let values: Vec<Option<String>> = redis::cmd("MGET").arg(chunk).query_async(&mut self.conn()).await?;
-                values.into_iter().flatten().for_each(|v| add_blob_ref(&mut out, &v));
+                for (name, value) in chunk.iter().zip(values) {
+                    let Some(value) = value else { continue };
+                    match project_of(name).filter(|_| name.contains("}:file:")) {
+                        // A package file's record, compact or of the first layouts. One
+                        // that cannot be read stops the sweep rather than orphan its blob.
+                        Some(project_id) => {
+                            let file = super::file_record::decode(project_id, &value)
+                                .map_err(|e| StoreError::corrupt(name, e))?;
+                            out.insert(file.blob_key);
+                        }
+                        None => add_blob_ref(&mut out, &value),
+                    }
+                }
             }
             for chunk in reports.chunks(500) {
                 let mut pipe = redis::pipe();

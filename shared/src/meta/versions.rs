@@ -24,21 +24,24 @@ pub const MAX_METADATA_ENTRIES: usize = 100;
 /// The audit trail keeps this many events per project.
 const MAX_EVENTS: isize = 10_000;
 
-/// KEYS: version hash, files, metadata, bin hash, bin files, bin metadata, package ref,
-/// the three listing ZSETs, the recycle bin. ARGV: id, name, version, now, by.
+/// KEYS: version hash, files (second layout), metadata, bin hash, bin files, bin metadata,
+/// the project's package refs, the version's ref key of the second layout, the three
+/// listing ZSETs, the recycle bin. ARGV: id, name, version, now, by.
 const RECYCLE: &str = r"
 if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then
   return 0
 end
-redis.call('HSET', KEYS[1], 'recycled_at', ARGV[4], 'recycled_by', ARGV[5])
+-- In the bin, the hash's key no longer says its name and version: it keeps them.
+redis.call('HSET', KEYS[1], 'recycled_at', ARGV[4], 'recycled_by', ARGV[5], 'name', ARGV[2], 'version', ARGV[3])
 redis.call('RENAME', KEYS[1], KEYS[4])
 if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('RENAME', KEYS[2], KEYS[5]) end
 if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('RENAME', KEYS[3], KEYS[6]) end
-redis.call('SET', KEYS[7], '#bin')
-redis.call('ZREM', KEYS[8], ARGV[1])
-redis.call('ZREM', KEYS[9], ARGV[2] .. '\0' .. ARGV[3] .. '\0' .. ARGV[1])
-redis.call('ZREM', KEYS[10], ARGV[3] .. '\0' .. ARGV[2] .. '\0' .. ARGV[1])
-redis.call('ZADD', KEYS[11], ARGV[4], ARGV[1])
+redis.call('HSET', KEYS[7], ARGV[1], '#bin')
+redis.call('DEL', KEYS[8])
+redis.call('ZREM', KEYS[9], ARGV[1])
+redis.call('ZREM', KEYS[10], ARGV[2] .. '\0' .. ARGV[3] .. '\0' .. ARGV[1])
+redis.call('ZREM', KEYS[11], ARGV[3] .. '\0' .. ARGV[2] .. '\0' .. ARGV[1])
+redis.call('ZADD', KEYS[12], ARGV[4], ARGV[1])
 return 1
 ";
 
@@ -52,18 +55,19 @@ if redis.call('HEXISTS', KEYS[1], 'id') == 1 then
   return -1
 end
 redis.call('RENAME', KEYS[4], KEYS[1])
-redis.call('HDEL', KEYS[1], 'recycled_at', 'recycled_by')
+redis.call('HDEL', KEYS[1], 'recycled_at', 'recycled_by', 'name', 'version')
 redis.call('HSET', KEYS[1], 'restored_at', ARGV[4])
 if redis.call('EXISTS', KEYS[5]) == 1 then redis.call('RENAME', KEYS[5], KEYS[2]) end
 if redis.call('EXISTS', KEYS[6]) == 1 then redis.call('RENAME', KEYS[6], KEYS[3]) end
-redis.call('SET', KEYS[7], ARGV[2] .. '/' .. ARGV[3])
-if redis.call('HGET', KEYS[1], 'status') == 'default' then
+redis.call('HSET', KEYS[7], ARGV[1], ARGV[2] .. '/' .. ARGV[3])
+redis.call('DEL', KEYS[8])
+if redis.call('HGET', KEYS[1], 'status') ~= 'hidden' then
   local created = redis.call('HGET', KEYS[1], 'created_at')
-  redis.call('ZADD', KEYS[8], created, ARGV[1])
-  redis.call('ZADD', KEYS[9], 0, ARGV[2] .. '\0' .. ARGV[3] .. '\0' .. ARGV[1])
-  redis.call('ZADD', KEYS[10], 0, ARGV[3] .. '\0' .. ARGV[2] .. '\0' .. ARGV[1])
+  redis.call('ZADD', KEYS[9], created, ARGV[1])
+  redis.call('ZADD', KEYS[10], 0, ARGV[2] .. '\0' .. ARGV[3] .. '\0' .. ARGV[1])
+  redis.call('ZADD', KEYS[11], 0, ARGV[3] .. '\0' .. ARGV[2] .. '\0' .. ARGV[1])
 end
-redis.call('ZREM', KEYS[11], ARGV[1])
+redis.call('ZREM', KEYS[12], ARGV[1])
 return 1
 ";
 
@@ -223,6 +227,7 @@ fn recycle_invocation<'a>(script: &'a Script, package: &Package) -> redis::Scrip
         .key(keys::binned_package(pid, id))
         .key(keys::binned_package_files(pid, id))
         .key(keys::binned_package_metadata(pid, id))
+        .key(keys::package_refs(pid))
         .key(keys::package_ref(pid, id))
         .key(keys::packages_by_created(pid))
         .key(keys::packages_by_name(pid))
@@ -380,7 +385,12 @@ impl Meta {
 
     /// The files of a binned version (for deleting their blobs).
     pub async fn binned_files(&self, project_id: u64, package_id: u64) -> StoreResult<Vec<PackageFile>> {
-        let ids: Vec<u64> = self.conn().zrange(keys::binned_package_files(project_id, package_id), 0, -1).await?;
+        let ids = self
+            .file_ids(
+                &keys::binned_package(project_id, package_id),
+                &keys::binned_package_files(project_id, package_id),
+            )
+            .await?;
         self.files_by_id(project_id, &ids).await
     }
 
@@ -396,6 +406,7 @@ impl Meta {
         pipe.del(keys::binned_package(project_id, package_id))
             .del(keys::binned_package_files(project_id, package_id))
             .del(keys::binned_package_metadata(project_id, package_id))
+            .hdel(keys::package_refs(project_id), package_id)
             .del(keys::package_ref(project_id, package_id))
             .zrem(keys::recycle_bin(project_id), package_id);
         pipe.query_async::<()>(&mut self.conn()).await?;

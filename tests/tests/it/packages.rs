@@ -684,13 +684,62 @@ async fn to_old_layout(stack: &Stack, hash: &str) {
     let fields: Vec<(String, String)> = redis::cmd("HGETALL").arg(hash).query_async(&mut conn).await.expect("hgetall");
     let project = hash.split(['{', '}']).nth(1).expect("hash tag");
     for (field, id) in fields.into_iter().filter(|(f, _)| is_pointer(f)) {
-        let record: String = redis::cmd("GET")
-            .arg(format!("arca:{{{project}}}:file:{id}"))
-            .query_async(&mut conn)
-            .await
-            .expect("file record");
+        let record = full_record(stack, project, &id).await;
         let _: () = redis::cmd("HSET").arg(hash).arg(&field).arg(record).query_async(&mut conn).await.expect("hset");
     }
+}
+
+/// A file's record as the first two layouts wrote it: the whole `PackageFile` as JSON.
+async fn full_record(stack: &Stack, project_tag: &str, file_id: &str) -> String {
+    let record: String = redis::cmd("GET")
+        .arg(format!("arca:{{{project_tag}}}:file:{file_id}"))
+        .query_async(&mut stack.app.meta.conn())
+        .await
+        .expect("file record");
+    let project_id = project_tag.trim_start_matches('p').parse().expect("project id");
+    let file = arca_shared::meta::file_record::decode(project_id, &record).expect("record reads");
+    serde_json::to_string(&file).expect("json")
+}
+
+/// Puts a version back into the second layout, as its publish script wrote it: every field
+/// in the hash (name, version and the defaults too), its file ids in a ZSET beside it,
+/// its ref in a key of its own, and its files' records as full JSON.
+async fn to_second_layout(stack: &Stack, pid: u64, name: &str, version: &str) {
+    let mut conn = stack.app.meta.conn();
+    let hash = format!("arca:{{p{pid}}}:pv:{name}/{version}");
+    let fields: Vec<(String, String)> = redis::cmd("HGETALL").arg(&hash).query_async(&mut conn).await.expect("hgetall");
+    let get = |f: &str| fields.iter().find(|(k, _)| k == f).map(|(_, v)| v.clone());
+    let id = get("id").expect("version id");
+    let created = get("created_at").expect("created_at");
+    let ids: Vec<&str> = fields.iter().filter_map(|(f, _)| f.strip_prefix("i:")).collect();
+    let mut pipe = redis::pipe();
+    for file_id in &ids {
+        pipe.hdel(&hash, format!("i:{file_id}"))
+            .zadd(format!("{hash}:files"), *file_id, file_id.parse::<u64>().expect("id"))
+            .set(format!("arca:{{p{pid}}}:file:{file_id}"), full_record(stack, &format!("p{pid}"), file_id).await);
+    }
+    pipe.hset_multiple(
+        &hash,
+        &[
+            ("name", name),
+            ("version", version),
+            ("status", "default"),
+            ("description", ""),
+            ("disabled", "0"),
+            ("download_count", "0"),
+            ("updated_at", get("updated_at").as_deref().unwrap_or(&created)),
+        ],
+    )
+    .hdel(format!("arca:{{p{pid}}}:pkg-refs"), &id)
+    .set(format!("arca:{{p{pid}}}:pkg:{id}"), format!("{name}/{version}"));
+    pipe.query_async::<()>(&mut conn).await.expect("second layout");
+}
+
+async fn key_names(stack: &Stack, pattern: &str) -> Vec<String> {
+    let mut conn = stack.app.meta.conn();
+    let mut names: Vec<String> = redis::cmd("KEYS").arg(pattern).query_async(&mut conn).await.expect("keys");
+    names.sort();
+    names
 }
 
 async fn hash_fields(stack: &Stack, hash: &str) -> (String, Vec<(String, String)>) {
@@ -742,7 +791,7 @@ async fn versions_written_by_the_old_layout_keep_working_and_are_migrated() {
     // upgraded deployment has no such mark.
     let mut conn = stack.app.meta.conn();
     let _: () = redis::cmd("DEL")
-        .arg("arca:{cleanup}:last-run:migrate-file-pointers")
+        .arg("arca:{cleanup}:last-run:migrate-compact-layout")
         .query_async(&mut conn)
         .await
         .expect("del");
@@ -763,4 +812,88 @@ async fn versions_written_by_the_old_layout_keep_working_and_are_migrated() {
     arca_cleanup::run_once(&stack.app).await.expect("cleanup pass");
     assert_eq!(hash_fields(&stack, &hash).await.0, "hashtable", "the migration ran only once");
     assert_eq!(fetch(&stack, &url("1.0", "b.txt")).await, (200, b"b".to_vec()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn versions_written_by_the_second_layout_keep_working_and_are_migrated() {
+    let stack = Stack::start().await;
+    let (pid, _) = stack.project("upgraded", "private").await;
+    let pid_s = pid.to_string();
+    let url = |version: &str, file: &str| file_url(&stack, &pid_s, "tool", version, file);
+    for (file, body) in [("a.txt", "a-old"), ("a.txt", "a-new"), ("b.txt", "b")] {
+        assert_eq!(put(&stack, &url("2.0", file), body.into()).await.0, 201);
+    }
+    let (_, binned) = put(&stack, &format!("{}?select=package_file", url("1.9", "a.txt")), b"binned".to_vec()).await;
+    let binned_id = binned["package_id"].as_u64().expect("package id");
+    to_second_layout(&stack, pid, "tool", "2.0").await;
+    to_second_layout(&stack, pid, "tool", "1.9").await;
+    assert_eq!(key_names(&stack, &format!("arca:{{p{pid}}}:pkg:*")).await.len(), 2, "refs seeded as keys");
+    assert!(
+        stack.app.meta.referenced_blob_keys().await.expect("sweep reads").len() >= 4,
+        "full records reference blobs"
+    );
+    let pkgs = format!("/projects/{pid}/packages");
+    assert_eq!(stack.admin_delete(&format!("{pkgs}/{binned_id}")).await, 204, "to the recycle bin");
+
+    // Reads and writes understand the second layout.
+    assert_eq!(fetch(&stack, &url("2.0", "a.txt")).await, (200, b"a-new".to_vec()));
+    let listed: Value = stack.admin_get(&format!("{pkgs}?package_name=tool")).await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "the binned one is not listed: {listed}");
+    let package_id = listed[0]["id"].as_u64().expect("listed");
+    assert_eq!((listed[0]["name"].as_str(), listed[0]["version"].as_str()), (Some("tool"), Some("2.0")));
+    let files: Value = stack.admin_get(&format!("{pkgs}/{package_id}/package_files")).await;
+    let ids: Vec<u64> = files.as_array().expect("files").iter().filter_map(|f| f["id"].as_u64()).collect();
+    assert_eq!(ids.len(), 3, "{files}");
+    assert_eq!(files[0]["file_sha256"], sha256(b"a-old"), "a full record reads");
+    assert_eq!(stack.admin_delete(&format!("{pkgs}/{package_id}/package_files/{}", ids[1])).await, 204);
+    assert_eq!(fetch(&stack, &url("2.0", "a.txt")).await, (200, b"a-old".to_vec()), "repointed to the older a.txt");
+    // A new file joins a version of the old layout: its files are then in both places.
+    assert_eq!(put(&stack, &url("2.0", "c.txt"), b"c".to_vec()).await.0, 201);
+    let files: Value = stack.admin_get(&format!("{pkgs}/{package_id}/package_files")).await;
+    let names: Vec<&str> = files.as_array().expect("files").iter().filter_map(|f| f["file_name"].as_str()).collect();
+    assert_eq!(names, ["a.txt", "b.txt", "c.txt"]);
+    let bin: Value = stack.admin_get(&format!("{pkgs}/recycle_bin")).await;
+    assert_eq!((bin[0]["id"].as_u64(), bin[0]["version"].as_str()), (Some(binned_id), Some("1.9")), "{bin}");
+
+    // The cleanup worker rewrites everything once. The stack's worker marked its
+    // migration done when it started on an empty Redis; an upgraded deployment has no mark.
+    let mut conn = stack.app.meta.conn();
+    let _: () = redis::cmd("DEL")
+        .arg("arca:{cleanup}:last-run:migrate-compact-layout")
+        .query_async(&mut conn)
+        .await
+        .expect("del");
+    arca_cleanup::run_once(&stack.app).await.expect("cleanup pass");
+    assert!(key_names(&stack, &format!("arca:{{p{pid}}}:*:files")).await.is_empty(), "file ZSETs folded");
+    assert!(key_names(&stack, &format!("arca:{{p{pid}}}:pkg:*")).await.is_empty(), "refs moved");
+    let hash = format!("arca:{{p{pid}}}:pv:tool/2.0");
+    let (encoding, _) = hash_fields(&stack, &hash).await;
+    assert_eq!(encoding, "listpack");
+    let fields: Vec<String> = redis::cmd("HKEYS").arg(&hash).query_async(&mut conn).await.expect("hkeys");
+    for dropped in ["name", "version", "status", "description", "disabled", "download_count"] {
+        assert!(!fields.iter().any(|f| f == dropped), "{dropped} left in {fields:?}");
+    }
+    assert_eq!(fields.iter().filter(|f| f.starts_with("i:")).count(), 3, "{fields:?}");
+    let bin_fields: Vec<String> = redis::cmd("HKEYS")
+        .arg(format!("arca:{{p{pid}}}:bin:{binned_id}"))
+        .query_async(&mut conn)
+        .await
+        .expect("hkeys");
+    assert!(bin_fields.iter().any(|f| f == "name"), "a binned hash keeps its name: {bin_fields:?}");
+    for name in key_names(&stack, &format!("arca:{{p{pid}}}:file:*")).await {
+        let record: String = redis::cmd("GET").arg(&name).query_async(&mut conn).await.expect("get");
+        assert!(record.starts_with(r#"{"p":"#), "{name} compact: {record}");
+    }
+    assert!(stack.app.meta.referenced_blob_keys().await.expect("sweep reads").len() >= 3);
+    assert_eq!(fetch(&stack, &url("2.0", "a.txt")).await, (200, b"a-old".to_vec()));
+    assert_eq!(fetch(&stack, &url("2.0", "c.txt")).await, (200, b"c".to_vec()));
+    let details: Value = stack.admin_get(&format!("{pkgs}/{package_id}")).await;
+    assert_eq!((details["name"].as_str(), details["disabled"].as_bool()), (Some("tool"), Some(false)), "{details}");
+    let restore =
+        stack.http.post(stack.api(&format!("{pkgs}/{binned_id}/restore"))).header("PRIVATE-TOKEN", ADMIN_TOKEN);
+    assert!(restore.send().await.expect("restore").status().is_success());
+    assert_eq!(fetch(&stack, &url("1.9", "a.txt")).await, (200, b"binned".to_vec()));
+    let listed: Value = stack.admin_get(&format!("{pkgs}?package_name=tool&order_by=version")).await;
+    let versions: Vec<&str> = listed.as_array().expect("list").iter().filter_map(|p| p["version"].as_str()).collect();
+    assert_eq!(versions, ["1.9", "2.0"]);
 }
