@@ -435,16 +435,18 @@ impl Meta {
     /// Appends to the project's audit trail. Never fails the change it records: an error
     /// is logged.
     pub async fn record_event(&self, project_id: u64, event: Event<'_>) {
-        let value = serde_json::json!({
-            "created_at": crate::time::rfc3339(now_ms()),
-            "author": event.actor.username,
-            "actor": event.actor,
-            "action": event.action.as_str(),
-            "package_id": event.package.map(|p| p.id),
-            "package_name": event.package.map(|p| p.name),
-            "package_version": event.package.map(|p| p.version),
-            "details": event.detail,
+        // Stored tersely (a trail holds up to 10,000 of these per project) and read back in
+        // full by `expand_event`.
+        let actor = event.actor;
+        let mut value = serde_json::json!({
+            "t": now_ms(),
+            "a": event.action.as_str(),
+            "u": [actor.kind, actor.id, actor.username],
+            "d": event.detail,
         });
+        if let Some(p) = event.package {
+            value["p"] = serde_json::json!([p.id, p.name, p.version]);
+        }
         let key = keys::package_events(project_id);
         let hook_event = event.hook_event();
         // The project's hooks are read in the same round trip (one slot).
@@ -471,6 +473,55 @@ impl Meta {
 
     /// A page of the audit trail, newest first: `(total, page)`.
     pub async fn events(&self, project_id: u64, offset: u64, limit: u64) -> StoreResult<(u64, Vec<Value>)> {
-        self.list_page(&keys::package_events(project_id), offset, limit).await
+        let (total, page) = self.list_page(&keys::package_events(project_id), offset, limit).await?;
+        Ok((total, page.into_iter().map(expand_event).collect()))
+    }
+}
+
+/// An audit event as the API shows it: `created_at`, `author`, `actor {kind, id,
+/// username}`, `action`, `package_id`, `package_name`, `package_version`, `details`.
+/// Events are stored as `{"t": ms, "a": action, "u": [kind, id, username], "p": [id,
+/// name, version], "d": details}`; those stored before December 2026 are already whole.
+fn expand_event(stored: Value) -> Value {
+    let Some(at) = stored.get("t").and_then(Value::as_u64) else {
+        return stored;
+    };
+    let part = |key: &str, i: usize| stored.get(key).and_then(|v| v.get(i)).cloned().unwrap_or(Value::Null);
+    serde_json::json!({
+        "created_at": crate::time::rfc3339(at),
+        "author": part("u", 2),
+        "actor": {"kind": part("u", 0), "id": part("u", 1), "username": part("u", 2)},
+        "action": stored.get("a").cloned().unwrap_or(Value::Null),
+        "package_id": part("p", 0),
+        "package_name": part("p", 1),
+        "package_version": part("p", 2),
+        "details": stored.get("d").cloned().unwrap_or(Value::Null),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_events_read_back_whole() {
+        let stored = serde_json::json!({
+            "t": 1_796_247_601_826u64, "a": "package.recycled", "u": ["pat", 4, "alice"],
+            "p": [7, "tool", "1.0"], "d": {"by": "retention"},
+        });
+        assert_eq!(
+            expand_event(stored),
+            serde_json::json!({
+                "created_at": crate::time::rfc3339(1_796_247_601_826), "author": "alice",
+                "actor": {"kind": "pat", "id": 4, "username": "alice"}, "action": "package.recycled",
+                "package_id": 7, "package_name": "tool", "package_version": "1.0", "details": {"by": "retention"},
+            })
+        );
+        let settings = expand_event(
+            serde_json::json!({"t": 1, "a": "package_settings.updated", "u": ["admin", null, "root"], "d": {}}),
+        );
+        assert_eq!((settings["package_id"].clone(), settings["actor"]["id"].clone()), (Value::Null, Value::Null));
+        let old = serde_json::json!({"created_at": "2026-12-01T00:00:00.000Z", "author": "root", "action": "x"});
+        assert_eq!(expand_event(old.clone()), old, "events stored whole pass through");
     }
 }

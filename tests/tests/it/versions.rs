@@ -411,6 +411,13 @@ async fn every_change_is_in_the_audit_trail() {
     .collect();
     assert_eq!(got, want);
     assert!(events.as_array().expect("events").iter().all(|e| e["package_id"] == id && e["created_at"].is_string()));
+    // Stored tersely, shown whole.
+    let published = events.as_array().expect("events").last().expect("the publish");
+    assert_eq!(published["actor"]["username"], published["author"]);
+    assert_eq!(published["actor"]["kind"], "user");
+    assert!(published["actor"]["id"].is_u64(), "{published}");
+    assert!(published["package_name"].is_string() && published["package_version"].is_string(), "{published}");
+    assert_eq!(published["details"]["file_name"], "f", "{published}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
