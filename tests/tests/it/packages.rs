@@ -749,17 +749,36 @@ async fn hash_fields(stack: &Stack, hash: &str) -> (String, Vec<(String, String)
     (encoding, fields.into_iter().filter(|(f, _)| is_pointer(f)).collect())
 }
 
+/// What the layout tests start from, in a new project: version `current` of `tool` with
+/// `a.txt` twice (`a-old`, `a-new`) and `b.txt`, and version `binned` with one `a.txt`
+/// (`binned`), to be recycled. Returns the project id and the binned version's id.
+async fn layout_fixture(stack: &Stack, project: &str, current: &str, binned: &str) -> (u64, u64) {
+    let (pid, _) = stack.project(project, "private").await;
+    let url = |version: &str, file: &str| file_url(stack, &pid.to_string(), "tool", version, file);
+    for (file, body) in [("a.txt", "a-old"), ("a.txt", "a-new"), ("b.txt", "b")] {
+        assert_eq!(put(stack, &url(current, file), body.into()).await.0, 201);
+    }
+    let (_, version) = put(stack, &format!("{}?select=package_file", url(binned, "a.txt")), b"binned".to_vec()).await;
+    (pid, version["package_id"].as_u64().expect("package id"))
+}
+
+/// Runs the cleanup worker's layout migration as an upgraded deployment would: the stack's
+/// worker marked it done when it started on an empty Redis, and an upgrade has no mark.
+async fn migrate_as_after_an_upgrade(stack: &Stack) {
+    let _: () = redis::cmd("DEL")
+        .arg("arca:{cleanup}:last-run:migrate-compact-layout")
+        .query_async(&mut stack.app.meta.conn())
+        .await
+        .expect("del");
+    arca_cleanup::run_once(&stack.app).await.expect("cleanup pass");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn versions_written_by_the_old_layout_keep_working_and_are_migrated() {
     let stack = Stack::start().await;
-    let (pid, _) = stack.project("legacy", "private").await;
+    let (pid, binned_id) = layout_fixture(&stack, "legacy", "1.0", "0.9").await;
     let pid_s = pid.to_string();
     let url = |version: &str, file: &str| file_url(&stack, &pid_s, "tool", version, file);
-    for (file, body) in [("a.txt", "a-old"), ("a.txt", "a-new"), ("b.txt", "b")] {
-        assert_eq!(put(&stack, &url("1.0", file), body.into()).await.0, 201);
-    }
-    let (_, binned) = put(&stack, &format!("{}?select=package_file", url("0.9", "a.txt")), b"binned".to_vec()).await;
-    let binned_id = binned["package_id"].as_u64().expect("package id");
     let hash = format!("arca:{{p{pid}}}:pv:tool/1.0");
     to_old_layout(&stack, &hash).await;
     to_old_layout(&stack, &format!("arca:{{p{pid}}}:pv:tool/0.9")).await;
@@ -787,15 +806,7 @@ async fn versions_written_by_the_old_layout_keep_working_and_are_migrated() {
     assert_eq!(bin[0]["id"].as_u64(), Some(binned_id), "the binned version reads: {bin}");
 
     // The cleanup worker rewrites them once: ids in the pointers, the compact encoding back.
-    // The stack's worker marked its migration done when it started on an empty Redis; an
-    // upgraded deployment has no such mark.
-    let mut conn = stack.app.meta.conn();
-    let _: () = redis::cmd("DEL")
-        .arg("arca:{cleanup}:last-run:migrate-compact-layout")
-        .query_async(&mut conn)
-        .await
-        .expect("del");
-    arca_cleanup::run_once(&stack.app).await.expect("cleanup pass");
+    migrate_as_after_an_upgrade(&stack).await;
     for key in [hash.clone(), format!("arca:{{p{pid}}}:bin:{binned_id}")] {
         let (encoding, pointers) = hash_fields(&stack, &key).await;
         assert_eq!(encoding, "listpack", "{key} compact again");
@@ -817,14 +828,9 @@ async fn versions_written_by_the_old_layout_keep_working_and_are_migrated() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn versions_written_by_the_second_layout_keep_working_and_are_migrated() {
     let stack = Stack::start().await;
-    let (pid, _) = stack.project("upgraded", "private").await;
+    let (pid, binned_id) = layout_fixture(&stack, "upgraded", "2.0", "1.9").await;
     let pid_s = pid.to_string();
     let url = |version: &str, file: &str| file_url(&stack, &pid_s, "tool", version, file);
-    for (file, body) in [("a.txt", "a-old"), ("a.txt", "a-new"), ("b.txt", "b")] {
-        assert_eq!(put(&stack, &url("2.0", file), body.into()).await.0, 201);
-    }
-    let (_, binned) = put(&stack, &format!("{}?select=package_file", url("1.9", "a.txt")), b"binned".to_vec()).await;
-    let binned_id = binned["package_id"].as_u64().expect("package id");
     to_second_layout(&stack, pid, "tool", "2.0").await;
     to_second_layout(&stack, pid, "tool", "1.9").await;
     assert_eq!(key_names(&stack, &format!("arca:{{p{pid}}}:pkg:*")).await.len(), 2, "refs seeded as keys");
@@ -855,15 +861,9 @@ async fn versions_written_by_the_second_layout_keep_working_and_are_migrated() {
     let bin: Value = stack.admin_get(&format!("{pkgs}/recycle_bin")).await;
     assert_eq!((bin[0]["id"].as_u64(), bin[0]["version"].as_str()), (Some(binned_id), Some("1.9")), "{bin}");
 
-    // The cleanup worker rewrites everything once. The stack's worker marked its
-    // migration done when it started on an empty Redis; an upgraded deployment has no mark.
+    // The cleanup worker rewrites everything once.
+    migrate_as_after_an_upgrade(&stack).await;
     let mut conn = stack.app.meta.conn();
-    let _: () = redis::cmd("DEL")
-        .arg("arca:{cleanup}:last-run:migrate-compact-layout")
-        .query_async(&mut conn)
-        .await
-        .expect("del");
-    arca_cleanup::run_once(&stack.app).await.expect("cleanup pass");
     assert!(key_names(&stack, &format!("arca:{{p{pid}}}:*:files")).await.is_empty(), "file ZSETs folded");
     assert!(key_names(&stack, &format!("arca:{{p{pid}}}:pkg:*")).await.is_empty(), "refs moved");
     let hash = format!("arca:{{p{pid}}}:pv:tool/2.0");
