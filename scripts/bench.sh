@@ -251,6 +251,57 @@ EOF
     echo 'wrk.method = "PUT"; wrk.body = string.rep("x", 16384)' >"$ROOT/put.lua"
     read -r put_rps put_p99 _ <<<"$(measure "$("$TOOLS/presign-put" "$ARCA_S3_ENDPOINT" bench direct/small)" 200 10 "$ROOT/put.lua")"
     row "mixed load through the gateway (p99 aim <= 50 ms)" "${mixed_rps}/s p99 ${mixed_p99} ms, ${mixed_bad} errors" "16 KiB PUTs straight to s3s-fs ${put_rps}/s p99 ${put_p99} ms" "" "50"
+    # The floor of the whole mix: the same wrk script's shape against nothing but a proxy
+    # (nginx, the gateway's stand-in) in front of a bare hyper 302 server (redirects and
+    # listings) and s3s-fs (the uploads, as presigned PUTs of the same 16 KiB): no auth, no
+    # Redis, no hashing, no metadata. What this gives is what the machine and this S3
+    # server allow the mix.
+    F302=127.0.0.1:$(free_port); FNGINX=$(free_port)
+    "$TOOLS/bench-302" "$F302" & pids+=($!)
+    cat >"$ROOT/nginx-floor.conf" <<EOF
+worker_processes 2;
+daemon off;
+pid $ROOT/nginx-floor.pid;
+error_log $ROOT/logs/nginx-floor.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_buffer_size 32k;
+    upstream s3 { server 127.0.0.1:$S3_PORT; keepalive 256; }
+    upstream bare { server $F302; keepalive 256; }
+    server {
+        listen 127.0.0.1:$FNGINX;
+        location /bench/ { proxy_pass http://s3; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host 127.0.0.1:$S3_PORT; }
+        location / { proxy_pass http://bare; proxy_http_version 1.1; proxy_set_header Connection ""; }
+    }
+}
+EOF
+    nginx -c "$ROOT/nginx-floor.conf" -p "$ROOT" & pids+=($!)
+    wait_port "${F302##*:}"; wait_port "$FNGINX"
+    puts=""
+    for i in 1 2 3 4 5 6 7 8; do
+        url=$("$TOOLS/presign-put" "$ARCA_S3_ENDPOINT" bench "floor/f$i")
+        puts+="\"${url#http://*/}\", "
+    done
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary x "http://127.0.0.1:$FNGINX/$(echo "$puts" | cut -d'"' -f2)")
+    [ "$code" = 200 ] || { echo "the mixed floor's presigned PUT answered $code" >&2; exit 1; }
+    cat >"$ROOT/mixed-floor.lua" <<EOF
+local n = 0
+local body = string.rep("x", 16384)
+local puts = { $puts }
+function request()
+    n = n + 1
+    local r = n % 10
+    if r == 0 then
+        return wrk.format("GET", "/api/v4/projects/1/packages?per_page=20")
+    elseif r == 5 then
+        return wrk.format("PUT", "/" .. puts[math.floor(n / 10) % #puts + 1], nil, body)
+    end
+    return wrk.format("GET", "$FILE_PATH")
+end
+EOF
+    read -r floor_rps floor_p99 floor_bad <<<"$(measure "http://127.0.0.1:$FNGINX/" 200 15 "$ROOT/mixed-floor.lua")"
+    row "  the same mix's floor (nginx, bare 302 server, s3s-fs)" "${mixed_rps}/s p99 ${mixed_p99} ms" "${floor_rps}/s p99 ${floor_p99} ms, ${floor_bad} errors" "$(calc "round($mixed_rps/$floor_rps, 3)")" ""
     # Per class, from the services' own histograms over the run (bucket bounds: <= means
     # "within that bucket").
     python3 - "$ROOT/metrics-before" "$ROOT/metrics-after" <<'PY' | while IFS=$'\t' read -r figure value; do row "$figure" "$value" "" "" ""; done

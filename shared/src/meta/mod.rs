@@ -113,6 +113,35 @@ impl Meta {
     }
 }
 
+/// Key names in batches of at most `size` whose keys share a hash tag, so that a pipeline
+/// of one batch stays in one cluster slot (Redis Cluster refuses a pipeline that crosses
+/// slots). Names keep their order within a tag.
+fn slot_batches(names: Vec<&String>, size: usize) -> Vec<Vec<&String>> {
+    let tag = |n: &str| n.split_once('{').and_then(|(_, r)| r.split_once('}')).map(|(t, _)| t.to_owned());
+    let mut by_tag: std::collections::BTreeMap<Option<String>, Vec<&String>> = Default::default();
+    for name in names {
+        by_tag.entry(tag(name)).or_default().push(name);
+    }
+    by_tag.into_values().flat_map(|group| group.chunks(size).map(<[_]>::to_vec).collect::<Vec<_>>()).collect()
+}
+
 fn to_json<T: Serialize>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|e| StoreError::corrupt("serialize record", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_batches_never_mix_hash_tags() {
+        let names: Vec<String> =
+            ["arca:{p1}:a", "arca:{p2}:a", "arca:{p1}:b", "arca:{p1}:c", "untagged"].map(String::from).to_vec();
+        let batches = slot_batches(names.iter().collect(), 2);
+        let as_str: Vec<Vec<&str>> = batches.iter().map(|b| b.iter().map(|n| n.as_str()).collect()).collect();
+        assert_eq!(
+            as_str,
+            [vec!["untagged"], vec!["arca:{p1}:a", "arca:{p1}:b"], vec!["arca:{p1}:c"], vec!["arca:{p2}:a"]]
+        );
+    }
 }

@@ -34,7 +34,7 @@ end
 }
 
 use super::error::{StoreError, StoreResult};
-use super::{Meta, file_record, to_json};
+use super::{Meta, file_record, slot_batches, to_json};
 use crate::keys;
 use crate::model::{Package, PackageFile, PackageSettings, PackageStatus};
 
@@ -391,6 +391,10 @@ fn case_insensitive_glob(needle: &str) -> String {
         .collect()
 }
 
+fn is_id(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn member_id(member: &str) -> Option<u64> {
     member.rsplit('\0').next().and_then(|id| id.parse().ok())
 }
@@ -670,10 +674,10 @@ impl Meta {
             // and metadata hashes of versions, not versions.
             let hashes: Vec<&String> =
                 names.iter().filter(|n| !n.ends_with(":files") && !n.ends_with(":meta")).collect();
-            for chunk in hashes.chunks(500) {
+            for chunk in slot_batches(hashes, 500) {
                 let mut pipe = redis::pipe();
-                for hash in chunk {
-                    pipe.cmd("EVAL").arg(MIGRATE_VERSION).arg(2).arg(*hash).arg(format!("{hash}:files")).arg(kind);
+                for hash in &chunk {
+                    pipe.cmd("EVAL").arg(MIGRATE_VERSION).arg(2).arg(hash).arg(format!("{hash}:files")).arg(kind);
                 }
                 let changed: Vec<u64> = pipe.query_async(&mut self.conn()).await?;
                 done.versions_seen += chunk.len() as u64;
@@ -682,32 +686,30 @@ impl Meta {
         }
         let names = self.scan_keys("arca:{p*}:pkg:*").await?;
         // `pkg:<id>:shares` are a version's share links, not refs.
-        let refs: Vec<(&String, u64, u64)> = names
-            .iter()
-            .filter_map(|n| {
-                let (tag, id) = n.strip_prefix("arca:{p")?.split_once("}:pkg:")?;
-                Some((n, tag.parse().ok()?, id.parse().ok()?))
-            })
-            .collect();
-        for chunk in refs.chunks(500) {
+        let refs: Vec<&String> = names.iter().filter(|n| n.rsplit(':').next().is_some_and(is_id)).collect();
+        for chunk in slot_batches(refs, 500) {
             let mut pipe = redis::pipe();
-            for (name, project_id, id) in chunk {
-                pipe.cmd("EVAL").arg(MIGRATE_REF).arg(2).arg(*name).arg(keys::package_refs(*project_id)).arg(id);
+            for name in chunk {
+                let parsed = name.strip_prefix("arca:{p").and_then(|r| r.split_once("}:pkg:"));
+                let Some((project_id, id)) = parsed.and_then(|(p, i)| Some((p.parse::<u64>().ok()?, i))) else {
+                    continue;
+                };
+                pipe.cmd("EVAL").arg(MIGRATE_REF).arg(2).arg(name).arg(keys::package_refs(project_id)).arg(id);
             }
             let moved: Vec<u64> = pipe.query_async(&mut self.conn()).await?;
             done.refs_moved += moved.iter().sum::<u64>();
         }
         let names = self.scan_keys("arca:{p*}:file:*").await?;
-        for chunk in names.chunks(500) {
-            let raw: Vec<Option<String>> = redis::cmd("MGET").arg(chunk).query_async(&mut self.conn()).await?;
+        for chunk in slot_batches(names.iter().collect(), 500) {
+            let raw: Vec<Option<String>> = redis::cmd("MGET").arg(&chunk).query_async(&mut self.conn()).await?;
             let mut pipe = redis::pipe();
             let mut queued = false;
             for (name, old) in chunk.iter().zip(raw) {
                 let Some(old) = old.filter(|r| file_record::is_full(r)) else { continue };
                 let project_id = name.strip_prefix("arca:{p").and_then(|r| r.split_once('}')?.0.parse().ok());
                 let Some(project_id) = project_id else { continue };
-                let file = file_record::decode(project_id, &old).map_err(|e| StoreError::corrupt(name, e))?;
-                let compact = file_record::encode(&file).map_err(|e| StoreError::corrupt(name, e))?;
+                let file = file_record::decode(project_id, &old).map_err(|e| StoreError::corrupt(name.as_str(), e))?;
+                let compact = file_record::encode(&file).map_err(|e| StoreError::corrupt(name.as_str(), e))?;
                 let new = file_record::with_package_id(&compact, file.package_id);
                 pipe.cmd("EVAL").arg(REPLACE_RECORD).arg(1).arg(name).arg(old).arg(new);
                 queued = true;

@@ -59,7 +59,8 @@ impl Meta {
                     }
                 }
             }
-            for chunk in reports.chunks(500) {
+            // One pipeline per project: on Redis Cluster a pipeline stays in one slot.
+            for chunk in super::slot_batches(reports.iter().collect(), 500) {
                 let mut pipe = redis::pipe();
                 for name in chunk {
                     pipe.hvals(name);

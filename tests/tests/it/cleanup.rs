@@ -42,7 +42,7 @@ async fn put_object(app: &AppState, key: &str) {
 
 /// `n` artifacts of project `pid` whose expiry passed, with jobs ids from `first`: the
 /// archives of even jobs and the junit reports of odd ones.
-async fn expired_artifacts(app: &AppState, pid: u64, first: u64, n: u64, expired: bool) -> Vec<String> {
+pub(crate) async fn expired_artifacts(app: &AppState, pid: u64, first: u64, n: u64, expired: bool) -> Vec<String> {
     let keys: Vec<(u64, String)> =
         (first..first + n).map(|job| (job, BlobKeys::job_artifacts(pid, job, &uuid(job)))).collect();
     futures_util::stream::iter(keys.clone())

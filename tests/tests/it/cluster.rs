@@ -197,8 +197,13 @@ async fn cleanup_on_a_cluster_loses_nothing() {
     .await;
     // Projects whose keys sit on different masters, each with a file.
     let mut files = Vec::new();
+    let mut pids = Vec::new();
     for i in 0..8 {
         let (pid, _) = stack.project(&format!("spread-{i}"), "private").await;
+        pids.push(pid);
+        // A job's archive and its junit report too: the sweep reads reports (hashes) with one
+        // pipeline per project's slot.
+        crate::cleanup::expired_artifacts(&stack.app, pid, 1, 2, false).await;
         let url = stack.api(&format!("/projects/{pid}/packages/generic/f/1/f.bin"));
         let resp = stack.http.put(&url).header("PRIVATE-TOKEN", arca_tests::ADMIN_TOKEN).body(format!("file {i}"));
         assert_eq!(resp.send().await.expect("publish").status(), 201);
@@ -216,10 +221,36 @@ async fn cleanup_on_a_cluster_loses_nothing() {
         used
     };
     assert!(masters_used >= 2, "file records on {masters_used} masters");
+    // Versions of the previous Redis layout on every master: the migration's pipelines
+    // span slots and masters, and reads work before and after it.
+    for pid in &pids {
+        crate::packages::to_second_layout(&stack, *pid, "f", "1").await;
+    }
+    let old_keys = |pattern: &'static str| {
+        cluster
+            .ports
+            .iter()
+            .map(|port| {
+                let out = std::process::Command::new(arca_tests::tool("redis-cli"))
+                    .args(["-p", &port.to_string(), "--scan", "--pattern", pattern])
+                    .output()
+                    .expect("scan");
+                String::from_utf8_lossy(&out.stdout).lines().count()
+            })
+            .sum::<usize>()
+    };
+    assert_eq!(old_keys("arca:{p*}:pkg:*"), 8, "seeded");
+    crate::packages::migrate_as_after_an_upgrade(&stack).await;
+    assert_eq!((old_keys("arca:{p*}:pkg:*"), old_keys("arca:{p*}:*:files")), (0, 0), "migrated on every master");
+    for pid in &pids {
+        let listed: serde_json::Value = stack.admin_get(&format!("/projects/{pid}/packages")).await;
+        assert_eq!(listed[0]["name"], "f", "{listed}");
+    }
     let orphan = arca_shared::blobs::BlobKeys::package_file(1, "orphan");
     stack.app.blobs.put(&orphan, bytes::Bytes::from_static(b"nobody's")).await.expect("put");
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(arca_cleanup::sweep_orphans(&stack.app).await.expect("sweep"), 1, "only the orphan");
+    assert_eq!(arca_tests::keys_under(&stack.app, "artifacts/").await.len(), 16, "every archive and report kept");
     for (url, body) in &files {
         let resp = stack.http.get(url).header("PRIVATE-TOKEN", arca_tests::ADMIN_TOKEN).send().await.expect("get");
         let location = resp.headers()["location"].to_str().expect("ascii").to_owned();

@@ -704,7 +704,7 @@ async fn full_record(stack: &Stack, project_tag: &str, file_id: &str) -> String 
 /// Puts a version back into the second layout, as its publish script wrote it: every field
 /// in the hash (name, version and the defaults too), its file ids in a ZSET beside it,
 /// its ref in a key of its own, and its files' records as full JSON.
-async fn to_second_layout(stack: &Stack, pid: u64, name: &str, version: &str) {
+pub(crate) async fn to_second_layout(stack: &Stack, pid: u64, name: &str, version: &str) {
     let mut conn = stack.app.meta.conn();
     let hash = format!("arca:{{p{pid}}}:pv:{name}/{version}");
     let fields: Vec<(String, String)> = redis::cmd("HGETALL").arg(&hash).query_async(&mut conn).await.expect("hgetall");
@@ -764,7 +764,7 @@ async fn layout_fixture(stack: &Stack, project: &str, current: &str, binned: &st
 
 /// Runs the cleanup worker's layout migration as an upgraded deployment would: the stack's
 /// worker marked it done when it started on an empty Redis, and an upgrade has no mark.
-async fn migrate_as_after_an_upgrade(stack: &Stack) {
+pub(crate) async fn migrate_as_after_an_upgrade(stack: &Stack) {
     let _: () = redis::cmd("DEL")
         .arg("arca:{cleanup}:last-run:migrate-compact-layout")
         .query_async(&mut stack.app.meta.conn())
