@@ -8,7 +8,8 @@
 #             s3s-fs; CPU seconds of gateway + upload service per GiB; peak RSS
 #   archive   one small file from an archive of 100,000 entries: TTFB, S3 GETs, bytes read
 #   mixed     200 connections, 15 s: 80% redirects, 10% listings, 10% 16 KiB uploads; each
-#             class's latency from the services' histograms; 16 KiB PUTs straight to s3s-fs
+#             class's latency from the services' histograms; 16 KiB PUTs straight to s3s-fs;
+#             the same mix's floor (nginx in front of a bare 302 server and s3s-fs)
 #   scale     Redis memory and keys per single-file version (4,000 published); listing
 #             latency with BENCH_LIST_FILES (1,000,000) package files in one project
 #   zip       a version of 3 x BENCH_ZIP_MIB (256) MiB as one zip: throughput, and the
