@@ -183,6 +183,11 @@ if runs upload; then
     # Both PUTs share the same two cores with curl and s3s-fs: when both are CPU-bound the
     # throughput ratio cannot pass the ratio of the CPU each costs in all.
     row "CPU-seconds per GiB in all: curl + s3s-fs (+ gateway + upload)" "$(calc "round($cpu_through * 1024 / $MIB, 2)")" "presigned PUT $(calc "round($cpu_direct * 1024 / $MIB, 2)")" "$(calc "round($cpu_direct/$cpu_through, 3)")" ""
+    # With every core busy, bytes through arca cannot go faster than the cores divided by
+    # what a byte costs them in all: the most this machine allows the ratio above.
+    cores=$(nproc)
+    ceiling=$(calc "round($cores * $MIB / $cpu_through)")
+    row "  ceiling on ${cores} cores: cores / CPU-seconds per byte in all" "${ceiling} MiB/s" "presigned PUT $(calc "round($MIB/$t_direct)") MiB/s" "$(calc "round($ceiling * $t_direct / $MIB, 3)")" ""
     row "peak RSS gateway / upload service (aim <= 64 MiB)" "$(rss "${PID[gateway]}") / $(rss "${PID[upload]}") MiB" "" "" "64"
     rm -f "$ROOT/blob"
 fi
