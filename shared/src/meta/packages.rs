@@ -773,17 +773,18 @@ impl Meta {
         }
     }
 
-    /// A page of the listed versions: `(total, page)`.
     /// Every version of the project that is not in the recycle bin, hidden ones included
-    /// (they are in no listing index): the project's version records are found with a SCAN
-    /// of its slot, read 500 at a time.
+    /// (they are in no listing index), read 500 at a time: the ids in the project's ref
+    /// hash, and those of its listing index (which also names listed versions whose ref is
+    /// still a key of the second layout, such as one an older replica published during an
+    /// upgrade, after the migration). No SCAN: on a standalone Redis that walks every key.
     pub async fn project_versions(&self, project_id: u64) -> StoreResult<Vec<Package>> {
-        let mut ids: Vec<u64> = self.conn().hkeys(keys::package_refs(project_id)).await?;
-        // Versions of the second layout not yet migrated (or published by an older replica
-        // during an upgrade) have a key each.
-        let pattern = format!("{}pkg:*", keys::project_key_prefix(project_id));
-        let names = self.conn().scan_slot(&keys::members(project_id), &pattern).await?;
-        ids.extend(names.iter().filter_map(|n| n.rsplit(':').next()?.parse::<u64>().ok()));
+        let (mut ids, listed): (Vec<u64>, Vec<u64>) = redis::pipe()
+            .hkeys(keys::package_refs(project_id))
+            .zrange(keys::packages_by_created(project_id), 0, -1)
+            .query_async(&mut self.conn())
+            .await?;
+        ids.extend(listed);
         ids.sort_unstable();
         ids.dedup();
         let mut out = Vec::with_capacity(ids.len());
