@@ -92,12 +92,20 @@ async fn track(State(service): State<&'static str>, req: Request, next: Next) ->
 }
 
 /// Serves until `shutdown` resolves, then stops accepting and lets in-flight requests
-/// finish (an upload in progress completes).
+/// finish (an upload in progress completes). Every connection gets `TCP_NODELAY`: hyper
+/// writes a response's head and its first body bytes in separate writes, and with Nagle's
+/// algorithm the second waits for the peer's delayed ACK, up to 40 ms.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY could not be set on an accepted connection");
+        }
+    });
     axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }
 
