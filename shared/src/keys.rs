@@ -20,6 +20,11 @@ pub fn project_key_prefix(project_id: u64) -> String {
     format!("arca:{{p{project_id}}}:")
 }
 
+/// The project a key of [`project_key_prefix`] belongs to.
+pub fn project_of(key: &str) -> Option<u64> {
+    key.strip_prefix("arca:{p")?.split_once('}')?.0.parse().ok()
+}
+
 /// The pattern of every key of one project.
 pub fn project_keys_pattern(project_id: u64) -> String {
     format!("{}*", project_key_prefix(project_id))

@@ -686,12 +686,13 @@ impl Meta {
         }
         let names = self.scan_keys("arca:{p*}:pkg:*").await?;
         // `pkg:<id>:shares` are a version's share links, not refs.
-        let refs: Vec<&String> = names.iter().filter(|n| n.rsplit(':').next().is_some_and(is_id)).collect();
+        let refs: Vec<&String> =
+            names.iter().filter(|n| keys::project_of(n).is_some() && n.rsplit(':').next().is_some_and(is_id)).collect();
         for chunk in slot_batches(refs, 500) {
             let mut pipe = redis::pipe();
             for name in chunk {
-                let parsed = name.strip_prefix("arca:{p").and_then(|r| r.split_once("}:pkg:"));
-                let Some((project_id, id)) = parsed.and_then(|(p, i)| Some((p.parse::<u64>().ok()?, i))) else {
+                // Both parts were checked above: the pipeline is never empty.
+                let (Some(project_id), Some(id)) = (keys::project_of(name), name.rsplit(':').next()) else {
                     continue;
                 };
                 pipe.cmd("EVAL").arg(MIGRATE_REF).arg(2).arg(name).arg(keys::package_refs(project_id)).arg(id);
@@ -706,8 +707,7 @@ impl Meta {
             let mut queued = false;
             for (name, old) in chunk.iter().zip(raw) {
                 let Some(old) = old.filter(|r| file_record::is_full(r)) else { continue };
-                let project_id = name.strip_prefix("arca:{p").and_then(|r| r.split_once('}')?.0.parse().ok());
-                let Some(project_id) = project_id else { continue };
+                let Some(project_id) = keys::project_of(name) else { continue };
                 let file = file_record::decode(project_id, &old).map_err(|e| StoreError::corrupt(name.as_str(), e))?;
                 let compact = file_record::encode(&file).map_err(|e| StoreError::corrupt(name.as_str(), e))?;
                 let new = file_record::with_package_id(&compact, file.package_id);

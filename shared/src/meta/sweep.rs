@@ -27,11 +27,6 @@ fn add_blob_ref(out: &mut HashSet<String>, record: &str) {
     }
 }
 
-/// The project id in a key's hash tag (`arca:{p<id>}:...`).
-fn project_of(key: &str) -> Option<u64> {
-    key.strip_prefix("arca:{p")?.split_once('}')?.0.parse().ok()
-}
-
 impl Meta {
     /// Every S3 key a package file or an artifact record (archive or report) points at.
     /// Scans the key space, every master of a cluster: run it seldom (the orphan sweep does,
@@ -47,7 +42,7 @@ impl Meta {
                 let values: Vec<Option<String>> = redis::cmd("MGET").arg(chunk).query_async(&mut self.conn()).await?;
                 for (name, value) in chunk.iter().zip(values) {
                     let Some(value) = value else { continue };
-                    match project_of(name).filter(|_| name.contains("}:file:")) {
+                    match keys::project_of(name).filter(|_| name.contains("}:file:")) {
                         // A package file's record, compact or of the first layouts. One
                         // that cannot be read stops the sweep rather than orphan its blob.
                         Some(project_id) => {
