@@ -100,6 +100,22 @@ bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
 print(f"{rps:.0f} {p99:.2f} {bad.group(1) if bad else 0}")
 PY
 }
+# An nginx in the foreground, one of this run's processes: `start_nginx <name> <workers>
+# <what goes inside http {}>`; its config is $ROOT/<name>.conf.
+start_nginx() {
+    cat >"$ROOT/$1.conf" <<EOF
+worker_processes $2;
+daemon off;
+pid $ROOT/$1.pid;
+error_log $ROOT/logs/$1.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+$3
+}
+EOF
+    nginx -c "$ROOT/$1.conf" -p "$ROOT" & pids+=($!)
+}
 cpu_secs() { awk -v hz="$(getconf CLK_TCK)" '{print ($14+$15)/hz}' "/proc/$1/stat"; }
 rss() { awk '/VmHWM/ {print int($2/1024)}' "/proc/$1/status"; }
 s3_gets() { curl -sf "http://$DOWN/metrics" | awk '/^arca_s3_request_duration_seconds_count\{operation="GetObject"\}/ {print $2}' | awk '{s+=$1} END {print s+0}'; }
@@ -112,18 +128,7 @@ if runs redirect; then
     R302=127.0.0.1:$(free_port); RPROXY=127.0.0.1:$(free_port); NGINX_PORT=$(free_port)
     "$TOOLS/bench-302" "$R302" & pids+=($!)
     "$TOOLS/bench-proxy" "$RPROXY" "http://$R302" & pids+=($!)
-    cat >"$ROOT/nginx.conf" <<EOF
-worker_processes 2;
-daemon off;
-pid $ROOT/nginx.pid;
-error_log $ROOT/logs/nginx.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    server { listen 127.0.0.1:$NGINX_PORT; location / { return 302 http://127.0.0.1:9/bucket/key; } }
-}
-EOF
-    nginx -c "$ROOT/nginx.conf" -p "$ROOT" & pids+=($!)
+    start_nginx nginx 2 "    server { listen 127.0.0.1:$NGINX_PORT; location / { return 302 http://127.0.0.1:9/bucket/key; } }"
     wait_port "${R302##*:}"; wait_port "${RPROXY##*:}"; wait_port "$NGINX_PORT"
     for url in "http://$GW$FILE_PATH" "http://$DOWN$FILE_PATH"; do
         code=$(curl -s -o /dev/null -w '%{http_code}' -H "$AUTH" "$url")
@@ -264,25 +269,14 @@ EOF
     # server allow the mix.
     F302=127.0.0.1:$(free_port); FNGINX=$(free_port)
     "$TOOLS/bench-302" "$F302" & pids+=($!)
-    cat >"$ROOT/nginx-floor.conf" <<EOF
-worker_processes 2;
-daemon off;
-pid $ROOT/nginx-floor.pid;
-error_log $ROOT/logs/nginx-floor.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_buffer_size 32k;
+    start_nginx nginx-floor 2 "    client_body_buffer_size 32k;
     upstream s3 { server 127.0.0.1:$S3_PORT; keepalive 256; }
     upstream bare { server $F302; keepalive 256; }
     server {
         listen 127.0.0.1:$FNGINX;
-        location /bench/ { proxy_pass http://s3; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host 127.0.0.1:$S3_PORT; }
-        location / { proxy_pass http://bare; proxy_http_version 1.1; proxy_set_header Connection ""; }
-    }
-}
-EOF
-    nginx -c "$ROOT/nginx-floor.conf" -p "$ROOT" & pids+=($!)
+        location /bench/ { proxy_pass http://s3; proxy_http_version 1.1; proxy_set_header Connection \"\"; proxy_set_header Host 127.0.0.1:$S3_PORT; }
+        location / { proxy_pass http://bare; proxy_http_version 1.1; proxy_set_header Connection \"\"; }
+    }"
     wait_port "${F302##*:}"; wait_port "$FNGINX"
     puts=""
     for i in 1 2 3 4 5 6 7 8; do
@@ -469,18 +463,7 @@ fi
 if runs webhooks; then
     echo; echo "== webhooks: publishes without a hook, then with one; one worker delivers them (nginx return 204 receives)"
     HOOK_PORT=$(free_port)
-    cat >"$ROOT/nginx-hook.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $ROOT/nginx-hook.pid;
-error_log $ROOT/logs/nginx-hook.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    server { listen 127.0.0.1:$HOOK_PORT; location / { return 204; } }
-}
-EOF
-    nginx -c "$ROOT/nginx-hook.conf" -p "$ROOT" & pids+=($!)
+    start_nginx nginx-hook 1 "    server { listen 127.0.0.1:$HOOK_PORT; location / { return 204; } }"
     wait_port "$HOOK_PORT"
     curl -sf -X POST -H "$ADMIN" "$API/projects?name=hooks&visibility=private" >/dev/null
     hooks_id=$(curl -sf -H "$ADMIN" "$API/projects/root%2Fhooks" | json_field "['id']")
