@@ -237,22 +237,28 @@ fi
 
 if runs mixed; then
     echo; echo "== mixed load: 200 connections, 15 s (80% redirects, 10% listings, 10% 16 KiB uploads)"
-    cat >"$ROOT/mixed.lua" <<EOF
--- tid: set per thread by setup(), so upload names never collide.
+    # The mix as a wrk script: `mix_lua <file> <Lua before request()> <Lua expression of
+    # an upload's path>`, so arca and its floor below run exactly the same mix.
+    mix_lua() {
+        cat >"$1" <<EOF
 local n = 0
 local body = string.rep("x", 16384)
-function setup(thread) thread:set("tid", tostring(math.random(1, 1000000000))) end
+$2
 function request()
     n = n + 1
     local r = n % 10
     if r == 0 then
         return wrk.format("GET", "/api/v4/projects/1/packages?per_page=20")
     elseif r == 5 then
-        return wrk.format("PUT", "/api/v4/projects/1/packages/generic/mixed/" .. tid .. "/f" .. n .. ".bin", nil, body)
+        return wrk.format("PUT", $3, nil, body)
     end
     return wrk.format("GET", "$FILE_PATH")
 end
 EOF
+    }
+    # tid: set per thread by setup(), so upload names never collide.
+    mix_lua "$ROOT/mixed.lua" 'function setup(thread) thread:set("tid", tostring(math.random(1, 1000000000))) end' \
+        '"/api/v4/projects/1/packages/generic/mixed/" .. tid .. "/f" .. n .. ".bin"'
     scrape() { for a in "$GW" "$UP" "$DOWN"; do curl -sf "http://$a/metrics"; done; }
     scrape >"$ROOT/metrics-before"
     read -r mixed_rps mixed_p99 mixed_bad <<<"$(measure "http://$GW/" 200 15 "$ROOT/mixed.lua")"
@@ -285,21 +291,7 @@ EOF
     done
     code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --data-binary x "http://127.0.0.1:$FNGINX/$(echo "$puts" | cut -d'"' -f2)")
     [ "$code" = 200 ] || { echo "the mixed floor's presigned PUT answered $code" >&2; exit 1; }
-    cat >"$ROOT/mixed-floor.lua" <<EOF
-local n = 0
-local body = string.rep("x", 16384)
-local puts = { $puts }
-function request()
-    n = n + 1
-    local r = n % 10
-    if r == 0 then
-        return wrk.format("GET", "/api/v4/projects/1/packages?per_page=20")
-    elseif r == 5 then
-        return wrk.format("PUT", "/" .. puts[math.floor(n / 10) % #puts + 1], nil, body)
-    end
-    return wrk.format("GET", "$FILE_PATH")
-end
-EOF
+    mix_lua "$ROOT/mixed-floor.lua" "local puts = { $puts }" '"/" .. puts[math.floor(n / 10) % #puts + 1]'
     read -r floor_rps floor_p99 floor_bad <<<"$(measure "http://127.0.0.1:$FNGINX/" 200 15 "$ROOT/mixed-floor.lua")"
     row "  the same mix's floor (nginx, bare 302 server, s3s-fs)" "${mixed_rps}/s p99 ${mixed_p99} ms" "${floor_rps}/s p99 ${floor_p99} ms, ${floor_bad} errors" "$(calc "round($mixed_rps/$floor_rps, 3)")" ""
     # Per class, from the services' own histograms over the run (bucket bounds: <= means
